@@ -1,0 +1,133 @@
+"""Activations by name, computed in the scenario's dtype.
+
+Frameworks disagree about some names (Keras 2's hard_sigmoid is 0.2x + 1/2,
+Keras 3's is x/6 + 1/2), so each framework module picks its own table from the
+pieces here; the engine only ever sees an `Activation` object.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A named elementwise function, with the formula shown to the reader."""
+
+    name: str
+    formula: str
+    fn: Callable[[Array], Array] = field(compare=False, repr=False)
+    symbol: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.symbol or self.name
+
+    def __call__(self, x: Array) -> Array:
+        return self.fn(x)
+
+
+def _erf(x: Array) -> Array:
+    # numpy has no erf; math.erf is exact to double precision, which float64 traces need
+    return np.frompyfunc(math.erf, 1, 1)(x.astype(np.float64)).astype(np.float64)
+
+
+def _sigmoid(x: Array) -> Array:
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
+
+
+def _softplus(x: Array) -> Array:
+    return np.logaddexp(np.zeros((), x.dtype), x)
+
+
+def _elu(x: Array, alpha: float = 1.0) -> Array:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def _gelu(x: Array) -> Array:
+    return (0.5 * x.astype(np.float64) * (1 + _erf(x / math.sqrt(2)))).astype(x.dtype)
+
+
+def _softmax(x: Array) -> Array:
+    shifted = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _hard_sigmoid_k3(x: Array) -> Array:
+    return np.clip(x / 6 + 0.5, 0, 1)
+
+
+def _hard_sigmoid_k2(x: Array) -> Array:
+    return np.clip(0.2 * x + 0.5, 0, 1)
+
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+
+
+def _act(name: str, formula: str, fn: Callable[[Array], Array], symbol: str = "") -> Activation:
+    return Activation(name, formula, fn, symbol)
+
+
+LINEAR = _act("linear", "x", lambda x: x)
+TANH = _act("tanh", "tanh(x)", np.tanh)
+SIGMOID = _act("sigmoid", "1 / (1 + e^-x)", _sigmoid, "σ")
+RELU = _act("relu", "max(x, 0)", lambda x: np.maximum(x, 0))
+HARD_SIGMOID_K3 = _act("hard_sigmoid", "clip(x/6 + 1/2, 0, 1)", _hard_sigmoid_k3)
+HARD_SIGMOID_K2 = _act("hard_sigmoid", "clip(0.2·x + 1/2, 0, 1)", _hard_sigmoid_k2)
+
+COMMON: dict[str, Activation] = {
+    a.name: a
+    for a in [
+        LINEAR,
+        TANH,
+        SIGMOID,
+        RELU,
+        _act("relu6", "min(max(x, 0), 6)", lambda x: np.clip(x, 0, 6)),
+        _act("elu", "x if x > 0 else e^x - 1", _elu),
+        _act(
+            "selu",
+            "1.0507·(x if x > 0 else 1.6733·(e^x - 1))",
+            lambda x: (_SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))).astype(x.dtype),
+        ),
+        _act("softplus", "log(1 + e^x)", _softplus),
+        _act("softsign", "x / (1 + |x|)", lambda x: x / (1 + np.abs(x))),
+        _act("exponential", "e^x", np.exp),
+        _act("silu", "x·σ(x)", lambda x: x * _sigmoid(x)),
+        _act("gelu", "x·Φ(x) = x/2·(1 + erf(x/√2))", _gelu),
+        _act("leaky_relu", "x if x > 0 else 0.2·x", lambda x: np.where(x > 0, x, 0.2 * x).astype(x.dtype)),
+        _act("mish", "x·tanh(log(1 + e^x))", lambda x: x * np.tanh(_softplus(x))),
+        _act("softmax", "e^x / Σ e^x over units", _softmax),
+    ]
+}
+
+KERAS3_ONLY: dict[str, Activation] = {
+    a.name: a
+    for a in [
+        HARD_SIGMOID_K3,
+        _act("log_sigmoid", "-log(1 + e^-x)", lambda x: -_softplus(-x)),
+        _act("hard_silu", "x·clip(x/6 + 1/2, 0, 1)", lambda x: x * _hard_sigmoid_k3(x)),
+        _act("hard_tanh", "clip(x, -1, 1)", lambda x: np.clip(x, -1, 1)),
+        _act("celu", "max(x, 0) + min(e^x - 1, 0)", _elu),
+        _act("tanh_shrink", "x - tanh(x)", lambda x: x - np.tanh(x)),
+        _act("squareplus", "(x + √(x² + 4)) / 2", lambda x: (x + np.sqrt(x * x + 4)) / 2),
+        _act("soft_shrink", "x ∓ 0.5 beyond ±0.5, else 0", lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0)),
+        _act("hard_shrink", "x beyond ±0.5, else 0", lambda x: np.where(np.abs(x) > 0.5, x, 0).astype(x.dtype)),
+        _act(
+            "sparse_plus",
+            "0 below -1, x above 1, else (x + 1)²/4",
+            lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4)).astype(x.dtype),
+        ),
+        _act("sparse_sigmoid", "clip((x + 1)/2, 0, 1)", lambda x: np.clip((x + 1) / 2, 0, 1)),
+    ]
+}
+KERAS3_ALIASES = {"swish": "silu", "hard_swish": "hard_silu", "None": "linear"}

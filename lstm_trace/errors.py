@@ -1,0 +1,92 @@
+"""The one error type a user ever sees for a bad scenario.
+
+A scenario error must let a student fix the file without reading our code, so
+it carries where (file, line, field path), what we wanted, what we found, and
+a hint (usually the closest valid name). The CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Where:
+    """A position in a scenario: the file, the YAML line (1-based) and the field path."""
+
+    file: Path | None = None
+    line: int | None = None
+    path: str = ""
+
+    def child(self, key: object, line: int | None = None) -> Where:
+        if isinstance(key, int):
+            sub = f"{self.path}[{key}]"
+        else:
+            sub = f"{self.path}.{key}" if self.path else str(key)
+        return Where(self.file, line if line is not None else self.line, sub)
+
+    def describe(self) -> str:
+        parts = []
+        if self.file is not None:
+            parts.append(str(self.file))
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        return ", ".join(parts)
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be traced, with everything needed to fix it."""
+
+    def __init__(
+        self,
+        problem: str,
+        where: Where | None = None,
+        *,
+        expected: str | None = None,
+        found: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.where = where or Where()
+        self.expected = expected
+        self.found = found
+        self.hint = hint
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        head = self.where.describe()
+        field = self.where.path
+        lines = [f"{head}: " if head else ""]
+        lines[0] += f"{field}: {self.problem}" if field else self.problem
+        if self.expected is not None:
+            lines.append(f"  expected: {self.expected}")
+        if self.found is not None:
+            lines.append(f"  found:    {self.found}")
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+def closest(name: str, valid: Iterable[str]) -> str | None:
+    """The valid name a typo most likely meant, or None when nothing is close."""
+    options = list(valid)
+    lowered = {v.lower(): v for v in options}
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[match[0]] if match else None
+
+
+def unknown_name(kind: str, name: str, valid: Iterable[str], where: Where) -> ScenarioError:
+    """The standard refusal of a name we do not know: lists the valid ones and the closest."""
+    options = sorted(valid)
+    guess = closest(name, options)
+    hint = f"did you mean {guess!r}?" if guess else None
+    return ScenarioError(
+        f"unknown {kind} {name!r}",
+        where,
+        expected="one of " + ", ".join(options),
+        found=repr(name),
+        hint=hint,
+    )

@@ -1,0 +1,124 @@
+"""The `expect` block: values a person worked out, to be checked against the trace.
+
+Step quantities are named canonically (LSTM i f g o c h, GRU z r n h, RNN h),
+with `pre_` for a gate's pre-activation; `x` is the input a step read. Where a
+framework's own gate name is not also a state name (TF1's `j`, ONNX's ...),
+it is accepted too. Quantities refer to layer 1, forward direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .arrays import to_array
+from .errors import ScenarioError, Where, unknown_name
+from .model import Network
+
+DEFAULT_TOLERANCE = 0.0005
+STATES = {"lstm": ("c", "h"), "gru": ("h",), "rnn": ("h",)}
+
+
+@dataclass(frozen=True, eq=False)
+class Expected:
+    """One expected quantity: `step` is None for the final state."""
+
+    name: str
+    step: int | None
+    values: np.ndarray
+    line: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name if self.step is None else f"{self.name} at t={self.step}"
+
+
+@dataclass(frozen=True, eq=False)
+class Expect:
+    items: tuple[Expected, ...]
+    tolerance: float = DEFAULT_TOLERANCE
+
+
+def step_names(net: Network) -> dict[str, str]:
+    """Every name a step quantity may be given by, mapped to its canonical name."""
+    cell = net.cells[0][0]
+    names = {"x": "x"}
+    for state in STATES[cell.kind]:
+        names[state] = state
+    for gate in cell.gates:
+        names.setdefault(gate, gate)
+        names[f"pre_{gate}"] = f"pre_{gate}"
+    for block in cell.blocks:
+        if block.native not in names:
+            names[block.native] = block.canonical
+            names[f"pre_{block.native}"] = f"pre_{block.canonical}"
+    return names
+
+
+def parse_expect(data: Any, net: Network, where: Where) -> Expect:
+    if not isinstance(data, Mapping):
+        raise ScenarioError("expect must be a mapping", where, expected="h:, c:, steps:, tolerance:")
+    kind = net.kind
+    finals = STATES[kind]
+    valid = (*finals, "steps", "tolerance")
+    lines = getattr(data, "line_of", lambda key: None)
+    items: list[Expected] = []
+    tolerance = DEFAULT_TOLERANCE
+    for key, value in data.items():
+        here = where.child(key, lines(key))
+        if key not in valid:
+            raise unknown_name("expect key", str(key), valid, here)
+        if key == "tolerance":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ScenarioError("tolerance must be a number ≥ 0", here, found=repr(value))
+            tolerance = float(value)
+        elif key == "steps":
+            items += _steps(value, net, here)
+        else:
+            items.append(Expected(str(key), None, _array(value, here), here.line))
+    return Expect(tuple(items), tolerance)
+
+
+def _array(value: Any, where: Where) -> np.ndarray:
+    return to_array(value, where, None, np.dtype(np.float64))
+
+
+def _steps(data: Any, net: Network, where: Where) -> list[Expected]:
+    if not isinstance(data, Mapping):
+        raise ScenarioError("steps must map step numbers to quantities", where, expected="1: {h: [...]}")
+    steps = net.inputs.shape[1]
+    names = step_names(net)
+    cell = net.cells[0][0]
+    lines = getattr(data, "line_of", lambda key: None)
+    out = []
+    for t, quantities in data.items():
+        here = where.child(t, lines(t))
+        if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= steps:
+            raise ScenarioError("a step number runs from 1 to T", here, expected=f"1 to {steps}", found=repr(t))
+        if not isinstance(quantities, Mapping):
+            raise ScenarioError("a step maps quantities to values", here, expected="{h: [...], i: [...]}")
+        qlines = getattr(quantities, "line_of", lambda key: None)
+        for name, value in quantities.items():
+            there = here.child(name, qlines(name))
+            if name not in names:
+                raise unknown_name("step quantity", str(name), names, there)
+            canonical = names[name]
+            values = _array(value, there)
+            width = cell.features if canonical == "x" else cell.units
+            if canonical == "h":
+                width = net.h0[0][0].shape[-1]
+            batch = net.inputs.shape[0]
+            if values.shape == (width,) and batch == 1:
+                values = values[None]
+            if values.shape != (batch, width):
+                raise ScenarioError(
+                    "wrong shape",
+                    there,
+                    expected=f"({width},) for a batch of one, or ({batch}, {width})",
+                    found=f"shape {values.shape}",
+                )
+            out.append(Expected(canonical, int(t), values, there.line))
+    return out

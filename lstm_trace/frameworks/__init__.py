@@ -1,0 +1,22 @@
+"""One module per framework; this registry is the only place that lists them.
+
+Adding a framework means adding its module and one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .base import Built, Framework, Raw, Returned
+
+_MODULES = {"keras": "keras", "keras2": "keras"}
+NAMES = tuple(_MODULES)
+
+
+def get(name: str) -> Framework:
+    module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    framework: Framework = module.FRAMEWORKS[name]
+    return framework
+
+
+__all__ = ["NAMES", "Built", "Framework", "Raw", "Returned", "get"]

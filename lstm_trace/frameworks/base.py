@@ -1,0 +1,171 @@
+"""What every framework module gets and gives, and the checks they share.
+
+A framework module reads a `Raw` (the scenario's sections, still in the
+framework's words) and returns a `Built` (the canonical `Network` plus the
+words that explain the translation). After the engine has run, it turns the
+runs back into what the framework itself returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from ..arrays import to_array
+from ..errors import ScenarioError, Where, unknown_name
+from ..model import Network
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+    from ..trace import Run
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A scenario's sections as written, with the context needed to report errors in them."""
+
+    layer: str
+    config: Mapping[str, Any]
+    weights: Any  # a mapping of names, or a list as get_weights() returns it
+    initial_state: Mapping[str, Any]
+    inputs: np.ndarray  # (B, T, F), already in the scenario's dtype
+    dtype: np.dtype  # type: ignore[type-arg]
+    file: Path | None = None
+    lines: Mapping[str, int | None] = field(default_factory=dict)
+
+    def where(self, section: str, key: str | None = None) -> Where:
+        """The position of `section.key`, with the best line YAML gave us."""
+        block = getattr(self, section, None)
+        line = self.lines.get(section)
+        if key is not None and hasattr(block, "line_of"):
+            line = block.line_of(key)
+        base = Where(self.file, line, section)
+        return base.child(key, line) if key is not None else base
+
+    def array(self, section: str, key: str, shape: tuple[int, ...] | None, meaning: str) -> np.ndarray:
+        """`section[key]` as an array of exactly `shape`, or an error that says what the shape means."""
+        where = self.where(section, key)
+        value = to_array(getattr(self, section)[key], where, self.file.parent if self.file else None, self.dtype)
+        if shape is not None and value.shape != shape:
+            if value.size == int(np.prod(shape)) and value.ndim != len(shape):
+                hint = f"it has the right number of values; write it as shape {shape}"
+            else:
+                hint = None
+            raise ScenarioError(
+                "wrong shape",
+                where,
+                expected=f"shape {shape}: {meaning}",
+                found=f"shape {value.shape}",
+                hint=hint,
+            )
+        return value
+
+    @property
+    def batch(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def features(self) -> int:
+        return int(self.inputs.shape[2])
+
+
+@dataclass(frozen=True, eq=False)
+class Built:
+    """A framework's translation of a scenario: the network and how to talk about it."""
+
+    network: Network
+    header: str
+    config: Mapping[str, Any]
+    notes: tuple[str, ...] = ()
+    inert: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Returned:
+    """What the framework returns: plain output arrays, and what a call to the layer gives back."""
+
+    outputs: dict[str, np.ndarray]
+    returns: tuple[tuple[str, str], ...]
+    note: str = ""
+
+
+class Framework(Protocol):
+    name: str
+    layers: tuple[str, ...]
+
+    def dtype_of(self, config: Mapping[str, Any]) -> str | None: ...
+
+    def build(self, raw: Raw) -> Built: ...
+
+    def returned(self, scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> Returned: ...
+
+
+# Options that cannot change a forward pass, with the one line that says why.
+INERT_WHY = {
+    "initializer": "sets starting weights; these weights are given",
+    "regularizer": "adds a training loss",
+    "constraint": "limits weights during training",
+    "dropout": "acts only in training",
+    "unit_forget_bias": "only initialises the forget bias; this bias is given",
+    "unroll": "changes speed, not numbers",
+    "implementation": "changes speed, not numbers",
+    "stateful": "carries state between calls; one call is traced",
+    "trainable": "matters only for training",
+    "name": "a label",
+    "seed": "seeds dropout and initializers",
+    "zero_output_for_mask": "acts only with a mask; this trace has none",
+}
+
+
+def inert_reason(key: str) -> str | None:
+    for fragment, why in INERT_WHY.items():
+        if key == fragment or key.endswith("_" + fragment) or key.startswith(fragment):
+            return why
+    return None
+
+
+def check_keys(section: Mapping[str, Any], valid: Iterable[str], kind: str, raw: Raw, name: str) -> None:
+    options = list(valid)
+    for key in section:
+        if key not in options:
+            raise unknown_name(kind, str(key), options, raw.where(name, str(key)))
+
+
+def option(raw: Raw, key: str, default: Any, kind: type | tuple[type, ...]) -> Any:
+    """A config option of the right type; bool is never accepted as a number."""
+    value = raw.config.get(key, default)
+    if value is default:
+        return value
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+    if not ok:
+        names = " or ".join(k.__name__ for k in kinds)
+        raise ScenarioError("wrong type", raw.where("config", key), expected=names, found=repr(value))
+    return value
+
+
+def positive_int(raw: Raw, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ScenarioError("must be a positive whole number", raw.where("config", key), found=repr(value))
+    return int(value)
+
+
+def state_array(raw: Raw, key: str, shape: tuple[int, ...], meaning: str) -> np.ndarray:
+    """An initial-state array; a single row is broadcast over the batch."""
+    value = raw.initial_state[key]
+    where = raw.where("initial_state", key)
+    array = to_array(value, where, raw.file.parent if raw.file else None, raw.dtype)
+    if array.shape == shape[1:] and len(shape) == 2:
+        array = np.broadcast_to(array, shape).copy()
+    if array.shape != shape:
+        raise ScenarioError("wrong shape", where, expected=f"shape {shape}: {meaning}", found=f"shape {array.shape}")
+    return array
+
+
+def strip_scope(name: str) -> str:
+    """`lstm/lstm_cell/kernel:0` → `kernel`: frameworks print variables with their scopes."""
+    return name.split(":")[0].rsplit("/", 1)[-1]

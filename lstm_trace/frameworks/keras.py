@@ -1,0 +1,309 @@
+"""Keras 3 (`keras`) and Keras 2 (`keras2`: tf.keras, tf_keras): LSTM, GRU, SimpleRNN.
+
+Keras already writes z = x·kernel + h·recurrent_kernel + bias with gate
+blocks in columns, so its layout is the canonical one; what differs is the
+names (the LSTM candidate is Keras's `c`, the GRU's is `h`), the GRU's
+two-row bias with reset_after, the two hard_sigmoid definitions, and the
+output conventions (go_backwards returns the sequence in processing order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import activations as A
+from ..errors import ScenarioError, unknown_name
+from ..model import Block, Cell, Network
+from ..yamlio import MarkedDict
+from .base import Built, Raw, Returned, check_keys, inert_reason, option, positive_int, state_array, strip_scope
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+    from ..trace import Run
+
+KINDS = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
+GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}
+BLOCKS = {
+    "lstm": (Block("i", "i"), Block("f", "f"), Block("c", "g"), Block("o", "o")),
+    "gru": (Block("z", "z"), Block("r", "r"), Block("h", "n")),
+    "rnn": (Block("h", "h"),),
+}
+EFFECTIVE = {
+    "units",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "go_backwards",
+    "return_sequences",
+    "return_state",
+    "reset_after",
+    "dtype",
+    "time_major",
+}
+INERT = {
+    "name",
+    "trainable",
+    "stateful",
+    "unroll",
+    "implementation",
+    "zero_output_for_mask",
+    "seed",
+    "dropout",
+    "recurrent_dropout",
+    "unit_forget_bias",
+    "batch_input_shape",
+    "input_shape",
+    *(f"{w}_{kind}" for w in ("kernel", "recurrent", "bias") for kind in ("initializer", "regularizer", "constraint")),
+    "activity_regularizer",
+}
+NOT_FOR = {  # options a layer does not have
+    "SimpleRNN": {"recurrent_activation", "unit_forget_bias", "reset_after"},
+    "GRU": {"unit_forget_bias"},
+    "LSTM": {"reset_after"},
+}
+INERT_EXTRA = {
+    "batch_input_shape": "describes the input shape; the inputs here give it",
+    "input_shape": "describes the input shape; the inputs here give it",
+    "activity_regularizer": "adds a training loss",
+}
+
+
+class Keras:
+    """Keras 3 when `version == 3`, Keras 2 (tf.keras) when 2."""
+
+    layers = tuple(KINDS)
+
+    def __init__(self, name: str, version: int) -> None:
+        self.name = name
+        self.version = version
+        table = dict(A.COMMON)
+        if version == 3:
+            table.update(A.KERAS3_ONLY)
+        else:
+            table["hard_sigmoid"] = A.HARD_SIGMOID_K2
+        self.activations = table
+        self.aliases = {"swish": "silu", "None": "linear"}
+        if version == 3:
+            self.aliases["hard_swish"] = "hard_silu"
+
+    # ---- reading -----------------------------------------------------------------
+    def dtype_of(self, config: Mapping[str, Any]) -> str | None:
+        """The dtype a pasted get_config() names, Keras 3 policy dicts included."""
+        value = config.get("dtype")
+        if isinstance(value, Mapping):
+            inner = value.get("config")
+            value = inner.get("name") if isinstance(inner, Mapping) else None
+        return str(value) if value is not None else None
+
+    def activation(self, raw: Raw, key: str, default: str) -> A.Activation:
+        value = raw.config.get(key, default)
+        if isinstance(value, Mapping):  # {"class_name": "function", "config": "tanh", ...}
+            value = value.get("config", value.get("class_name"))
+        name = "linear" if value is None else str(value)
+        name = self.aliases.get(name, name)
+        found = self.activations.get(name) or self.activations.get(name.lower())
+        if found is None:
+            valid = sorted(set(self.activations) | set(self.aliases) - {"None"})
+            err = unknown_name(f"{self.name} activation", name, valid, raw.where("config", key))
+            if self.version == 2 and name in A.KERAS3_ONLY:
+                err.hint = f"{name} exists only in Keras 3: use framework: keras"
+            raise err
+        return found
+
+    def build(self, raw: Raw) -> Built:
+        layer = raw.layer
+        kind = KINDS[layer]
+        valid = (EFFECTIVE | INERT) - NOT_FOR[layer]
+        if self.version == 3:
+            valid -= {"time_major", "implementation"}
+        check_keys(raw.config, sorted(valid), f"{layer} option", raw, "config")
+        weights = self._weights_mapping(raw)
+        check_keys(weights, ["kernel", "recurrent_kernel", "bias"], f"{layer} weight", raw, "weights")
+        for required in ("kernel", "recurrent_kernel"):
+            if required not in weights:
+                raise ScenarioError(f"missing weight {required!r}", raw.where("weights"), expected=_shape_words(kind))
+        raw = replace(raw, weights=weights)
+        units = self._units(raw, kind)
+        n = GATE_COUNT[kind]
+        kernel = raw.array("weights", "kernel", (raw.features, n * units), f"F={raw.features} input features × "
+                           f"{n}·units={n * units} columns")
+        recurrent = raw.array("weights", "recurrent_kernel", (units, n * units), f"units={units} rows × "
+                              f"{n}·units={n * units} columns")
+        use_bias = option(raw, "use_bias", True, bool)
+        reset_after = option(raw, "reset_after", True, bool) if kind == "gru" else True
+        bias, recurrent_bias = self._biases(raw, kind, units, use_bias, reset_after)
+        activation = self.activation(raw, "activation", "tanh")
+        recurrent_activation = self.activation(raw, "recurrent_activation", "sigmoid")
+        cell = Cell(
+            kind=kind,  # type: ignore[arg-type]
+            units=units,
+            kernel=kernel,
+            recurrent=recurrent,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            blocks=BLOCKS[kind],
+            bias=bias,
+            recurrent_bias=recurrent_bias,
+            reset_after=reset_after,
+        )
+        h0, c0 = self._initial_state(raw, kind, units)
+        backwards = option(raw, "go_backwards", False, bool)
+        network = Network(((cell,),), raw.inputs, ((h0,),), ((c0,),), backwards=(backwards,))
+        return Built(
+            network=network,
+            header=self._header(layer, kind, units, activation, recurrent_activation, reset_after, use_bias),
+            config=dict(raw.config),
+            notes=self._notes(raw, kind, units, activation, recurrent_activation, reset_after, backwards),
+            inert=tuple(
+                (key, INERT_EXTRA.get(key) or inert_reason(key) or "no effect on a forward pass")
+                for key in raw.config
+                if key in INERT
+            ),
+        )
+
+    def _weights_mapping(self, raw: Raw) -> Mapping[str, Any]:
+        """Weight names with their scopes stripped; a get_weights() list is taken in order."""
+        weights = raw.weights
+        if isinstance(weights, list):
+            names = ["kernel", "recurrent_kernel", "bias"]
+            if not 2 <= len(weights) <= 3:
+                raise ScenarioError(
+                    "a weights list must be [kernel, recurrent_kernel, bias] as get_weights() returns it",
+                    raw.where("weights"),
+                    found=f"{len(weights)} arrays",
+                )
+            out = MarkedDict(zip(names, weights, strict=False))
+            out.line, out.key_lines = getattr(weights, "line", None), {}
+            return out
+        out = MarkedDict()
+        out.line = getattr(weights, "line", None)
+        out.key_lines = {}
+        for key, value in weights.items():
+            short = strip_scope(str(key))
+            if short in out:
+                raise ScenarioError(f"weight {short!r} given twice", raw.where("weights", str(key)))
+            out[short] = value
+            out.key_lines[short] = weights.line_of(key) if hasattr(weights, "line_of") else None
+        return out
+
+    def _units(self, raw: Raw, kind: str) -> int:
+        if "units" in raw.config:
+            return positive_int(raw, "units", raw.config["units"])
+        recurrent = raw.array("weights", "recurrent_kernel", None, "")
+        if recurrent.ndim != 2 or recurrent.shape[0] == 0:
+            raise ScenarioError(
+                "units is not given and cannot be read from recurrent_kernel",
+                raw.where("weights", "recurrent_kernel"),
+                expected="a 2-D recurrent_kernel (units, G·units), or config.units",
+                found=f"shape {recurrent.shape}",
+            )
+        return int(recurrent.shape[0])
+
+    def _biases(
+        self, raw: Raw, kind: str, units: int, use_bias: bool, reset_after: bool
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        n = GATE_COUNT[kind] * units
+        if "bias" not in raw.weights:
+            if use_bias:
+                raise ScenarioError(
+                    "missing weight 'bias'",
+                    raw.where("weights"),
+                    expected=_bias_words(kind, units, reset_after),
+                    hint="or set use_bias: false",
+                )
+            return None, None
+        if not use_bias:
+            raise ScenarioError(
+                "use_bias is false, but a bias is given", raw.where("weights", "bias"), hint="remove one of them"
+            )
+        if kind == "gru" and reset_after:
+            both = raw.array("weights", "bias", (2, n), _bias_words(kind, units, reset_after))
+            return both[0], both[1]
+        return raw.array("weights", "bias", (n,), _bias_words(kind, units, reset_after)), None
+
+    def _initial_state(self, raw: Raw, kind: str, units: int) -> tuple[np.ndarray, np.ndarray | None]:
+        keys = ["h0", "c0"] if kind == "lstm" else ["h0"]
+        check_keys(raw.initial_state, keys, "initial state", raw, "initial_state")
+        shape = (raw.batch, units)
+        h0 = state_array(raw, "h0", shape, f"B={raw.batch} batch rows × units={units}") if "h0" in raw.initial_state \
+            else np.zeros(shape, raw.dtype)
+        if kind != "lstm":
+            return h0, None
+        c0 = state_array(raw, "c0", shape, f"B={raw.batch} batch rows × units={units}") if "c0" in raw.initial_state \
+            else np.zeros(shape, raw.dtype)
+        return h0, c0
+
+    # ---- explaining ----------------------------------------------------------------
+    def _header(self, layer, kind, units, activation, recurrent, reset_after, use_bias) -> str:  # type: ignore[no-untyped-def]
+        parts = [f"{self.name} {layer}(units={units})", f"activation={activation.name}"]
+        if kind != "rnn":
+            parts.append(f"recurrent_activation={recurrent.name}")
+        if kind == "gru":
+            parts.append(f"reset_after={reset_after}")
+        if not use_bias:
+            parts.append("use_bias=False")
+        return " · ".join(parts)
+
+    def _notes(self, raw, kind, units, activation, recurrent, reset_after, backwards) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+        order = " | ".join(b.native for b in BLOCKS[kind])
+        notes = [f"Keras column blocks {order}, each {units} wide; z = x·kernel + h·recurrent_kernel + bias."]
+        if kind == "lstm":
+            notes.append("Keras calls the candidate block c; canonically it is g (c is the cell state).")
+        if kind == "gru":
+            notes.append("Keras calls the candidate block h; canonically it is n. h' = z ⊙ h + (1 − z) ⊙ n.")
+            if reset_after:
+                notes.append("reset_after=True: bias is [input bias; recurrent bias], and r multiplies "
+                             "(h·U_h + recurrent bias_h) after the product.")
+            else:
+                notes.append("reset_after=False: r multiplies h before the product: (r ⊙ h)·U_h.")
+        for act in {activation.name: activation, recurrent.name: recurrent}.values():
+            if act.name == "hard_sigmoid":
+                other = "clip(0.2·x + 1/2, 0, 1) in Keras 2" if self.version == 3 else "clip(x/6 + 1/2, 0, 1) in Keras 3"
+                notes.append(f"hard_sigmoid here is {act.formula} ({self.name}); it is {other}.")
+        if backwards:
+            notes.append("go_backwards=True: step t=1 reads the last input; the sequence is returned in the "
+                         "order processed, not flipped back.")
+        if raw.config.get("time_major"):
+            notes.append("time_major=True: the layer takes and returns (T, B, ...) arrays; shown here batch-major.")
+        if raw.config.get("activation", "tanh") is None:
+            notes.append("activation=None means linear: a(x) = x.")
+        return tuple(notes)
+
+    # ---- returning -------------------------------------------------------------------
+    def returned(self, scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> Returned:
+        run = runs[0][0]
+        outputs = {"sequence": run.h[1:].transpose(1, 0, 2), "h": run.h[-1]}
+        if run.c is not None:
+            outputs["c"] = run.c[-1]
+        config = scenario.config
+        sequences = bool(config.get("return_sequences", False))
+        state = bool(config.get("return_state", False))
+        first = ("sequence", "sequence") if sequences else ("output", "h")
+        returns = [first]
+        if state:
+            returns += [("h", "h")] + ([("c", "c")] if "c" in outputs else [])
+        note = f"return_sequences={sequences}, return_state={state}"
+        if scenario.config.get("go_backwards"):
+            note += ", go_backwards=True: sequence in processing order"
+        return Returned(outputs, tuple(returns), note)
+
+
+def _shape_words(kind: str) -> str:
+    n = GATE_COUNT[kind]
+    return f"kernel (F, {n}·units) and recurrent_kernel (units, {n}·units)"
+
+
+def _bias_words(kind: str, units: int, reset_after: bool) -> str:
+    n = GATE_COUNT[kind]
+    if kind == "gru" and reset_after:
+        return f"[input bias; recurrent bias], 2 rows × {n}·units={n * units} (reset_after=True)"
+    return f"{n}·units={n * units} values"
+
+
+
+
+FRAMEWORKS = {"keras": Keras("keras", 3), "keras2": Keras("keras2", 2)}

@@ -1,0 +1,123 @@
+"""The canonical form that every framework is translated into, and the engine's only input.
+
+Gate blocks are always in canonical order (LSTM i f g o, GRU z r n, RNN h) and
+the kernel multiplies x from the left: z = x·W + h·U + b, as Keras writes it.
+Each framework module fills these records from its own names and layouts and
+says, in `Block`, how it names and orders the same blocks, so the display can
+speak the framework's language without the engine knowing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .activations import Activation
+
+Kind = Literal["lstm", "gru", "rnn"]
+GATES: dict[str, tuple[str, ...]] = {"lstm": ("i", "f", "g", "o"), "gru": ("z", "r", "n"), "rnn": ("h",)}
+GATE_TITLES = {
+    "i": "input",
+    "f": "forget",
+    "g": "candidate",
+    "o": "output",
+    "z": "update",
+    "r": "reset",
+    "n": "candidate",
+    "h": "state",
+}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One gate block as the framework names it; `Cell.blocks` lists them in the framework's order."""
+
+    native: str
+    canonical: str
+
+
+@dataclass(frozen=True)
+class WeightNames:
+    """What the framework calls the matrices, for labels such as 'kernel W (2, 12)'."""
+
+    kernel: str = "kernel"
+    recurrent: str = "recurrent_kernel"
+    bias: str = "bias"
+    recurrent_bias: str = "recurrent bias"
+    runtime_bias: str = "run-time bias"
+
+
+@dataclass(frozen=True, eq=False)
+class Cell:
+    """One direction of one layer, in canonical form.
+
+    `bias` is added on the input side, `recurrent_bias` on the recurrent side
+    (which matters only for a GRU's candidate with reset_after), and
+    `runtime_bias` is a constant the framework adds when it runs (TF1's
+    forget_bias), kept apart so the display can say where it came from.
+    """
+
+    kind: Kind
+    units: int
+    kernel: np.ndarray
+    recurrent: np.ndarray
+    activation: Activation
+    recurrent_activation: Activation
+    blocks: tuple[Block, ...]
+    bias: np.ndarray | None = None
+    recurrent_bias: np.ndarray | None = None
+    runtime_bias: np.ndarray | None = None
+    reset_after: bool = True
+    names: WeightNames = field(default_factory=WeightNames)
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        return GATES[self.kind]
+
+    @property
+    def features(self) -> int:
+        return int(self.kernel.shape[0])
+
+    def block(self, gate: str) -> slice:
+        """The columns of canonical gate `gate` in kernel, recurrent and biases."""
+        k = self.gates.index(gate)
+        return slice(k * self.units, (k + 1) * self.units)
+
+    def native_name(self, gate: str) -> str:
+        return next(b.native for b in self.blocks if b.canonical == gate)
+
+    def total_bias(self) -> np.ndarray:
+        """Input-side plus run-time bias: what z adds besides the two products."""
+        total = np.zeros(len(self.gates) * self.units, self.kernel.dtype)
+        for part in (self.bias, self.runtime_bias):
+            if part is not None:
+                total = total + part
+        if self.recurrent_bias is not None and not (self.kind == "gru" and self.reset_after):
+            total = total + self.recurrent_bias
+        return total
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """Everything the engine runs: cells per layer and direction, inputs and initial states.
+
+    `inputs` is (B, T, F). `reads[d]` is True when direction d reads the
+    sequence from its end. `h0[l][d]` is (B, H_out), `c0[l][d]` is (B, H) or None.
+    """
+
+    cells: tuple[tuple[Cell, ...], ...]
+    inputs: np.ndarray
+    h0: tuple[tuple[np.ndarray, ...], ...]
+    c0: tuple[tuple[np.ndarray | None, ...], ...]
+    backwards: tuple[bool, ...] = (False,)
+    lengths: np.ndarray | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return self.cells[0][0].kind
+
+    @property
+    def dtype(self) -> np.dtype:  # type: ignore[type-arg]
+        return self.inputs.dtype

@@ -1,0 +1,246 @@
+"""A scenario file, validated into a `Scenario` that holds the canonical network.
+
+Everything that can be wrong with a scenario is found here, before anything
+runs, and reported as a `ScenarioError`; the framework module checks its own
+names and shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import frameworks
+from .arrays import to_array
+from .errors import ScenarioError, Where, unknown_name
+from .expect import Expect, parse_expect
+from .model import Network
+from .yamlio import MarkedDict, parse_yaml, read_text
+
+TOP_KEYS = (
+    "title",
+    "description",
+    "framework",
+    "layer",
+    "config",
+    "units",
+    "activation",
+    "recurrent_activation",
+    "weights",
+    "kernel",
+    "recurrent_kernel",
+    "bias",
+    "initial_state",
+    "inputs",
+    "dtype",
+    "expect",
+)
+CONFIG_SHORTCUTS = ("units", "activation", "recurrent_activation")
+WEIGHT_SHORTCUTS = ("kernel", "recurrent_kernel", "bias")
+PLANNED = {"torch", "tf1", "onnx"}
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """A validated scenario: the user's words, and the network they describe."""
+
+    framework: str
+    layer: str
+    dtype: str
+    config: Mapping[str, Any]
+    network: Network
+    header: str
+    notes: tuple[str, ...] = ()
+    inert: tuple[tuple[str, str], ...] = ()
+    title: str | None = None
+    description: str | None = None
+    expect: Expect | None = None
+    source: Path | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, source: Path | None = None) -> Scenario:
+        return _build(data, source)
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    file = Path(path)
+    data = parse_yaml(read_text(file), file)
+    return Scenario.from_dict(data, source=file)
+
+
+def _build(data: Any, source: Path | None) -> Scenario:
+    top = Where(source, getattr(data, "line", None))
+    if data is None:
+        raise ScenarioError("the scenario is empty", top, expected="a YAML mapping with at least weights and inputs")
+    if not isinstance(data, Mapping):
+        raise ScenarioError("a scenario is a YAML mapping of keys", top, found=f"a {_kind(data)}")
+    lines = data.line_of if isinstance(data, MarkedDict) else (lambda key: None)
+
+    def where(key: str) -> Where:
+        return Where(source, lines(key), key)
+
+    for key in data:
+        if key not in TOP_KEYS:
+            raise unknown_name("key", str(key), TOP_KEYS, where(str(key)))
+    framework = _choice(data.get("framework", "keras"), frameworks.NAMES, "framework", where("framework"))
+    fw = frameworks.get(framework)
+    layer = _layer(data.get("layer", "LSTM"), fw.layers, where("layer"))
+    config = _merged(data, "config", CONFIG_SHORTCUTS, where)
+    weights = _weights(data, where)
+    dtype = _dtype(data, fw.dtype_of(config), where)
+    if "inputs" not in data:
+        raise ScenarioError("missing key 'inputs'", top, expected="inputs: (T, F) or (B, T, F) nested lists")
+    inputs = _inputs(data["inputs"], where("inputs"), source, np.dtype(dtype))
+    state = data.get("initial_state") or {}
+    if not isinstance(state, Mapping):
+        raise ScenarioError("initial_state must be a mapping", where("initial_state"), found=f"a {_kind(state)}")
+    raw = frameworks.Raw(
+        layer=layer,
+        config=config,
+        weights=weights,
+        initial_state=state,
+        inputs=inputs,
+        dtype=np.dtype(dtype),
+        file=source,
+        lines={key: lines(key) for key in TOP_KEYS},
+    )
+    built = fw.build(raw)
+    expect = None
+    if data.get("expect") is not None:
+        expect = parse_expect(data["expect"], built.network, where("expect"))
+    return Scenario(
+        framework=framework,
+        layer=layer,
+        dtype=dtype,
+        config=built.config,
+        network=built.network,
+        header=built.header,
+        notes=built.notes,
+        inert=built.inert,
+        title=_text(data, "title", where),
+        description=_text(data, "description", where),
+        expect=expect,
+        source=source,
+    )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, list):
+        return "list"
+    return "string" if isinstance(value, str) else type(value).__name__
+
+
+def _text(data: Mapping[str, Any], key: str, where: Any) -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise ScenarioError("must be text", where(key), found=repr(value))
+
+
+def _choice(value: Any, valid: tuple[str, ...], what: str, where: Where) -> str:
+    if not isinstance(value, str):
+        raise ScenarioError(f"{what} must be a name", where, expected="one of " + ", ".join(valid), found=repr(value))
+    name = value.strip().lower()
+    if name in valid:
+        return name
+    if name in PLANNED:
+        raise ScenarioError(
+            f"the {what} {value!r} is part of the scenario format but not available in this version",
+            where,
+            expected="one of " + ", ".join(valid),
+        )
+    raise unknown_name(what, value, valid, where)
+
+
+def _layer(value: Any, valid: tuple[str, ...], where: Where) -> str:
+    if not isinstance(value, str):
+        raise ScenarioError("layer must be a name", where, expected="one of " + ", ".join(valid), found=repr(value))
+    short = value.strip().rsplit(".", 1)[-1]
+    for name in valid:
+        if name.lower() == short.lower():
+            return name
+    raise unknown_name("layer", value, valid, where)
+
+
+def _merged(data: Mapping[str, Any], section: str, shortcuts: tuple[str, ...], where: Any) -> MarkedDict:
+    """A section with its top-level shortcuts folded in; the same key twice must agree."""
+    given = data.get(section)
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping):
+        raise ScenarioError(f"{section} must be a mapping", where(section), found=f"a {_kind(given)}")
+    out = MarkedDict(given)
+    out.line = getattr(given, "line", None)
+    out.key_lines = dict(getattr(given, "key_lines", {}))
+    for key in shortcuts:
+        if key in data:
+            if key in out and out[key] != data[key]:
+                raise ScenarioError(
+                    f"{key} is given twice with different values",
+                    where(key),
+                    found=f"{key}: {data[key]!r} at the top, {key}: {out[key]!r} in {section}",
+                )
+            out[key] = data[key]
+            line = where(key).line
+            if line is not None:
+                out.key_lines[key] = line
+    return out
+
+
+def _weights(data: Mapping[str, Any], where: Any) -> Any:
+    weights = data.get("weights")
+    if isinstance(weights, list):  # a get_weights() list; shortcuts cannot be mixed in
+        return weights
+    if weights is None and not any(k in data for k in WEIGHT_SHORTCUTS):
+        raise ScenarioError(
+            "missing key 'weights'",
+            Where(where("weights").file, None, ""),
+            expected="weights: {kernel: ..., recurrent_kernel: ..., bias: ...} in the framework's names",
+        )
+    return _merged(data, "weights", WEIGHT_SHORTCUTS, where)
+
+
+def _dtype(data: Mapping[str, Any], from_config: str | None, where: Any) -> str:
+    top = data.get("dtype")
+    if top is not None and top not in DTYPES:
+        raise unknown_name("dtype", str(top), DTYPES, where("dtype"))
+    if from_config is not None:
+        name = from_config
+        if name not in DTYPES:
+            raise ScenarioError(
+                "unsupported dtype policy",
+                Where(where("config").file, where("config").line, "config.dtype"),
+                expected="float32 or float64",
+                found=name,
+                hint="mixed precision computes in float16; trace the float32 or float64 layer",
+            )
+        if top is not None and top != name:
+            raise ScenarioError(
+                "dtype disagrees with config.dtype", where("dtype"), found=f"dtype: {top}, config.dtype: {name}"
+            )
+        return name
+    return str(top or "float32")
+
+
+def _inputs(value: Any, where: Where, source: Path | None, dtype: np.dtype) -> np.ndarray:  # type: ignore[type-arg]
+    array = to_array(value, where, source.parent if source else None, dtype)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3 or 0 in array.shape:
+        raise ScenarioError(
+            "inputs must be one sequence or a batch of them",
+            where,
+            expected="(T, F): T steps of F features, or (B, T, F), with every size at least 1",
+            found=f"shape {array.shape}",
+        )
+    return array
