@@ -47,6 +47,9 @@ class WeightNames:
     bias: str = "bias"
     recurrent_bias: str = "recurrent bias"
     runtime_bias: str = "run-time bias"
+    bias_label: str = "b"
+    recurrent_bias_label: str = "b_rec"
+    runtime_bias_label: str = "forget_bias"
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,180 @@
+"""The command line: thin commands over load → trace → render; the only place that writes.
+
+Exit status: 0 done (or every expected value matched), 1 an expected value
+did not match, 2 the scenario or the command line is wrong.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections.abc import Iterable
+
+import click
+from rich.console import Console
+from rich.padding import Padding
+from rich.text import Text
+
+from . import __version__
+from .errors import ScenarioError
+from .render.selection import Selection, SelectionError, parse_ranges
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    MISMATCH = 1
+    ERROR = 2
+    INTERNAL = 3
+
+
+FORMATS = ("terminal", "markdown", "json")
+
+
+def _console(width: int | None, stderr: bool = False) -> Console:
+    # rich itself honours NO_COLOR, COLUMNS and a non-TTY stdout (no colour, width 80)
+    return Console(width=width, stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(status)
+
+
+def _selection(steps: str | None, batch: str | None, units: str | None, precision: int, full: bool) -> Selection:
+    try:
+        return Selection(
+            steps=tuple(parse_ranges(steps, "steps")) if steps else None,
+            batch=tuple(parse_ranges(batch, "batch")) if batch else None,
+            units=tuple(parse_ranges(units, "units")) if units else None,
+            precision=precision,
+            full=full,
+        )
+    except SelectionError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _load_and_trace(path: str):  # type: ignore[no-untyped-def]
+    from .api import trace
+    from .scenario import load
+
+    try:
+        return trace(load(path))
+    except ScenarioError as exc:
+        _fail(exc.format())
+
+
+def _write(chunks: Iterable[str]) -> None:
+    out = sys.stdout
+    for chunk in chunks:
+        out.write(chunk)
+    out.flush()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="lstm-trace")
+def main() -> None:
+    """See every number an LSTM, GRU or simple RNN computed, step by step.
+
+    A scenario file (YAML) gives the layer in its framework's own words: the
+    config, the weights by their own names and shapes, and the inputs. `run`
+    shows each step's products x·W, h·U and + b, every gate's pre-activation
+    and activation, and the state update, with the numbers; `check` compares
+    the values you worked out by hand (the scenario's `expect` block).
+
+    \b
+    Examples:
+      lstm-trace run scenarios/seed.yaml
+      lstm-trace run scenario.yaml --steps 1,3-5 --units 1-4
+      lstm-trace run scenario.yaml --format markdown > handout.md
+      lstm-trace check homework.yaml
+    """
+
+
+_steps = click.option("--steps", metavar="LIST", help="Steps to show, counted from 1: '1,3-5'. Default: all.")
+_batch = click.option("--batch", metavar="LIST", help="Batch rows to show, from 1: '2' or '1-4'. Default: row 1.")
+_units = click.option("--units", metavar="LIST", help="Units to show, from 1: '1,3'. Default: what fits the width.")
+_precision = click.option(
+    "--precision", type=click.IntRange(0, 17), default=4, show_default=True,
+    help="Digits after the point for non-integral values (integral values always print exactly).",
+)  # fmt: skip
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
+              help="terminal: tables for reading; markdown: pipe tables for handouts; json: every value.")
+@_steps
+@_batch
+@_units
+@_precision
+@click.option("--full", is_flag=True, help="Show every unit and feature, however wide.")
+@click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
+def run(scenario: str, fmt: str, steps: str | None, batch: str | None, units: str | None,
+        precision: int, full: bool, width: int | None) -> None:
+    """Trace SCENARIO and show every step's arithmetic.
+
+    Wide layers are elided in the middle of each gate block (…) to fit the
+    terminal; --units picks units, --full shows all, --format markdown never
+    elides.
+    """
+    sel = _selection(steps, batch, units, precision, full)
+    tr = _load_and_trace(scenario)
+    run0 = tr.first
+    try:
+        sel = sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
+    except SelectionError as exc:
+        _fail(str(exc))
+    if fmt == "json":
+        from .render.jsonout import iter_json
+
+        _write(iter_json(tr, list(sel.steps) if sel.steps is not None else None))
+    elif fmt == "markdown":
+        from .render.markdown import render_markdown
+
+        _write(line + "\n" for line in render_markdown(tr, sel))
+    else:
+        from .render.terminal import TraceView
+
+        _console(width).print(TraceView(tr, sel))
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
+@_precision
+@click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
+def check(scenario: str, precision: int, width: int | None) -> None:
+    """Compare SCENARIO's `expect` block with the trace.
+
+    Each expected value gets ✓ or ✗ with both numbers; a wrong one is
+    explained at its first wrong unit with the arithmetic that gives the right
+    value. Exit 0 when all match, 1 on a mismatch, 2 when the scenario is wrong.
+    """
+    from .check import check as run_check
+    from .check import expected_text
+
+    tr = _load_and_trace(scenario)
+    try:
+        report = run_check(tr, precision)
+    except ScenarioError as exc:
+        _fail(exc.format())
+    console = _console(width)
+    for result in report.results:
+        want, got = expected_text(result, precision)
+        mark = Text("✓ ", style="bold green") if result.ok else Text("✗ ", style="bold red")
+        line = mark + Text(f"{result.item.label:<8} expected {want}   got {got}")
+        if not result.ok:
+            line += Text(f"   first wrong: {result.where}", style="bold")
+        console.print(line)
+        for text in result.explanation:
+            console.print(Padding(Text(text), (0, 0, 0, 6)))
+    total = len(report.results)
+    if report.ok:
+        console.print(f"all {total} expected values match (tolerance {report.tolerance:g})")
+        sys.exit(ExitStatus.OK)
+    console.print(f"{report.wrong} of {total} expected values wrong (tolerance {report.tolerance:g})")
+    sys.exit(ExitStatus.MISMATCH)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,114 @@
+"""The trace as one JSON object, written as a stream of chunks so long traces never sit in memory whole.
+
+`outputs` holds exactly what the framework returns, in its shapes. `steps`
+holds every step of every layer and direction, gates named canonically and by
+the framework's own names. Integral values are written as integers, float32
+values with the shortest digits that read back to the same float32, and
+non-finite values as null (listed under `nonfinite`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..trace import Run, Trace
+
+
+def _number(value: float, f32: bool) -> str:
+    if not np.isfinite(value):
+        return "null"
+    if float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return str(np.float32(value)) if f32 else repr(float(value))
+
+
+def array_json(values: np.ndarray) -> str:
+    """A numpy array as nested JSON lists of plain numbers."""
+    f32 = values.dtype == np.float32
+    if values.ndim == 0:
+        return _number(values.item(), f32)
+    if values.ndim == 1:
+        return "[" + ", ".join(_number(v, f32) for v in values.tolist()) + "]"
+    return "[" + ", ".join(array_json(v) for v in values) + "]"
+
+
+def _native(run: Run, vector: np.ndarray) -> np.ndarray:
+    """Gate columns reordered from canonical into the framework's block order."""
+    cell = run.cell
+    return np.concatenate([vector[..., cell.block(b.canonical)] for b in cell.blocks], axis=-1)
+
+
+def _step(run: Run, s: int) -> str:
+    cell = run.cell
+    fields: dict[str, Any] = {
+        "layer": run.layer,
+        "direction": run.direction,
+        "t": s + 1,
+        "reads": int(run.reads[s]) + 1,
+    }
+    parts = [json.dumps(fields)[:-1]]
+    arrays: list[tuple[str, np.ndarray]] = [("x", run.x[s]), ("h_prev", run.h[s])]
+    if run.c is not None:
+        arrays.append(("c_prev", run.c[s]))
+    arrays += [("xW", _native(run, run.xw[s])), ("hU", _native(run, run.hu[s])), ("z", _native(run, run.pre[s]))]
+    for name, values in arrays:
+        parts.append(f'"{name}": {array_json(values)}')
+    gates, native = [], []
+    for block in cell.blocks:
+        act = cell.activation if block.canonical in ("g", "n", "h") else cell.recurrent_activation
+        pre = array_json(run.gate(block.canonical, "pre")[s])
+        post = array_json(run.gate(block.canonical)[s])
+        common = f'"activation": "{act.name}", "pre": {pre}, "act": {post}'
+        gates.append(f'"{block.canonical}": {{"native": "{block.native}", {common}}}')
+        native.append(f'"{block.native}": {{"canonical": "{block.canonical}", {common}}}')
+    parts.append('"gates": {' + ", ".join(gates) + "}")
+    parts.append('"native_gates": {' + ", ".join(native) + "}")
+    if run.gated is not None:
+        parts.append(f'"reset_gated": {array_json(run.gated[s])}')
+    if run.c is not None and run.c_act is not None:
+        parts.append(f'"c": {array_json(run.c[s + 1])}')
+        parts.append(f'"c_act": {array_json(run.c_act[s])}')
+    parts.append(f'"h": {array_json(run.h[s + 1])}')
+    if run.active is not None:
+        parts.append(f'"active": {json.dumps(run.active[s].tolist())}')
+    return parts[0] + ", " + ", ".join(parts[1:]) + "}"
+
+
+def iter_json(trace: Trace, steps: list[int] | None = None) -> Iterator[str]:
+    """The JSON document in chunks, one step at a time."""
+    sc = trace.scenario
+    head = {
+        "lstm_trace": __version__,
+        "scenario": {
+            "file": str(sc.source) if sc.source else None,
+            "title": sc.title,
+            "framework": sc.framework,
+            "layer": sc.layer,
+            "dtype": sc.dtype,
+            "header": sc.header,
+            "notes": list(sc.notes),
+            "no_effect": dict(sc.inert),
+        },
+        "gates": {
+            "canonical": [b.canonical for b in trace.first.cell.blocks],
+            "native": [b.native for b in trace.first.cell.blocks],
+        },
+        "returns": [{"name": label, "output": key} for label, key in trace.returns],
+    }
+    yield json.dumps(head, indent=None)[:-1]
+    outputs = ", ".join(f'"{key}": {array_json(np.asarray(value))}' for key, value in trace.outputs.items())
+    yield f', "outputs": {{{outputs}}}'
+    nonfinite = [key for key, value in trace.outputs.items() if not np.isfinite(value).all()]
+    yield f', "nonfinite": {json.dumps(nonfinite)}'
+    yield ', "steps": ['
+    first = True
+    for run in trace.all_runs():
+        for s in steps if steps is not None else range(run.steps):
+            yield ("" if first else ",\n") + _step(run, s)
+            first = False
+    yield "]}\n"

@@ -1,0 +1,93 @@
+"""The trace as Markdown pipe tables, for handouts and notebooks.
+
+Markdown has no width to fit, so every selected unit gets its own column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..trace import Trace
+from .numbers import array_text, sub
+from .selection import Selection
+from .views import StepBuilder, StepView
+
+
+def _units(view: StepView, block: int) -> int:
+    return next(len(c) for r in view.rows if isinstance(c := r.cells[block], tuple))
+
+
+def _table(view: StepView) -> Iterator[str]:
+    heads, align = [""], ["---"]
+    for k, col in enumerate(view.columns):
+        for u, unit in enumerate(view.units):
+            label = f"{col.canonical}{sub(unit + 1)}" if unit is not None else "…"
+            if u == 0 and col.native != col.canonical:
+                label += f" ({col.native})"
+            heads.append(label)
+            align.append("--:")
+    yield "| " + " | ".join(heads) + " |"
+    yield "|" + "|".join(align) + "|"
+    for row in view.rows:
+        cells = [row.label]
+        for k, cell in enumerate(row.cells):
+            cells.extend(cell if isinstance(cell, tuple) else [cell] + [""] * (_units(view, k) - 1))
+        yield "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def _step(view: StepView) -> Iterator[str]:
+    yield f"### {view.heading}"
+    yield ""
+    yield " · ".join(f"`{name} = {value}`" for name, value in view.given)
+    yield ""
+    if view.skipped:
+        yield f"*{view.skipped}*"
+        yield ""
+        return
+    yield from _table(view)
+    yield ""
+    for note in view.notes:
+        yield f"*{note}*"
+        yield ""
+    for eq in view.equations:
+        terms = f" = [{', '.join(eq.terms)}]" if eq.terms else ""
+        yield f"- `{eq.lhs} = {eq.formula}{terms} = {eq.result}`"
+    yield ""
+
+
+def render_markdown(trace: Trace, selection: Selection | None = None) -> Iterator[str]:
+    """Lines of Markdown; the caller joins or streams them."""
+    sel = selection or Selection()
+    sc = trace.scenario
+    yield f"# lstm-trace · {sc.header}"
+    yield ""
+    if sc.title:
+        yield f"**{sc.title}**"
+        yield ""
+    if sc.description:
+        yield sc.description.strip()
+        yield ""
+    b, t, f = sc.network.inputs.shape
+    yield f"inputs ({b}, {t}, {f}) · {sc.dtype}"
+    yield ""
+    for note in sc.notes:
+        yield f"> {note}"
+    yield ""
+    runs = trace.all_runs()
+    for run in runs:
+        units = list(sel.units) if sel.units is not None else list(range(run.cell.units))
+        builder = StepBuilder(run, units, sel.precision, label_layer=len(runs) > 1, x_limit=None)
+        for s in sel.step_list(run.steps):
+            for row in sel.batch_list(run.h.shape[1]):
+                yield from _step(builder.step(s, row, batch_label=run.h.shape[1] > 1))
+    yield f"## returns ({trace.returns_note})"
+    yield ""
+    for label, key in trace.returns:
+        yield f"- `{label}` {trace.outputs[key].shape}: `{array_text(trace.outputs[key], sel.precision)}`"
+    yield ""
+    if sc.inert:
+        yield "## no effect on this trace"
+        yield ""
+        for key, why in sc.inert:
+            yield f"- `{key}`: {why}"
+        yield ""

@@ -1,0 +1,57 @@
+"""How numbers read: integral values as integers, exactly; others with a fixed precision."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+SUBSCRIPTS = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+
+
+def sub(n: int | str) -> str:
+    """t = 12 → '₁₂', for x₁₂ and h₀."""
+    return str(n).translate(SUBSCRIPTS)
+
+
+def num(value: float, precision: int = 4) -> str:
+    """One number: 27084252 stays 27084252, 0.76159 becomes 0.7616, 1e-9 becomes 1.0000e-09."""
+    v = float(value)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v.is_integer() and abs(v) < 1e16:
+        return str(int(v)) if v != 0 else "0"
+    if 10 ** -precision <= abs(v) < 1e7:
+        return f"{v:.{precision}f}"
+    return f"{v:.{precision}e}"
+
+
+def vec(values: Sequence[float] | np.ndarray, precision: int = 4, shown: Sequence[int | None] | None = None) -> str:
+    """A vector as '[0 4 1]'; `shown` picks units, None standing for elided ones."""
+    data = np.asarray(values).reshape(-1)
+    picks: Sequence[int | None] = list(range(len(data))) if shown is None else shown
+    return "[" + " ".join("…" if k is None else num(data[k], precision) for k in picks) + "]"
+
+
+def array_text(values: np.ndarray, precision: int = 4, edge: int = 3) -> str:
+    """A nested array as nested brackets, eliding the middle of long axes like numpy does."""
+    if values.ndim == 0:
+        return num(values.item(), precision)
+    n = values.shape[0]
+    picks: list[int | None] = list(range(n)) if n <= 2 * edge + 1 else [*range(edge), None, *range(n - edge, n)]
+    parts = ["…" if k is None else array_text(values[k], precision, edge) for k in picks]
+    sep = " " if values.ndim == 1 else ", "
+    return "[" + sep.join(parts) + "]"
+
+
+def pick_units(count: int, limit: int | None, chosen: Sequence[int] | None = None) -> list[int | None]:
+    """Which units to show: `chosen` if given, else all, or the first and last with None between."""
+    units = list(chosen) if chosen is not None else list(range(count))
+    if limit is None or len(units) <= limit:
+        return list(units)
+    head = (limit + 1) // 2
+    tail = limit - head
+    return [*units[:head], None, *units[len(units) - tail :]]

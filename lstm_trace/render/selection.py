@@ -1,0 +1,52 @@
+"""Which steps, batch rows and units to show: numbered from 1 wherever a person writes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SelectionError(ValueError):
+    """A --steps/--batch/--units value that does not parse or is out of range."""
+
+
+def parse_ranges(text: str, what: str) -> list[int]:
+    """'1,3-5' → [0, 2, 3, 4] (0-based); refuses zero, negatives and reversed ranges."""
+    picks: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            start, stop = int(lo), int(hi) if sep else int(lo)
+        except ValueError:
+            raise SelectionError(f"--{what} takes numbers and ranges like 1,3-5; found {part!r}") from None
+        if start < 1 or stop < start:
+            raise SelectionError(f"--{what}: {part!r} is not a range counted from 1")
+        picks.extend(range(start - 1, stop))
+    if not picks:
+        raise SelectionError(f"--{what} is empty")
+    return list(dict.fromkeys(picks))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """0-based picks, or None for the default (all, or what fits)."""
+
+    steps: tuple[int, ...] | None = None
+    batch: tuple[int, ...] | None = None
+    units: tuple[int, ...] | None = None
+    precision: int = 4
+    full: bool = False
+
+    def checked(self, steps: int, batch: int, units: int) -> Selection:
+        """This selection, refusing picks beyond the trace's own sizes."""
+        for picks, size, what in ((self.steps, steps, "steps"), (self.batch, batch, "batch"), (self.units, units, "units")):
+            if picks and max(picks) >= size:
+                raise SelectionError(f"--{what}: {max(picks) + 1} is beyond the last ({size})")
+        return self
+
+    def step_list(self, steps: int) -> list[int]:
+        return list(self.steps) if self.steps is not None else list(range(steps))
+
+    def batch_list(self, batch: int) -> list[int]:
+        return list(self.batch) if self.batch is not None else [0]

@@ -1,0 +1,234 @@
+"""The trace as a student reads it on a terminal or a projector (rich renderables).
+
+Renderables only describe; the CLI owns the Console. Tables are sized to the
+width rich offers: a wide layer's units are elided in the middle of each gate
+block with a visible `…`, and when even that does not fit, the blocks are
+stacked one under another, so no table is ever squeezed into garbage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from ..trace import Run, Trace
+from .numbers import array_text, num, pick_units
+from .selection import Selection
+from .views import Column, Equation, Row, StepBuilder, StepView
+
+HUES = {"i": "green", "f": "blue", "g": "magenta", "o": "yellow", "z": "cyan", "r": "red", "n": "magenta", "h": "magenta"}
+LABEL_WIDTH = 14
+
+
+def _cell_text(cell: tuple[str, ...] | str, widths: Sequence[int]) -> str:
+    if isinstance(cell, str):
+        return cell
+    return "  ".join(text.rjust(w) for text, w in zip(cell, widths, strict=True))
+
+
+def _unit_widths(rows: Sequence[Row], block: int) -> list[int]:
+    cells = [r.cells[block] for r in rows if isinstance(r.cells[block], tuple)]
+    if not cells:
+        return []
+    return [max(len(c[u]) for c in cells) for u in range(len(cells[0]))]
+
+
+def _table_width(view: StepView) -> int:
+    width = max(len(r.label) for r in view.rows) + 3
+    for k, col in enumerate(view.columns):
+        widths = _unit_widths(view.rows, k)
+        text = sum(widths) + 2 * max(len(widths) - 1, 0)
+        width += max(text, len(col.heading), *(len(r.cells[k]) for r in view.rows if isinstance(r.cells[k], str))) + 3
+    return width
+
+
+def gate_table(view: StepView, columns: Sequence[int] | None = None) -> Table:
+    """The products, sums and activations of one step, one column per gate block."""
+    picks = list(range(len(view.columns))) if columns is None else list(columns)
+    table = Table(box=box.MINIMAL, show_edge=False, pad_edge=False, padding=(0, 1))
+    table.add_column("", no_wrap=True)
+    for k in picks:
+        col: Column = view.columns[k]
+        table.add_column(Text(col.heading, style=f"bold {HUES[col.canonical]}"), justify="right", no_wrap=True)
+    widths = {k: _unit_widths(view.rows, k) for k in picks}
+    for row in view.rows:
+        style = {"sum": "bold", "act": "dim italic", "gate": "bold"}.get(row.role, "")
+        cells = [Text(row.label, style=style)]
+        for k in picks:
+            text = Text(_cell_text(row.cells[k], widths[k]), style=style)
+            if row.role == "act":
+                text.justify = "center"
+            cells.append(text)
+        table.add_row(*cells)
+    return table
+
+
+def equation_lines(eq: Equation, width: int, units: Sequence[int | None]) -> list[str]:
+    """An update inline when it fits, else one line per unit."""
+    head = f"{eq.lhs} = {eq.formula}"
+    if not eq.terms:
+        return [f"{head} = {eq.result}"]
+    inline = f"{head} = [{', '.join(eq.terms)}] = {eq.result}"
+    if len(inline) <= width:
+        return [inline]
+    lines = [f"{head} = {eq.result}"]
+    for unit, term, value in zip(units, eq.terms, eq.values, strict=True):
+        lines.append("   …" if unit is None else f"   unit {unit + 1}: {term} = {value}")
+    return lines
+
+
+class StepPanel:
+    """One step of one batch row: inputs, the table, the state update."""
+
+    def __init__(self, view: StepView) -> None:
+        self.view = view
+        self.unit_labels = view.units
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        view, width = self.view, options.max_width
+        yield Rule(Text(view.heading, style="bold"), align="left", style="dim")
+        given = "      ".join(f"{name} = {value}" for name, value in view.given)
+        if len(given) <= width:
+            yield Text(given)
+        else:
+            for name, value in view.given:
+                yield Text(f"{name} = {value}")
+        if view.skipped:
+            yield Text(view.skipped, style="italic")
+            yield Text("")
+            return
+        if view.expansion and max(len(line) for line in view.expansion) <= width:
+            yield Text("")
+            for line in view.expansion:
+                yield Text(line)
+        yield Text("")
+        if None in self.unit_labels:
+            shown = ", ".join("…" if k is None else str(k + 1) for k in self.unit_labels)
+            yield Text(f"units shown: {shown}  (--units to choose, --full for all)", style="dim")
+        if _table_width(view) <= width:
+            yield gate_table(view)
+        else:
+            for k in range(len(view.columns)):
+                yield gate_table(view, [k])
+        for note in view.notes:
+            yield Text(note, style="dim")
+        yield Text("")
+        for eq in view.equations:
+            for line in equation_lines(eq, width, self.unit_labels):
+                yield Text(line)
+        yield Text("")
+
+
+class TraceView:
+    """A whole trace: header, the selected steps, what the layer returns, inert options."""
+
+    def __init__(self, trace: Trace, selection: Selection | None = None) -> None:
+        self.trace = trace
+        self.sel = selection or Selection()
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        yield from self._header()
+        runs = self.trace.all_runs()
+        for run in runs:
+            builder = self._builder(run, width, label_layer=len(runs) > 1)
+            batch = self.sel.batch_list(run.h.shape[1])
+            for s in self.sel.step_list(run.steps):
+                for b in batch:
+                    yield StepPanel(builder.step(s, b, batch_label=run.h.shape[1] > 1))
+        yield from self._returns(width)
+        yield from self._inert()
+
+    # ---- pieces -----------------------------------------------------------------------
+    def _header(self) -> Iterator[Text]:
+        sc, tr = self.trace.scenario, self.trace
+        yield Text(f"lstm-trace · {sc.header}", style="bold")
+        if sc.title:
+            yield Text(sc.title, style="bold cyan")
+        if sc.description:
+            yield Text(sc.description.strip(), style="italic")
+        b, t, f = sc.network.inputs.shape
+        yield Text(
+            f"inputs ({b}, {t}, {f}): batch {b} · {t} step{'s' if t != 1 else ''} · {f} feature{'s' if f != 1 else ''}"
+            f" · {sc.dtype}"
+        )
+        cell = tr.first.cell
+        parts = [f"{cell.names.kernel} W {cell.kernel.shape}", f"{cell.names.recurrent} U {cell.recurrent.shape}"]
+        if cell.bias is not None:
+            parts.append(f"{cell.names.bias} {cell.names.bias_label} {cell.bias.shape}")
+        if cell.recurrent_bias is not None:
+            parts.append(f"{cell.names.recurrent_bias} {cell.names.recurrent_bias_label} {cell.recurrent_bias.shape}")
+        parts.append("blocks " + "|".join(block.native for block in cell.blocks))
+        yield Text(" · ".join(parts))
+        for note in sc.notes:
+            yield Text("· " + note, style="dim")
+        if self.sel.batch is None and b > 1:
+            yield Text(f"showing batch row 1 of {b}: --batch 1-{b} shows them all", style="yellow")
+        yield Text("")
+
+    def _builder(self, run: Run, width: int, label_layer: bool) -> StepBuilder:
+        cell = run.cell
+        chosen = list(self.sel.units) if self.sel.units is not None else None
+        total = len(chosen) if chosen is not None else cell.units
+        limit: int | None = None
+        if not self.sel.full:
+            limit = self._fit(run, width, chosen)
+        units = pick_units(cell.units, limit, chosen) if limit is not None and limit < total else (
+            chosen if chosen is not None else list(range(cell.units))
+        )
+        return StepBuilder(run, units, self.sel.precision, label_layer, None if self.sel.full else 10)
+
+    def _fit(self, run: Run, width: int, chosen: list[int] | None) -> int | None:
+        """The most units per gate block that keep the step table within `width`."""
+        total = len(chosen) if chosen is not None else run.cell.units
+        steps = self.sel.step_list(run.steps)[:3]
+        batch = self.sel.batch_list(run.h.shape[1])[:1]
+        for limit in range(total, 1, -1):
+            units = pick_units(run.cell.units, limit, chosen)
+            builder = StepBuilder(run, units, self.sel.precision)
+            if all(_table_width(builder.step(s, b)) <= width for s in steps for b in batch):
+                return limit
+        return 2
+
+    def _returns(self, width: int) -> Iterator[Text | Rule | Group]:
+        tr, p = self.trace, self.sel.precision
+        yield Rule(Text(f"returns ({tr.returns_note})", style="bold"), align="left", style="dim")
+        yield Text("[" + ", ".join(f"{label} {tr.outputs[key].shape}" for label, key in tr.returns) + "]")
+        for label, key in tr.returns:
+            yield Text(f"{label} = {array_text(tr.outputs[key], p)}")
+        yield Text("")
+
+    def _inert(self) -> Iterator[Text]:
+        inert = self.trace.scenario.inert
+        if not inert:
+            return
+        yield Text("no effect on this trace:", style="bold")
+        by_reason: dict[str, list[str]] = {}
+        for key, why in inert:
+            by_reason.setdefault(why, []).append(key)
+        for why, keys in by_reason.items():
+            yield Text(f"  {', '.join(keys)}: {why}", style="dim")
+
+
+def render_text(trace: Trace, selection: Selection | None = None, width: int = 100) -> str:
+    """The terminal trace as plain text, for tests and for piping."""
+    console = Console(width=width, no_color=True, color_system=None, record=False, file=_Sink(), highlight=False)
+    with console.capture() as capture:
+        console.print(TraceView(trace, selection))
+    return capture.get()
+
+
+class _Sink:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+__all__ = ["StepPanel", "TraceView", "num", "render_text"]

@@ -1,0 +1,242 @@
+"""What one step shows, decided once for every text format.
+
+A `StepView` is the board work for one step and one batch row: the inputs,
+the products and sums per gate block in the framework's own block order, the
+activations, and the state update written out per unit. It only selects and
+formats numbers the engine recorded; terminal and markdown renderers lay it
+out, each in its own way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model import GATE_TITLES, Cell
+from ..trace import Run
+from .numbers import num, pick_units, sub, vec
+
+Units = Sequence[int | None]  # unit indices to show; None marks elided units
+
+
+@dataclass(frozen=True)
+class Column:
+    """A gate block as the reader meets it: the framework's name and the canonical one."""
+
+    native: str
+    canonical: str
+    title: str
+    activation: str
+
+    @property
+    def heading(self) -> str:
+        name = self.canonical if self.native == self.canonical else f"{self.native}→{self.canonical}"
+        return f"{name} {self.title}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A table row: per block either one text per shown unit, or one text for the whole block."""
+
+    label: str
+    cells: tuple[tuple[str, ...] | str, ...]
+    role: str = "term"  # term, sum, act, gate
+
+
+@dataclass(frozen=True)
+class Equation:
+    lhs: str
+    formula: str
+    terms: tuple[str, ...]  # one per shown unit, "…" for elided
+    result: str
+    values: tuple[str, ...] = ()  # the result per shown unit
+
+
+@dataclass(frozen=True)
+class StepView:
+    heading: str
+    given: tuple[tuple[str, str], ...]
+    expansion: tuple[str, ...]
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...]
+    equations: tuple[Equation, ...]
+    skipped: str = ""
+    units: tuple[int | None, ...] = ()
+
+
+def columns(cell: Cell) -> tuple[Column, ...]:
+    out = []
+    for block in cell.blocks:
+        uses_main = block.canonical in ("g", "n", "h")
+        act = cell.activation if uses_main else cell.recurrent_activation
+        out.append(Column(block.native, block.canonical, GATE_TITLES[block.canonical], act.label))
+    return tuple(out)
+
+
+class StepBuilder:
+    """Builds the views of one run; `units` picks and elides units, `precision` formats numbers."""
+
+    def __init__(
+        self, run: Run, units: Units, precision: int = 4, label_layer: bool = False, x_limit: int | None = 10
+    ) -> None:
+        self.run = run
+        self.x_units = pick_units(run.cell.features, x_limit)
+        self.label_layer = label_layer
+        self.cell = run.cell
+        self.units = list(units)
+        self.p = precision
+        self.cols = columns(run.cell)
+
+    # ---- helpers -------------------------------------------------------------------
+    def _blocks(self, vector: np.ndarray) -> tuple[tuple[str, ...], ...]:
+        """A (G·H,) canonical vector split into native-order blocks of shown units."""
+        out = []
+        for col in self.cols:
+            part = vector[self.cell.block(col.canonical)]
+            out.append(tuple("…" if k is None else num(part[k], self.p) for k in self.units))
+        return tuple(out)
+
+    def _only(self, gate: str, values: np.ndarray) -> tuple[tuple[str, ...] | str, ...]:
+        """Cells for a row that concerns one gate block only."""
+        cells: list[tuple[str, ...] | str] = []
+        for col in self.cols:
+            if col.canonical == gate:
+                cells.append(tuple("…" if k is None else num(values[k], self.p) for k in self.units))
+            else:
+                cells.append("")
+        return tuple(cells)
+
+    def _vec(self, values: np.ndarray) -> str:
+        return vec(values, self.p, self.units)
+
+    def _state(self, h: np.ndarray) -> str:
+        """h is as wide as the units unless projected; a projected h is shown whole or elided alike."""
+        if len(h) == self.cell.units:
+            return self._vec(h)
+        return vec(h, self.p, pick_units(len(h), len(self.units)))
+
+    def _each(self, values: np.ndarray) -> tuple[str, ...]:
+        return tuple("…" if k is None else num(values[k], self.p) for k in self.units)
+
+    def _terms(self, fn: object) -> tuple[str, ...]:
+        return tuple("…" if k is None else fn(k) for k in self.units)  # type: ignore[operator]
+
+    # ---- the view --------------------------------------------------------------------
+    def step(self, s: int, b: int, batch_label: bool = False) -> StepView:
+        run, cell = self.run, self.cell
+        t, read = s + 1, int(run.reads[s]) + 1
+        heading = f"step t={t} · reads x{sub(read)}"
+        if run.direction == "reverse":
+            heading += " (reverse direction)"
+        if self.label_layer:
+            heading = f"layer {run.layer} · " + heading
+        if batch_label:
+            heading += f" · batch row {b + 1}"
+        x_name, h_prev, h_new = f"x{sub(read)}", f"h{sub(t - 1)}", f"h{sub(t)}"
+        given = [(x_name, vec(run.x[s, b], self.p, self.x_units)), (h_prev, self._state(run.h[s, b]))]
+        if run.c is not None:
+            given.append((f"c{sub(t - 1)}", self._vec(run.c[s, b])))
+        if run.active is not None and not run.active[s, b]:
+            return StepView(heading, tuple(given), (), (), (), (), (), self._skip_reason(s, b), tuple(self.units))
+        return StepView(
+            heading=heading,
+            given=tuple(given),
+            expansion=self._expansion(s, b, x_name),
+            columns=self.cols,
+            rows=self._rows(s, b, x_name, h_prev, t),
+            notes=self._notes(s, b, h_prev),
+            equations=self._equations(s, b, t),
+            units=tuple(self.units),
+        )
+
+    def _skip_reason(self, s: int, b: int) -> str:
+        return (
+            f"batch row {b + 1} has ended (sequence_length), so nothing is computed at this step: "
+            "its state is carried through unchanged and its output row is zero."
+        )
+
+    def _expansion(self, s: int, b: int, x_name: str) -> tuple[str, ...]:
+        """x·W as a sum of W's rows scaled by x's entries, for inputs narrow enough to read."""
+        x = self.run.x[s, b]
+        if len(x) > 4:
+            return ()
+        lines = []
+        for f, value in enumerate(x):
+            row = " │ ".join(" ".join(block) for block in self._blocks(self.cell.kernel[f]))
+            lines.append(f"{num(value, self.p)} × [{row}]")
+        first = f"{x_name}·W = "
+        pad = " " * (len(first) - 2)
+        return tuple((first if k == 0 else pad + "+ ") + line for k, line in enumerate(lines))
+
+    def _rows(self, s: int, b: int, x_name: str, h_prev: str, t: int) -> tuple[Row, ...]:
+        run, cell = self.run, self.cell
+        names = cell.names
+        rows = [Row(f"{x_name}·W", self._blocks(run.xw[s, b]))]
+        hu_label = f"{h_prev}·U"
+        rows.append(Row(f"+ {hu_label}", self._blocks(run.hu[s, b])))
+        if cell.bias is not None:
+            rows.append(Row(f"+ {names.bias_label}", self._blocks(cell.bias)))
+        if cell.recurrent_bias is not None:
+            rows.append(Row(f"+ {names.recurrent_bias_label}", self._blocks(cell.recurrent_bias)))
+        if cell.runtime_bias is not None:
+            rows.append(Row(f"+ {names.runtime_bias_label}", self._blocks(cell.runtime_bias)))
+        if cell.kind == "gru" and cell.reset_after and run.gated is not None:
+            rows.append(Row(f"r⊙({hu_label}+{names.recurrent_bias_label})", self._only("n", run.gated[s, b])))
+        rows.append(Row(f"= z{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
+        rows.append(Row("act", tuple(c.activation for c in self.cols), "act"))
+        rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate"))
+        return tuple(rows)
+
+    def _notes(self, s: int, b: int, h_prev: str) -> tuple[str, ...]:
+        cell, run = self.cell, self.run
+        if cell.kind != "gru" or run.gated is None:
+            return ()
+        n = cell.native_name("n")
+        if cell.reset_after:
+            return (
+                f"{n} sums differently: z = x·W + b + r ⊙ ({h_prev}·U + b_rec); "
+                f"its {h_prev}·U and b_rec rows enter only through r.",
+            )
+        return (
+            f"r ⊙ {h_prev} = {self._vec(run.gated[s, b])}; the {n} block's {h_prev}·U row is "
+            f"(r ⊙ {h_prev})·U: r resets h before the product.",
+        )
+
+    def _equations(self, s: int, b: int, t: int) -> tuple[Equation, ...]:
+        run, cell, p = self.run, self.cell, self.p
+        act = cell.activation.label
+        h_new = run.h[s + 1, b]
+        if cell.kind == "lstm" and run.c is not None and run.c_act is not None:
+            i, f, g, o = (run.gate(name)[s, b] for name in "ifgo")
+            c_prev, c_new, c_act = run.c[s, b], run.c[s + 1, b], run.c_act[s, b]
+            c_eq = Equation(
+                f"c{sub(t)}",
+                f"f ⊙ c{sub(t - 1)} + i ⊙ g",
+                self._terms(lambda k: f"{num(f[k], p)}·{num(c_prev[k], p)} + {num(i[k], p)}·{num(g[k], p)}"),
+                self._vec(c_new),
+                self._each(c_new),
+            )
+            h_eq = Equation(
+                f"h{sub(t)}",
+                f"o ⊙ {act}(c{sub(t)})",
+                self._terms(lambda k: f"{num(o[k], p)}·{num(c_act[k], p)}"),
+                self._state(h_new),
+                self._each(h_new),
+            )
+            return (c_eq, h_eq)
+        if cell.kind == "gru":
+            z, n = run.gate("z")[s, b], run.gate("n")[s, b]
+            h_prev = run.h[s, b]
+            return (
+                Equation(
+                    f"h{sub(t)}",
+                    f"z ⊙ h{sub(t - 1)} + (1 − z) ⊙ n",
+                    self._terms(lambda k: f"{num(z[k], p)}·{num(h_prev[k], p)} + (1 − {num(z[k], p)})·{num(n[k], p)}"),
+                    self._state(h_new),
+                    self._each(h_new),
+                ),
+            )
+        return (Equation(f"h{sub(t)}", f"{act}(z{sub(t)})", (), self._state(h_new)),)
