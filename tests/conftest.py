@@ -37,3 +37,48 @@ def assert_matches(got: np.ndarray, want: Any, dtype: str, what: str) -> None:
 @pytest.fixture
 def seed_path() -> Path:
     return SCENARIOS / "seed.yaml"
+
+
+class CLIResult:
+    """What a CLI run gave: exit code, output, and the output parsed as JSON when it is JSON."""
+
+    def __init__(self, exit_code: int, output: str, stderr: str) -> None:
+        self.exit_code = exit_code
+        self.output = output
+        self.stderr = stderr
+
+    @property
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.output)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> CLIResult:
+    """Run `lstm-trace ARGS` in-process with a fixed-width, colourless console."""
+    from click.testing import CliRunner
+
+    from lstm_trace.cli import main
+
+    runner = CliRunner()
+    base = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    result = runner.invoke(main, list(args), env={**base, **(env or {})}, catch_exceptions=False)
+    return CLIResult(result.exit_code, result.stdout, result.stderr)
+
+
+def write_scenario(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+SEED = """\
+framework: keras
+layer: LSTM
+config: {units: 3, activation: null, recurrent_activation: null}
+weights:
+  kernel: [[2, 1, 1, 0, 0, 0, 0, 1, 1, 0, 1, 0], [1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0]]
+  recurrent_kernel: [[1, 0, 0, 1, 2, 1, 0, 1, 2, 0, 1, 0], [1, 1, 0, 0, 2, 1, 0, 1, 2, 2, 0, 0], [1, 0, 1, 2, 0, 1, 0, 1, 1, 0, 1, 0]]
+  bias: [3, 1, 0, 1, 1, 0, 0, 1, 0, 2, 0, 0]
+inputs: [[[1, 0]]]
+"""

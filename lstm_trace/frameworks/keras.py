@@ -129,10 +129,9 @@ class Keras:
         raw = replace(raw, weights=weights)
         units = self._units(raw, kind)
         n = GATE_COUNT[kind]
-        kernel = raw.array("weights", "kernel", (raw.features, n * units), f"F={raw.features} input features × "
-                           f"{n}·units={n * units} columns")
-        recurrent = raw.array("weights", "recurrent_kernel", (units, n * units), f"units={units} rows × "
-                              f"{n}·units={n * units} columns")
+        columns = f"{n} gates × units={units} = {n * units} columns" if n > 1 else f"units={units} columns"
+        kernel = raw.array("weights", "kernel", (raw.features, n * units), f"F={raw.features} input features × {columns}")
+        recurrent = raw.array("weights", "recurrent_kernel", (units, n * units), f"units={units} rows × {columns}")
         use_bias = option(raw, "use_bias", True, bool)
         reset_after = option(raw, "reset_after", True, bool) if kind == "gru" else True
         bias, recurrent_bias = self._biases(raw, kind, units, use_bias, reset_after)
@@ -300,8 +299,8 @@ def _shape_words(kind: str) -> str:
 def _bias_words(kind: str, units: int, reset_after: bool) -> str:
     n = GATE_COUNT[kind]
     if kind == "gru" and reset_after:
-        return f"[input bias; recurrent bias], 2 rows × {n}·units={n * units} (reset_after=True)"
-    return f"{n}·units={n * units} values"
+        return f"[input bias; recurrent bias], 2 rows × {n} gates × units={units} (reset_after=True)"
+    return f"{n} gates × units={units} = {n * units} values" if n > 1 else f"units={units} values"
 
 
 

@@ -29,6 +29,12 @@ def num(value: float, precision: int = 4) -> str:
     return f"{v:.{precision}e}"
 
 
+def factor(value: float, precision: int = 4) -> str:
+    """A number as the right-hand factor of a product: negatives in parentheses, 2·(-0.5)."""
+    text = num(value, precision)
+    return f"({text})" if text.startswith("-") else text
+
+
 def vec(values: Sequence[float] | np.ndarray, precision: int = 4, shown: Sequence[int | None] | None = None) -> str:
     """A vector as '[0 4 1]'; `shown` picks units, None standing for elided ones."""
     data = np.asarray(values).reshape(-1)

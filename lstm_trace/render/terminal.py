@@ -38,9 +38,10 @@ def _unit_widths(rows: Sequence[Row], block: int) -> list[int]:
     return [max(len(c[u]) for c in cells) for u in range(len(cells[0]))]
 
 
-def _table_width(view: StepView) -> int:
+def _table_width(view: StepView, columns: Sequence[int] | None = None) -> int:
     width = max(len(r.label) for r in view.rows) + 3
-    for k, col in enumerate(view.columns):
+    for k in range(len(view.columns)) if columns is None else columns:
+        col = view.columns[k]
         widths = _unit_widths(view.rows, k)
         text = sum(widths) + 2 * max(len(widths) - 1, 0)
         width += max(text, len(col.heading), *(len(r.cells[k]) for r in view.rows if isinstance(r.cells[k], str))) + 3
@@ -183,15 +184,20 @@ class TraceView:
         )
         return StepBuilder(run, units, self.sel.precision, label_layer, None if self.sel.full else 10)
 
-    def _fit(self, run: Run, width: int, chosen: list[int] | None) -> int | None:
-        """The most units per gate block that keep the step table within `width`."""
+    def _fit(self, run: Run, width: int, chosen: list[int] | None) -> int:
+        """The most units per gate block that fit `width`: side by side if three or more fit, else stacked."""
         total = len(chosen) if chosen is not None else run.cell.units
-        steps = self.sel.step_list(run.steps)[:3]
-        batch = self.sel.batch_list(run.h.shape[1])[:1]
+        views = lambda limit: [  # noqa: E731 - a local shorthand
+            StepBuilder(run, pick_units(run.cell.units, limit, chosen), self.sel.precision).step(s, b)
+            for s in self.sel.step_list(run.steps)[:3]
+            for b in self.sel.batch_list(run.h.shape[1])[:1]
+        ]
+        for limit in range(total, min(3, total) - 1, -1):
+            if all(_table_width(v) <= width for v in views(limit)):
+                return limit
+        blocks = range(len(run.cell.gates))
         for limit in range(total, 1, -1):
-            units = pick_units(run.cell.units, limit, chosen)
-            builder = StepBuilder(run, units, self.sel.precision)
-            if all(_table_width(builder.step(s, b)) <= width for s in steps for b in batch):
+            if all(_table_width(v, [k]) <= width for v in views(limit) for k in blocks):
                 return limit
         return 2
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..model import GATE_TITLES, Cell
 from ..trace import Run
-from .numbers import num, pick_units, sub, vec
+from .numbers import factor, num, pick_units, sub, vec
 
 Units = Sequence[int | None]  # unit indices to show; None marks elided units
 
@@ -215,14 +215,14 @@ class StepBuilder:
             c_eq = Equation(
                 f"c{sub(t)}",
                 f"f ⊙ c{sub(t - 1)} + i ⊙ g",
-                self._terms(lambda k: f"{num(f[k], p)}·{num(c_prev[k], p)} + {num(i[k], p)}·{num(g[k], p)}"),
+                self._terms(lambda k: f"{num(f[k], p)}·{factor(c_prev[k], p)} + {num(i[k], p)}·{factor(g[k], p)}"),
                 self._vec(c_new),
                 self._each(c_new),
             )
             h_eq = Equation(
                 f"h{sub(t)}",
                 f"o ⊙ {act}(c{sub(t)})",
-                self._terms(lambda k: f"{num(o[k], p)}·{num(c_act[k], p)}"),
+                self._terms(lambda k: f"{num(o[k], p)}·{factor(c_act[k], p)}"),
                 self._state(h_new),
                 self._each(h_new),
             )
@@ -234,7 +234,7 @@ class StepBuilder:
                 Equation(
                     f"h{sub(t)}",
                     f"z ⊙ h{sub(t - 1)} + (1 − z) ⊙ n",
-                    self._terms(lambda k: f"{num(z[k], p)}·{num(h_prev[k], p)} + (1 − {num(z[k], p)})·{num(n[k], p)}"),
+                    self._terms(lambda k: f"{num(z[k], p)}·{factor(h_prev[k], p)} + (1 − {num(z[k], p)})·{factor(n[k], p)}"),
                     self._state(h_new),
                     self._each(h_new),
                 ),
