@@ -136,7 +136,7 @@ def run(scenario: str, fmt: str, steps: str | None, batch: str | None, units: st
     else:
         from .render.terminal import TraceView
 
-        _console(width).print(TraceView(tr, sel))
+        _console(width).print(TraceView(tr, sel), crop=False)
 
 
 @main.command()
@@ -167,7 +167,7 @@ def check(scenario: str, precision: int, width: int | None) -> None:
             line += Text(f"   first wrong: {result.where}", style="bold")
         console.print(line)
         for text in result.explanation:
-            console.print(Padding(Text(text), (0, 0, 0, 6)))
+            console.print(Padding(Text(text), (0, 0, 0, 6), expand=False))
     total = len(report.results)
     if report.ok:
         console.print(f"all {total} expected values match (tolerance {report.tolerance:g})")

@@ -86,9 +86,10 @@ def equation_lines(eq: Equation, width: int, units: Sequence[int | None]) -> lis
 class StepPanel:
     """One step of one batch row: inputs, the table, the state update."""
 
-    def __init__(self, view: StepView) -> None:
+    def __init__(self, view: StepView, full: bool = False) -> None:
         self.view = view
         self.unit_labels = view.units
+        self.full = full
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         view, width = self.view, options.max_width
@@ -113,6 +114,9 @@ class StepPanel:
             yield Text(f"units shown: {shown}  (--units to choose, --full for all)", style="dim")
         if _table_width(view) <= width:
             yield gate_table(view)
+        elif self.full:  # wider than the terminal, on request: render whole, never squeezed
+            needed = _table_width(view) + 2
+            yield from console.render(gate_table(view), options.update_width(needed))
         else:
             for k in range(len(view.columns)):
                 yield gate_table(view, [k])
@@ -141,7 +145,7 @@ class TraceView:
             batch = self.sel.batch_list(run.h.shape[1])
             for s in self.sel.step_list(run.steps):
                 for b in batch:
-                    yield StepPanel(builder.step(s, b, batch_label=run.h.shape[1] > 1))
+                    yield StepPanel(builder.step(s, b, batch_label=run.h.shape[1] > 1), self.sel.full)
         yield from self._returns(width)
         yield from self._inert()
 
@@ -225,7 +229,7 @@ def render_text(trace: Trace, selection: Selection | None = None, width: int = 1
     """The terminal trace as plain text, for tests and for piping."""
     console = Console(width=width, no_color=True, color_system=None, record=False, file=_Sink(), highlight=False)
     with console.capture() as capture:
-        console.print(TraceView(trace, selection))
+        console.print(TraceView(trace, selection), crop=False)
     return capture.get()
 
 

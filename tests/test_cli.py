@@ -1,0 +1,89 @@
+"""The command line through click's runner: exit codes, formats, and the terminal conventions."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, SCENARIOS, SEED, run_cli, write_scenario
+
+COLOUR = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-7]|38|9[0-7])[;m]")  # a foreground colour, not just bold
+
+
+def test_run_seed_exit_0(seed_path: Path) -> None:
+    result = run_cli("run", str(seed_path))
+    assert result.exit_code == 0
+    assert result.output.startswith("lstm-trace · keras LSTM(units=3)")
+    assert "= z₁" in result.output and result.stderr == ""
+
+
+def test_help_teaches() -> None:
+    out = run_cli("--help").output
+    assert "lstm-trace run scenarios/seed.yaml" in out and "check" in out
+    run_help = run_cli("run", "--help").output
+    for option in ("--format", "--steps", "--batch", "--units", "--precision", "--full", "--width"):
+        assert option in run_help
+    assert "counted from 1" in run_help
+
+
+def test_version() -> None:
+    assert run_cli("--version").output.strip().startswith("lstm-trace, version ")
+
+
+def test_columns_are_honoured(seed_path: Path) -> None:
+    for columns in (50, 70):
+        out = run_cli("run", str(SCENARIOS / "keras_defaults.yaml"), env={"COLUMNS": str(columns)}).output
+        assert max(len(line) for line in out.splitlines()) <= columns
+
+
+def test_no_colour_when_not_a_tty_or_no_color(seed_path: Path) -> None:
+    plain = run_cli("run", str(seed_path), env={"NO_COLOR": ""}).output
+    assert "\x1b[" not in plain  # not a terminal: no escape codes at all
+    forced = run_cli("run", str(seed_path), env={"FORCE_COLOR": "1", "NO_COLOR": "", "TERM": "xterm-256color"})
+    assert COLOUR.search(forced.output)
+    no_color = run_cli("run", str(seed_path), env={"FORCE_COLOR": "1", "NO_COLOR": "1", "TERM": "xterm-256color"})
+    assert not COLOUR.search(no_color.output)
+
+
+def test_markdown_and_json_formats(seed_path: Path) -> None:
+    md = run_cli("run", str(seed_path), "--format", "markdown")
+    assert md.exit_code == 0 and "| = z₁ | 5 | 2 | 1 |" in md.output
+    doc = run_cli("run", str(SCENARIOS / "keras_defaults.yaml"), "--format", "json", "--steps", "2,4-5").json
+    assert [step["t"] for step in doc["steps"]] == [2, 4, 5]
+
+
+def test_precision_option(tmp_path: Path) -> None:
+    out = run_cli("run", str(SCENARIOS / "gru.yaml"), "--precision", "2", "--width", "120").output
+    assert re.search(r"\b0\.\d\d\b", out) and not re.search(r"\b0\.\d{3,}\b", out)
+
+
+def test_check_passes_with_exit_0(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path, SEED + "expect:\n  h: [0, 4, 0]\n  steps:\n    1: {i: [5, 2, 1], o: [2, 1, 0]}\n")
+    result = run_cli("check", str(path))
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == "all 3 expected values match (tolerance 0.0005)"
+    assert result.output.count("✓") == 3
+
+
+def test_check_explains_a_wrong_gate(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path, SEED + "expect:\n  steps:\n    1: {pre_f: [1, 1, 1]}\n")
+    result = run_cli("check", str(path), "--width", "120")
+    assert result.exit_code == 1
+    assert "first wrong: pre_f₃ (unit 3)" in result.output
+    assert "z_f₃ = x₁·W[:, f₃] + h₀·U[:, f₃] + b[f₃] = 0 + 0 + 0 = 0" in result.output
+
+
+def test_python_dash_m(seed_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "lstm_trace", "run", str(seed_path)], capture_output=True,
+                          text=True, cwd=ROOT, env={"COLUMNS": "80", "PATH": ""}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "[0 4 0]" in done.stdout
+
+
+def test_invalid_scenario_exit_2_without_traceback(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "lstm_trace", "run", str(tmp_path / "none.yaml")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "does not exist" in done.stderr
