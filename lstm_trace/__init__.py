@@ -1,9 +1,9 @@
 """lstm-trace: every number an LSTM, GRU or simple RNN computed, step by step.
 
-    import lstm_trace
-    scenario = lstm_trace.load("scenario.yaml")
-    tr = lstm_trace.trace(scenario)
-    tr.outputs["h"]
+import lstm_trace
+scenario = lstm_trace.load("scenario.yaml")
+tr = lstm_trace.trace(scenario)
+tr.outputs["h"]
 """
 
 from __future__ import annotations

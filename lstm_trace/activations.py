@@ -35,7 +35,7 @@ class Activation:
 
 def _erf(x: Array) -> Array:
     # numpy has no erf; math.erf is exact to double precision, which float64 traces need
-    return np.frompyfunc(math.erf, 1, 1)(x.astype(np.float64)).astype(np.float64)
+    return np.asarray(np.frompyfunc(math.erf, 1, 1)(x.astype(np.float64)), dtype=np.float64)
 
 
 def _sigmoid(x: Array) -> Array:

@@ -113,7 +113,7 @@ class Explainer:
         base = name.removeprefix("pre_")
         if name == "x":
             return ()
-        if name.startswith("pre_") or base in self.cell.gates and name not in ("h", "c"):
+        if name.startswith("pre_") or (base in self.cell.gates and name not in ("h", "c")):
             return self._gate(base, wanted, pre=name.startswith("pre_"))
         if kind == "lstm":
             return self._lstm_h(wanted) if name == "h" else self._lstm_c(wanted)
@@ -157,12 +157,16 @@ class Explainer:
         if act.name == "linear":
             lines = [f"h{u} = o{u} · c{u} = {self.n(o)} · {self.n(c)} = {self.n(h)}"]
         else:
-            lines = [f"h{u} = o{u} · {act.label}(c{u}) = {self.n(o)} · {act.label}({self.n(c)}) = "
-                     f"{self.n(o)} · {self.n(c_act)} = {self.n(h)}"]
+            lines = [
+                f"h{u} = o{u} · {act.label}(c{u}) = {self.n(o)} · {act.label}({self.n(c)}) = "
+                f"{self.n(o)} · {self.n(c_act)} = {self.n(h)}"
+            ]
         lines += self._gate("o", wanted=float("nan"), pre=False)
         if abs(o) < 0.05:
-            lines.append(f"The output gate of unit {k + 1} is closed (o{u} = {self.n(o)}), so its cell value "
-                         f"c{u} = {self.n(c)} never reaches h.")
+            lines.append(
+                f"The output gate of unit {k + 1} is closed (o{u} = {self.n(o)}), so its cell value "
+                f"c{u} = {self.n(c)} never reaches h."
+            )
         if self._close(wanted, c_act):
             left = "h = c" if act.name == "linear" else f"h = {act.label}(c)"
             lines.append(f"Your {self.n(wanted)} is what h{u} would be with the output gate left out ({left}).")
@@ -177,8 +181,10 @@ class Explainer:
         assert run.c is not None
         i, f, g = self.g("i"), self.g("f"), self.g("g")
         c_prev, c = float(run.c[s, b, k]), float(run.c[s + 1, b, k])
-        lines = [f"c{u} = f{u} · c_prev{u} + i{u} · g{u} = {self.n(f)} · {self.n(c_prev)} + "
-                 f"{self.n(i)} · {self.n(g)} = {self.n(c)}"]
+        lines = [
+            f"c{u} = f{u} · c_prev{u} + i{u} · g{u} = {self.n(f)} · {self.n(c_prev)} + "
+            f"{self.n(i)} · {self.n(g)} = {self.n(c)}"
+        ]
         if self._close(wanted, i * g):
             lines.append(f"Your {self.n(wanted)} is i{u} · g{u} alone: the forget term f ⊙ c_prev was left out.")
         elif self._close(wanted, f * c_prev + g):
@@ -191,8 +197,10 @@ class Explainer:
         run, s, b, k, u = self.run, self.s, self.b, self.k, self.u
         z, n = self.g("z"), self.g("n")
         h_prev, h = float(run.h[s, b, k]), float(run.h[s + 1, b, k])
-        lines = [f"h{u} = z{u} · h_prev{u} + (1 − z{u}) · n{u} = {self.n(z)} · {self.n(h_prev)} + "
-                 f"(1 − {self.n(z)}) · {self.n(n)} = {self.n(h)}"]
+        lines = [
+            f"h{u} = z{u} · h_prev{u} + (1 − z{u}) · n{u} = {self.n(z)} · {self.n(h_prev)} + "
+            f"(1 − {self.n(z)}) · {self.n(n)} = {self.n(h)}"
+        ]
         if self._close(wanted, (1 - z) * h_prev + z * n):
             lines.append(f"Your {self.n(wanted)} swaps z and 1 − z: here z keeps the old state, 1 − z lets n in.")
         return tuple(lines)

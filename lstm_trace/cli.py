@@ -102,16 +102,30 @@ _precision = click.option(
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
-              help="terminal: tables for reading; markdown: pipe tables for handouts; json: every value.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="terminal",
+    show_default=True,
+    help="terminal: tables for reading; markdown: pipe tables for handouts; json: every value.",
+)
 @_steps
 @_batch
 @_units
 @_precision
 @click.option("--full", is_flag=True, help="Show every unit and feature, however wide.")
 @click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
-def run(scenario: str, fmt: str, steps: str | None, batch: str | None, units: str | None,
-        precision: int, full: bool, width: int | None) -> None:
+def run(
+    scenario: str,
+    fmt: str,
+    steps: str | None,
+    batch: str | None,
+    units: str | None,
+    precision: int,
+    full: bool,
+    width: int | None,
+) -> None:
     """Trace SCENARIO and show every step's arithmetic.
 
     Wide layers are elided in the middle of each gate block (…) to fit the

@@ -87,7 +87,12 @@ class _Stepper:
     """One kind of cell: what it records besides the common arrays, and one step of it."""
 
     def allocate(
-        self, cell: Cell, steps: int, batch: int, dtype: np.dtype, c0: np.ndarray | None  # type: ignore[type-arg]
+        self,
+        cell: Cell,
+        steps: int,
+        batch: int,
+        dtype: np.dtype,
+        c0: np.ndarray | None,  # type: ignore[type-arg]
     ) -> dict[str, np.ndarray]:
         return {}
 

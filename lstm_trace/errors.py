@@ -24,8 +24,10 @@ class Where:
     def child(self, key: object, line: int | None = None) -> Where:
         if isinstance(key, int):
             sub = f"{self.path}[{key}]"
+        elif self.path:
+            sub = f"{self.path}.{key}"
         else:
-            sub = f"{self.path}.{key}" if self.path else str(key)
+            sub = str(key)
         return Where(self.file, line if line is not None else self.line, sub)
 
     def describe(self) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -28,7 +28,7 @@ class MarkedDict(dict[Any, Any]):
     """A mapping that knows the line it starts on and the line of each key."""
 
     line: int | None = None
-    key_lines: dict[Any, int]
+    key_lines: dict[Any, int | None]
 
     def line_of(self, key: Any) -> int | None:
         return getattr(self, "key_lines", {}).get(key, self.line)
@@ -52,7 +52,7 @@ _NULL = re.compile(r"^(~|null|Null|NULL|)$")
 class _Loader(_Base):  # type: ignore[misc,valid-type]
     """Safe loader with the YAML 1.2 core schema and line marks."""
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
 
 for _tag, _regexp, _first in [
@@ -143,7 +143,7 @@ def read_text(path: Path, what: str = "scenario") -> str:
 def parse_yaml(text: str, file: Path | None = None) -> Any:
     """Parse one YAML document safely; a syntax error becomes a ScenarioError with line and column."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -76,14 +76,24 @@ def test_check_explains_a_wrong_gate(tmp_path: Path) -> None:
 
 
 def test_python_dash_m(seed_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "lstm_trace", "run", str(seed_path)], capture_output=True,
-                          text=True, cwd=ROOT, env={"COLUMNS": "80", "PATH": ""}, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "lstm_trace", "run", str(seed_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"COLUMNS": "80", "PATH": ""},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "[0 4 0]" in done.stdout
 
 
 def test_invalid_scenario_exit_2_without_traceback(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "lstm_trace", "run", str(tmp_path / "none.yaml")],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "lstm_trace", "run", str(tmp_path / "none.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "does not exist" in done.stderr

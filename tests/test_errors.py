@@ -58,7 +58,7 @@ def test_ragged_array(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "found"),
-    [("[[[1, \"0\"]]]", "the string '0'"), ("[[[1, true]]]", "a boolean"), ("[[[1, abc]]]", "the string 'abc'")],
+    [('[[[1, "0"]]]', "the string '0'"), ("[[[1, true]]]", "a boolean"), ("[[[1, abc]]]", "the string 'abc'")],
 )
 def test_non_numbers(tmp_path: Path, value: str, found: str) -> None:
     refused(write_scenario(tmp_path, SEED.replace("[[[1, 0]]]", value)), "not a number", found, "inputs[0][0][1]")
@@ -69,8 +69,10 @@ def test_wrong_number_of_dimensions(tmp_path: Path) -> None:
 
 
 def test_kernel_shape_mismatch_says_what_is_expected(tmp_path: Path) -> None:
-    text = SEED.replace("[[2, 1, 1, 0, 0, 0, 0, 1, 1, 0, 1, 0], [1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0]]",
-                        "[[2, 1, 1, 0, 0, 0, 0, 1], [1, 1, 0, 1, 1, 0, 0, 1]]")
+    text = SEED.replace(
+        "[[2, 1, 1, 0, 0, 0, 0, 1, 1, 0, 1, 0], [1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0]]",
+        "[[2, 1, 1, 0, 0, 0, 0, 1], [1, 1, 0, 1, 1, 0, 0, 1]]",
+    )
     refused(write_scenario(tmp_path, text), "weights.kernel", "line 5", "shape (2, 12)", "units=3", "shape (2, 8)")
 
 
@@ -115,8 +117,11 @@ def test_wrong_option_type(tmp_path: Path) -> None:
 
 
 def test_missing_array_file(tmp_path: Path) -> None:
-    refused(write_scenario(tmp_path, SEED.replace("[[[1, 0]]]", "{npy: nowhere.npy}")), "array file does not exist",
-            "nowhere.npy")
+    refused(
+        write_scenario(tmp_path, SEED.replace("[[[1, 0]]]", "{npy: nowhere.npy}")),
+        "array file does not exist",
+        "nowhere.npy",
+    )
 
 
 def test_array_file_that_is_not_an_array(tmp_path: Path) -> None:

@@ -67,10 +67,18 @@ def test_get_weights_list_and_scoped_names(tmp_path: Path) -> None:
     data = parse_yaml(SEED)
     w = data["weights"]
     as_list = dict(data, weights=[w["kernel"], w["recurrent_kernel"], w["bias"]])
-    scoped = dict(data, weights={"lstm/lstm_cell/kernel:0": w["kernel"], "lstm/lstm_cell/recurrent_kernel:0":
-                                 w["recurrent_kernel"], "lstm/lstm_cell/bias:0": w["bias"]})
+    scoped = dict(
+        data,
+        weights={
+            "lstm/lstm_cell/kernel:0": w["kernel"],
+            "lstm/lstm_cell/recurrent_kernel:0": w["recurrent_kernel"],
+            "lstm/lstm_cell/bias:0": w["bias"],
+        },
+    )
     for variant in (as_list, scoped):
-        np.testing.assert_array_equal(lstm_trace.trace(lstm_trace.Scenario.from_dict(variant)).outputs["c"], [[0, 4, 1]])
+        np.testing.assert_array_equal(
+            lstm_trace.trace(lstm_trace.Scenario.from_dict(variant)).outputs["c"], [[0, 4, 1]]
+        )
 
 
 def test_arrays_from_npy_npz_csv(tmp_path: Path) -> None:
@@ -122,8 +130,10 @@ def test_dtype_policy_float64_sets_the_precision() -> None:
 
 def test_hard_sigmoid_differs_between_keras_versions(tmp_path: Path) -> None:
     # one SimpleRNN unit, kernel 1, x = 1: keras gives 1/6 + 1/2, keras2 gives 0.2 + 1/2
-    text = "layer: SimpleRNN\nunits: 1\nactivation: hard_sigmoid\nkernel: [[1]]\nrecurrent_kernel: [[0]]\n" \
-           "bias: [0]\ninputs: [[1]]\ndtype: float64\n"
+    text = (
+        "layer: SimpleRNN\nunits: 1\nactivation: hard_sigmoid\nkernel: [[1]]\nrecurrent_kernel: [[0]]\n"
+        "bias: [0]\ninputs: [[1]]\ndtype: float64\n"
+    )
     k3 = lstm_trace.trace(lstm_trace.load(write_scenario(tmp_path, text))).outputs["h"]
     k2 = lstm_trace.trace(lstm_trace.load(write_scenario(tmp_path, "framework: keras2\n" + text))).outputs["h"]
     assert k3[0, 0] == pytest.approx(1 / 6 + 1 / 2, abs=1e-15)

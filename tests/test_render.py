@@ -96,7 +96,9 @@ def test_batch_selection_and_notice() -> None:
 
 
 def test_go_backwards_reads_from_the_end() -> None:
-    data = parse_yaml(SEED.replace("[[[1, 0]]]", "[[[1, 0], [0, 1]]]").replace("units: 3,", "units: 3, go_backwards: true,"))
+    data = parse_yaml(
+        SEED.replace("[[[1, 0]]]", "[[[1, 0], [0, 1]]]").replace("units: 3,", "units: 3, go_backwards: true,")
+    )
     text = render_text(lstm_trace.trace(lstm_trace.Scenario.from_dict(data)), width=100)
     assert "step t=1 · reads x₂" in text and "step t=2 · reads x₁" in text
     assert "go_backwards=True" in text

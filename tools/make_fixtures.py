@@ -96,17 +96,26 @@ def keras_cases(version: int) -> Iterator[tuple[str, str, dict[str, Any], dict[s
         yield f"{low}_initial_state", layer, {"units": 3}, {"initial_state": True}
         yield f"{low}_no_bias", layer, {"units": 3, "use_bias": False}, {}
         yield f"{low}_float64", layer, {"units": 3}, {"dtype": "float64"}
-        yield f"{low}_float64_backwards_state", layer, {"units": 2, "go_backwards": True}, {
-            "dtype": "float64",
-            "initial_state": True,
-        }
+        yield (
+            f"{low}_float64_backwards_state",
+            layer,
+            {"units": 2, "go_backwards": True},
+            {
+                "dtype": "float64",
+                "initial_state": True,
+            },
+        )
     for reset_after in (True, False):
         tag = "after" if reset_after else "before"
         yield f"gru_reset_{tag}", "GRU", {"units": 3, "reset_after": reset_after}, {}
         yield f"gru_reset_{tag}_float64", "GRU", {"units": 2, "reset_after": reset_after}, {"dtype": "float64"}
         yield f"gru_reset_{tag}_no_bias", "GRU", {"units": 2, "reset_after": reset_after, "use_bias": False}, {}
-        yield f"gru_reset_{tag}_backwards_state", "GRU", {"units": 3, "reset_after": reset_after,
-                                                          "go_backwards": True}, {"initial_state": True}
+        yield (
+            f"gru_reset_{tag}_backwards_state",
+            "GRU",
+            {"units": 3, "reset_after": reset_after, "go_backwards": True},
+            {"initial_state": True},
+        )
 
 
 def keras_fixtures(framework: str) -> None:
@@ -128,9 +137,7 @@ def keras_fixtures(framework: str) -> None:
             x = np.array([[[1, 2], [2, 3], [3, 4]]], dtype)
         else:
             x = rng.normal(size=(2, extra.get("steps", 4), 3)).astype(dtype)
-        layer = getattr(keras.layers, layer_name)(
-            **kwargs, return_sequences=True, return_state=True, dtype=dtype
-        )
+        layer = getattr(keras.layers, layer_name)(**kwargs, return_sequences=True, return_state=True, dtype=dtype)
         layer.build(x.shape)
         if extra.get("seed"):
             weights = [np.array(SEED_KERNEL), np.array(SEED_RECURRENT), np.array(SEED_BIAS)]
@@ -149,8 +156,10 @@ def keras_fixtures(framework: str) -> None:
         if extra.get("initial_state"):
             units = kwargs["units"]
             initial = {n: rng.uniform(-1, 1, size=(x.shape[0], units)).astype(dtype) for n in state_names}
-            call_kwargs["initial_state"] = [keras.ops.convert_to_tensor(initial[n]) if version == 3
-                                            else _tf_constant(initial[n]) for n in state_names]
+            call_kwargs["initial_state"] = [
+                keras.ops.convert_to_tensor(initial[n]) if version == 3 else _tf_constant(initial[n])
+                for n in state_names
+            ]
         result = layer(x, **call_kwargs)
         outs = [np.asarray(r) for r in result]
         reference = {"framework": f"keras {keras.__version__}", "sequence": outs[0], "h": outs[1]}

@@ -39,10 +39,10 @@ class Raw:
 
     def where(self, section: str, key: str | None = None) -> Where:
         """The position of `section.key`, with the best line YAML gave us."""
-        block = getattr(self, section, None)
         line = self.lines.get(section)
-        if key is not None and hasattr(block, "line_of"):
-            line = block.line_of(key)
+        line_of = getattr(getattr(self, section, None), "line_of", None)
+        if key is not None and line_of is not None:
+            line = line_of(key)
         base = Where(self.file, line, section)
         return base.child(key, line) if key is not None else base
 

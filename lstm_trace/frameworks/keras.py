@@ -130,7 +130,9 @@ class Keras:
         units = self._units(raw, kind)
         n = GATE_COUNT[kind]
         columns = f"{n} gates × units={units} = {n * units} columns" if n > 1 else f"units={units} columns"
-        kernel = raw.array("weights", "kernel", (raw.features, n * units), f"F={raw.features} input features × {columns}")
+        kernel = raw.array(
+            "weights", "kernel", (raw.features, n * units), f"F={raw.features} input features × {columns}"
+        )
         recurrent = raw.array("weights", "recurrent_kernel", (units, n * units), f"units={units} rows × {columns}")
         use_bias = option(raw, "use_bias", True, bool)
         reset_after = option(raw, "reset_after", True, bool) if kind == "gru" else True
@@ -228,12 +230,18 @@ class Keras:
         keys = ["h0", "c0"] if kind == "lstm" else ["h0"]
         check_keys(raw.initial_state, keys, "initial state", raw, "initial_state")
         shape = (raw.batch, units)
-        h0 = state_array(raw, "h0", shape, f"B={raw.batch} batch rows × units={units}") if "h0" in raw.initial_state \
+        h0 = (
+            state_array(raw, "h0", shape, f"B={raw.batch} batch rows × units={units}")
+            if "h0" in raw.initial_state
             else np.zeros(shape, raw.dtype)
+        )
         if kind != "lstm":
             return h0, None
-        c0 = state_array(raw, "c0", shape, f"B={raw.batch} batch rows × units={units}") if "c0" in raw.initial_state \
+        c0 = (
+            state_array(raw, "c0", shape, f"B={raw.batch} batch rows × units={units}")
+            if "c0" in raw.initial_state
             else np.zeros(shape, raw.dtype)
+        )
         return h0, c0
 
     # ---- explaining ----------------------------------------------------------------
@@ -255,17 +263,23 @@ class Keras:
         if kind == "gru":
             notes.append("Keras calls the candidate block h; canonically it is n. h' = z ⊙ h + (1 − z) ⊙ n.")
             if reset_after:
-                notes.append("reset_after=True: bias is [input bias; recurrent bias], and r multiplies "
-                             "(h·U_h + recurrent bias_h) after the product.")
+                notes.append(
+                    "reset_after=True: bias is [input bias; recurrent bias], and r multiplies "
+                    "(h·U_h + recurrent bias_h) after the product."
+                )
             else:
                 notes.append("reset_after=False: r multiplies h before the product: (r ⊙ h)·U_h.")
         for act in {activation.name: activation, recurrent.name: recurrent}.values():
             if act.name == "hard_sigmoid":
-                other = "clip(0.2·x + 1/2, 0, 1) in Keras 2" if self.version == 3 else "clip(x/6 + 1/2, 0, 1) in Keras 3"
+                other = (
+                    "clip(0.2·x + 1/2, 0, 1) in Keras 2" if self.version == 3 else "clip(x/6 + 1/2, 0, 1) in Keras 3"
+                )
                 notes.append(f"hard_sigmoid here is {act.formula} ({self.name}); it is {other}.")
         if backwards:
-            notes.append("go_backwards=True: step t=1 reads the last input; the sequence is returned in the "
-                         "order processed, not flipped back.")
+            notes.append(
+                "go_backwards=True: step t=1 reads the last input; the sequence is returned in the "
+                "order processed, not flipped back."
+            )
         if raw.config.get("time_major"):
             notes.append("time_major=True: the layer takes and returns (T, B, ...) arrays; shown here batch-major.")
         if raw.config.get("activation", "tanh") is None:
@@ -301,8 +315,6 @@ def _bias_words(kind: str, units: int, reset_after: bool) -> str:
     if kind == "gru" and reset_after:
         return f"[input bias; recurrent bias], 2 rows × {n} gates × units={units} (reset_after=True)"
     return f"{n} gates × units={units} = {n * units} values" if n > 1 else f"units={units} values"
-
-
 
 
 FRAMEWORKS = {"keras": Keras("keras", 3), "keras2": Keras("keras2", 2)}

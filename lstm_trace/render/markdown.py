@@ -19,7 +19,7 @@ def _units(view: StepView, block: int) -> int:
 
 def _table(view: StepView) -> Iterator[str]:
     heads, align = [""], ["---"]
-    for k, col in enumerate(view.columns):
+    for col in view.columns:
         for u, unit in enumerate(view.units):
             label = f"{col.canonical}{sub(unit + 1)}" if unit is not None else "…"
             if u == 0 and col.native != col.canonical:

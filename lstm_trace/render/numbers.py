@@ -24,7 +24,7 @@ def num(value: float, precision: int = 4) -> str:
         return "inf" if v > 0 else "-inf"
     if v.is_integer() and abs(v) < 1e16:
         return str(int(v)) if v != 0 else "0"
-    if 10 ** -precision <= abs(v) < 1e7:
+    if 10**-precision <= abs(v) < 1e7:
         return f"{v:.{precision}f}"
     return f"{v:.{precision}e}"
 

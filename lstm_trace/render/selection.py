@@ -40,7 +40,11 @@ class Selection:
 
     def checked(self, steps: int, batch: int, units: int) -> Selection:
         """This selection, refusing picks beyond the trace's own sizes."""
-        for picks, size, what in ((self.steps, steps, "steps"), (self.batch, batch, "batch"), (self.units, units, "units")):
+        for picks, size, what in (
+            (self.steps, steps, "steps"),
+            (self.batch, batch, "batch"),
+            (self.units, units, "units"),
+        ):
             if picks and max(picks) >= size:
                 raise SelectionError(f"--{what}: {max(picks) + 1} is beyond the last ({size})")
         return self

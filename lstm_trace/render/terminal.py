@@ -8,6 +8,7 @@ stacked one under another, so no table is ever squeezed into garbage.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Sequence
 
 from rich import box
@@ -21,7 +22,16 @@ from .numbers import array_text, num, pick_units
 from .selection import Selection
 from .views import Column, Equation, Row, StepBuilder, StepView
 
-HUES = {"i": "green", "f": "blue", "g": "magenta", "o": "yellow", "z": "cyan", "r": "red", "n": "magenta", "h": "magenta"}
+HUES = {
+    "i": "green",
+    "f": "blue",
+    "g": "magenta",
+    "o": "yellow",
+    "z": "cyan",
+    "r": "red",
+    "n": "magenta",
+    "h": "magenta",
+}
 LABEL_WIDTH = 14
 
 
@@ -183,19 +193,23 @@ class TraceView:
         limit: int | None = None
         if not self.sel.full:
             limit = self._fit(run, width, chosen)
-        units = pick_units(cell.units, limit, chosen) if limit is not None and limit < total else (
-            chosen if chosen is not None else list(range(cell.units))
+        units = (
+            pick_units(cell.units, limit, chosen)
+            if limit is not None and limit < total
+            else (chosen if chosen is not None else list(range(cell.units)))
         )
         return StepBuilder(run, units, self.sel.precision, label_layer, None if self.sel.full else 10)
 
     def _fit(self, run: Run, width: int, chosen: list[int] | None) -> int:
         """The most units per gate block that fit `width`: side by side if three or more fit, else stacked."""
         total = len(chosen) if chosen is not None else run.cell.units
-        views = lambda limit: [  # noqa: E731 - a local shorthand
-            StepBuilder(run, pick_units(run.cell.units, limit, chosen), self.sel.precision).step(s, b)
-            for s in self.sel.step_list(run.steps)[:3]
-            for b in self.sel.batch_list(run.h.shape[1])[:1]
-        ]
+
+        def views(limit: int) -> list[StepView]:
+            units = pick_units(run.cell.units, limit, chosen)
+            builder = StepBuilder(run, units, self.sel.precision)
+            steps, batch = self.sel.step_list(run.steps)[:3], self.sel.batch_list(run.h.shape[1])[:1]
+            return [builder.step(s, b) for s in steps for b in batch]
+
         for limit in range(total, min(3, total) - 1, -1):
             if all(_table_width(v) <= width for v in views(limit)):
                 return limit
@@ -227,18 +241,10 @@ class TraceView:
 
 def render_text(trace: Trace, selection: Selection | None = None, width: int = 100) -> str:
     """The terminal trace as plain text, for tests and for piping."""
-    console = Console(width=width, no_color=True, color_system=None, record=False, file=_Sink(), highlight=False)
+    console = Console(width=width, no_color=True, color_system=None, file=io.StringIO(), highlight=False)
     with console.capture() as capture:
         console.print(TraceView(trace, selection), crop=False)
     return capture.get()
-
-
-class _Sink:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 __all__ = ["StepPanel", "TraceView", "num", "render_text"]

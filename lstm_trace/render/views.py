@@ -126,7 +126,7 @@ class StepBuilder:
 
     # ---- the view --------------------------------------------------------------------
     def step(self, s: int, b: int, batch_label: bool = False) -> StepView:
-        run, cell = self.run, self.cell
+        run = self.run
         t, read = s + 1, int(run.reads[s]) + 1
         heading = f"step t={t} · reads x{sub(read)}"
         if run.direction == "reverse":
@@ -135,7 +135,7 @@ class StepBuilder:
             heading = f"layer {run.layer} · " + heading
         if batch_label:
             heading += f" · batch row {b + 1}"
-        x_name, h_prev, h_new = f"x{sub(read)}", f"h{sub(t - 1)}", f"h{sub(t)}"
+        x_name, h_prev = f"x{sub(read)}", f"h{sub(t - 1)}"
         given = [(x_name, vec(run.x[s, b], self.p, self.x_units)), (h_prev, self._state(run.h[s, b]))]
         if run.c is not None:
             given.append((f"c{sub(t - 1)}", self._vec(run.c[s, b])))
@@ -234,7 +234,9 @@ class StepBuilder:
                 Equation(
                     f"h{sub(t)}",
                     f"z ⊙ h{sub(t - 1)} + (1 − z) ⊙ n",
-                    self._terms(lambda k: f"{num(z[k], p)}·{factor(h_prev[k], p)} + (1 − {num(z[k], p)})·{factor(n[k], p)}"),
+                    self._terms(
+                        lambda k: f"{num(z[k], p)}·{factor(h_prev[k], p)} + (1 − {num(z[k], p)})·{factor(n[k], p)}"
+                    ),
                     self._state(h_new),
                     self._each(h_new),
                 ),
