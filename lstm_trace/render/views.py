@@ -9,7 +9,7 @@ out, each in its own way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,21 +93,11 @@ class StepBuilder:
     # ---- helpers -------------------------------------------------------------------
     def _blocks(self, vector: np.ndarray) -> tuple[tuple[str, ...], ...]:
         """A (G·H,) canonical vector split into native-order blocks of shown units."""
-        out = []
-        for col in self.cols:
-            part = vector[self.cell.block(col.canonical)]
-            out.append(tuple("…" if k is None else num(part[k], self.p) for k in self.units))
-        return tuple(out)
+        return tuple(self._each(vector[self.cell.block(col.canonical)]) for col in self.cols)
 
     def _only(self, gate: str, values: np.ndarray) -> tuple[tuple[str, ...] | str, ...]:
         """Cells for a row that concerns one gate block only."""
-        cells: list[tuple[str, ...] | str] = []
-        for col in self.cols:
-            if col.canonical == gate:
-                cells.append(tuple("…" if k is None else num(values[k], self.p) for k in self.units))
-            else:
-                cells.append("")
-        return tuple(cells)
+        return tuple(self._each(values) if col.canonical == gate else "" for col in self.cols)
 
     def _vec(self, values: np.ndarray) -> str:
         return vec(values, self.p, self.units)
@@ -121,8 +111,8 @@ class StepBuilder:
     def _each(self, values: np.ndarray) -> tuple[str, ...]:
         return tuple("…" if k is None else num(values[k], self.p) for k in self.units)
 
-    def _terms(self, fn: object) -> tuple[str, ...]:
-        return tuple("…" if k is None else fn(k) for k in self.units)  # type: ignore[operator]
+    def _terms(self, fn: Callable[[int], str]) -> tuple[str, ...]:
+        return tuple("…" if k is None else fn(k) for k in self.units)
 
     # ---- the view --------------------------------------------------------------------
     def step(self, s: int, b: int, batch_label: bool = False) -> StepView:
