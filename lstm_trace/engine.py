@@ -113,22 +113,47 @@ class _Stepper:
 
 class _LSTM(_Stepper):
     def allocate(self, cell, steps, batch, dtype, c0):  # type: ignore[no-untyped-def]
+        shape = (steps, batch, cell.units)
         c = np.empty((steps + 1, batch, cell.units), dtype)
         c[0] = c0 if c0 is not None else 0
-        return {"c": c, "c_act": np.empty((steps, batch, cell.units), dtype)}
+        extra = {"c": c, "c_act": np.empty(shape, dtype)}
+        if cell.peepholes is not None:
+            extra["peep"] = np.empty((steps, batch, 3 * cell.units), dtype)
+        if cell.projection is not None:
+            extra["m"] = np.empty(shape, dtype)
+        return extra
 
     def __call__(self, cell, s, xw, hu, pre, act, h, bias, extra):  # type: ignore[no-untyped-def]
         np.matmul(h[s], cell.recurrent, out=hu[s])
         np.add(xw[s], hu[s], out=pre[s])
         pre[s] += bias
         i, f, g, o = (cell.block(name) for name in "ifgo")
-        for block in (i, f, o):
+        c = extra["c"]
+        peep = extra.get("peep")
+        if peep is not None:  # the input and forget peepholes see the previous c
+            width = cell.units
+            peep[s][:, :width] = cell.peepholes[0] * c[s]
+            peep[s][:, width : 2 * width] = cell.peepholes[1] * c[s]
+            pre[s][:, i] += peep[s][:, :width]
+            pre[s][:, f] += peep[s][:, width : 2 * width]
+        for block in (i, f):
             act[s][:, block] = cell.recurrent_activation(pre[s][:, block])
         act[s][:, g] = cell.activation(pre[s][:, g])
-        c = extra["c"]
         c[s + 1] = act[s][:, f] * c[s] + act[s][:, i] * act[s][:, g]
+        if cell.cell_clip is not None:
+            np.clip(c[s + 1], -cell.cell_clip, cell.cell_clip, out=c[s + 1])
+        if peep is not None:  # the output peephole sees the new, clipped c
+            peep[s][:, 2 * cell.units :] = cell.peepholes[2] * c[s + 1]
+            pre[s][:, o] += peep[s][:, 2 * cell.units :]
+        act[s][:, o] = cell.recurrent_activation(pre[s][:, o])
         extra["c_act"][s] = cell.activation(c[s + 1])
-        h[s + 1] = act[s][:, o] * extra["c_act"][s]
+        if cell.projection is None:
+            h[s + 1] = act[s][:, o] * extra["c_act"][s]
+            return
+        extra["m"][s] = act[s][:, o] * extra["c_act"][s]
+        h[s + 1] = extra["m"][s] @ cell.projection
+        if cell.proj_clip is not None:
+            np.clip(h[s + 1], -cell.proj_clip, cell.proj_clip, out=h[s + 1])
 
 
 class _GRU(_Stepper):

@@ -74,6 +74,10 @@ class Cell:
     runtime_bias: np.ndarray | None = None
     reset_after: bool = True
     names: WeightNames = field(default_factory=WeightNames)
+    peepholes: np.ndarray | None = None  # (3, H): i and f see c_{t-1}, o sees the new c
+    cell_clip: float | None = None
+    projection: np.ndarray | None = None  # (H, P): h = (o ⊙ act(c))·P
+    proj_clip: float | None = None
 
     @property
     def gates(self) -> tuple[str, ...]:
@@ -82,6 +86,11 @@ class Cell:
     @property
     def features(self) -> int:
         return int(self.kernel.shape[0])
+
+    @property
+    def output_size(self) -> int:
+        """The width of h: the projection's, when there is one."""
+        return int(self.projection.shape[1]) if self.projection is not None else self.units
 
     def block(self, gate: str) -> slice:
         """The columns of canonical gate `gate` in kernel, recurrent and biases."""

@@ -41,7 +41,7 @@ TOP_KEYS = (
 )
 CONFIG_SHORTCUTS = ("units", "activation", "recurrent_activation")
 WEIGHT_SHORTCUTS = ("kernel", "recurrent_kernel", "bias")
-PLANNED = {"torch", "tf1", "onnx"}
+PLANNED = {"onnx"}
 DTYPES = ("float32", "float64")
 
 

@@ -42,6 +42,8 @@ class Run:
     c: np.ndarray | None = None  # (T+1, B, H) LSTM cell state
     c_act: np.ndarray | None = None  # (T, B, H) activation(c_t)
     gated: np.ndarray | None = None  # (T, B, H) GRU reset-gated term
+    peep: np.ndarray | None = None  # (T, B, 3H) peephole terms added to i, f, o
+    m: np.ndarray | None = None  # (T, B, H) o ⊙ act(c) before the projection
     active: np.ndarray | None = None  # (T, B) False where a step was masked
 
     @property

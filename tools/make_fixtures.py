@@ -9,6 +9,10 @@ Tests read these files and never import a framework.
     /tmp/tf/bin/python tools/make_fixtures.py keras
     TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py keras2
 
+    # PyTorch (the CPU build):
+    python -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.13.0 numpy pyyaml
+    /tmp/torch/bin/python tools/make_fixtures.py torch
+
 Running it again rewrites the fixtures; the random weights are seeded, so only
 a framework change alters them.
 """
@@ -186,7 +190,102 @@ def _tf_constant(array: np.ndarray) -> Any:
     return tf.constant(array)
 
 
-GENERATORS: dict[str, Callable[[str], None]] = {"keras": keras_fixtures, "keras2": keras_fixtures}
+# --------------------------------------------------------------------------- torch
+def torch_cases() -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(name, module, constructor kwargs, extra); extra holds dtype, initial_state, batch, steps."""
+    for layer in ("LSTM", "GRU", "RNN"):
+        low = layer.lower()
+        yield f"{low}_default", layer, {"hidden_size": 3}, {}
+        yield f"{low}_no_bias", layer, {"hidden_size": 3, "bias": False}, {}
+        yield f"{low}_two_layers", layer, {"hidden_size": 3, "num_layers": 2}, {}
+        yield f"{low}_bidirectional", layer, {"hidden_size": 3, "bidirectional": True}, {}
+        yield f"{low}_initial_state", layer, {"hidden_size": 3}, {"initial_state": True}
+        yield f"{low}_float64", layer, {"hidden_size": 3}, {"dtype": "float64"}
+        yield f"{low}_batch_first", layer, {"hidden_size": 2, "batch_first": True}, {}
+        yield f"{low}_deep_bidirectional_state_float64", layer, {"hidden_size": 2, "num_layers": 2, "bidirectional": True}, {
+            "dtype": "float64", "initial_state": True}
+    yield "rnn_relu", "RNN", {"hidden_size": 3, "nonlinearity": "relu"}, {}
+    yield "rnn_relu_bidirectional", "RNN", {"hidden_size": 3, "nonlinearity": "relu", "bidirectional": True}, {}
+    yield "lstm_proj", "LSTM", {"hidden_size": 4, "proj_size": 2}, {}
+    yield "lstm_proj_state", "LSTM", {"hidden_size": 4, "proj_size": 2}, {"initial_state": True}
+    yield "lstm_two_layer_bidirectional_proj", "LSTM", {"hidden_size": 4, "num_layers": 2, "bidirectional": True,
+                                                          "proj_size": 3}, {}
+    yield "lstm_two_layer_bidirectional_proj_float64_state", "LSTM", {"hidden_size": 4, "num_layers": 2,
+        "bidirectional": True, "proj_size": 3, "bias": False, "batch_first": True}, {"dtype": "float64", "initial_state": True}
+    yield "lstm_unbatched", "LSTM", {"hidden_size": 3}, {"batch": 0}
+    yield "lstm_long", "LSTM", {"hidden_size": 5, "num_layers": 3}, {"steps": 12, "batch": 3}
+
+
+def torch_fixtures(framework: str) -> None:
+    import torch
+
+    print(f"torch {torch.__version__}")
+    torch.manual_seed(0)
+    for k, (name, layer_name, kwargs, extra) in enumerate(torch_cases()):
+        dtype = extra.get("dtype", "float32")
+        tdtype = getattr(torch, dtype)
+        rng = np.random.default_rng(2000 + k)
+        batch, steps, features = extra.get("batch", 2), extra.get("steps", 4), 3
+        module = getattr(torch.nn, layer_name)(input_size=features, **kwargs).to(tdtype)
+        state = {}
+        with torch.no_grad():
+            for pname, param in module.named_parameters():
+                value = rng.uniform(-0.6, 0.6, size=tuple(param.shape)).astype(dtype)
+                param.copy_(torch.from_numpy(value))
+                state[pname] = value
+        x = rng.normal(size=(max(batch, 1), steps, features)).astype(dtype)
+        directions = 2 if kwargs.get("bidirectional") else 1
+        layers = kwargs.get("num_layers", 1)
+        hidden = kwargs["hidden_size"]
+        out = kwargs.get("proj_size", 0) or hidden
+        initial: dict[str, np.ndarray] = {}
+        if extra.get("initial_state"):
+            initial["h0"] = rng.uniform(-1, 1, size=(layers * directions, batch, out)).astype(dtype)
+            if layer_name == "LSTM":
+                initial["c0"] = rng.uniform(-1, 1, size=(layers * directions, batch, hidden)).astype(dtype)
+        if batch == 0:  # torch's unbatched form: x (T, F)
+            xt = torch.from_numpy(x[0])
+        else:
+            xt = torch.from_numpy(x if kwargs.get("batch_first") else x.transpose(1, 0, 2).copy())
+        args: list[Any] = [xt]
+        if initial:
+            h0 = torch.from_numpy(initial["h0"])
+            args.append((h0, torch.from_numpy(initial["c0"])) if layer_name == "LSTM" else h0)
+        with torch.no_grad():
+            output, hn = module(*args)
+        if batch == 0:
+            seq = output.numpy()[None]
+        else:
+            seq = output.numpy() if kwargs.get("batch_first") else output.numpy().transpose(1, 0, 2)
+        reference: dict[str, Any] = {"framework": f"torch {torch.__version__}", "sequence": seq}
+        if layer_name == "LSTM":
+            h_n, c_n = hn
+            reference["h"], reference["c"] = h_n.numpy(), c_n.numpy()
+        else:
+            reference["h"] = hn.numpy()
+        if batch == 0:
+            reference["h"] = reference["h"][:, None, :]
+            if "c" in reference:
+                reference["c"] = reference["c"][:, None, :]
+        scenario: dict[str, Any] = {
+            "title": f"torch nn.{layer_name} {name}",
+            "framework": "torch",
+            "layer": layer_name,
+            "dtype": dtype,
+            "config": {"input_size": features, **kwargs},
+            "weights": {f"rnn.{key}": value for key, value in state.items()},
+        }
+        if initial:
+            scenario["initial_state"] = initial
+        scenario["inputs"] = x[0] if batch == 0 else x
+        write("torch", name, scenario, reference)
+
+
+GENERATORS: dict[str, Callable[[str], None]] = {
+    "keras": keras_fixtures,
+    "keras2": keras_fixtures,
+    "torch": torch_fixtures,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ import importlib
 
 from .base import Built, Framework, Raw, Returned
 
-_MODULES = {"keras": "keras", "keras2": "keras"}
+_MODULES = {"keras": "keras", "keras2": "keras", "torch": "torch", "tf1": "tf1"}
 NAMES = tuple(_MODULES)
 
 
