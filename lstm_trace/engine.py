@@ -121,6 +121,8 @@ class _LSTM(_Stepper):
             extra["peep"] = np.empty((steps, batch, 3 * cell.units), dtype)
         if cell.projection is not None:
             extra["m"] = np.empty(shape, dtype)
+        if cell.cell_clip is not None:
+            extra["c_unclipped"] = np.empty(shape, dtype)
         return extra
 
     def __call__(self, cell, s, xw, hu, pre, act, h, bias, extra):  # type: ignore[no-untyped-def]
@@ -141,6 +143,7 @@ class _LSTM(_Stepper):
         act[s][:, g] = cell.activation(pre[s][:, g])
         c[s + 1] = act[s][:, f] * c[s] + act[s][:, i] * act[s][:, g]
         if cell.cell_clip is not None:
+            extra["c_unclipped"][s] = c[s + 1]
             np.clip(c[s + 1], -cell.cell_clip, cell.cell_clip, out=c[s + 1])
         if peep is not None:  # the output peephole sees the new, clipped c
             peep[s][:, 2 * cell.units :] = cell.peepholes[2] * c[s + 1]

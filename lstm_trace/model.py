@@ -47,6 +47,8 @@ class WeightNames:
     bias: str = "bias"
     recurrent_bias: str = "recurrent bias"
     runtime_bias: str = "run-time bias"
+    projection: str = "P"
+    transposed: bool = False  # stored as (G·H, inputs), as torch stores weight_ih
     bias_label: str = "b"
     recurrent_bias_label: str = "b_rec"
     runtime_bias_label: str = "forget_bias"

@@ -44,6 +44,7 @@ class Run:
     gated: np.ndarray | None = None  # (T, B, H) GRU reset-gated term
     peep: np.ndarray | None = None  # (T, B, 3H) peephole terms added to i, f, o
     m: np.ndarray | None = None  # (T, B, H) o ⊙ act(c) before the projection
+    c_unclipped: np.ndarray | None = None  # (T, B, H) f ⊙ c + i ⊙ g before cell_clip
     active: np.ndarray | None = None  # (T, B) False where a step was masked
 
     @property

@@ -9,6 +9,9 @@ Tests read these files and never import a framework.
     /tmp/tf/bin/python tools/make_fixtures.py keras
     TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py keras2
 
+    # TF1 cells (tf.compat.v1.nn.rnn_cell + dynamic_rnn) need the legacy Keras:
+    TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py tf1
+
     # PyTorch (the CPU build):
     python -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.13.0 numpy pyyaml
     /tmp/torch/bin/python tools/make_fixtures.py torch
@@ -281,10 +284,113 @@ def torch_fixtures(framework: str) -> None:
         write("torch", name, scenario, reference)
 
 
+# --------------------------------------------------------------------------- tf1
+def tf1_cases() -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(name, cell, cell kwargs, extra); extra holds dtype, initial_state, sequence_length, time_major, sizes."""
+    peep_clip = {"use_peepholes": True, "cell_clip": 0.4}
+    for cell in ("BasicLSTMCell", "LSTMCell", "GRUCell", "BasicRNNCell"):
+        low = cell.lower()
+        yield f"{low}_default", cell, {"num_units": 3}, {}
+        yield f"{low}_float64", cell, {"num_units": 3}, {"dtype": "float64"}
+        yield f"{low}_initial_state", cell, {"num_units": 3}, {"initial_state": True}
+        yield f"{low}_sequence_length", cell, {"num_units": 3}, {"sequence_length": [4, 2, 0]}
+        yield f"{low}_time_major", cell, {"num_units": 2}, {"time_major": True}
+        yield f"{low}_relu", cell, {"num_units": 3, "activation": "relu"}, {}
+    yield "basiclstmcell_forget_bias_0", "BasicLSTMCell", {"num_units": 3, "forget_bias": 0.0}, {}
+    yield "basiclstmcell_forget_bias_2_5", "BasicLSTMCell", {"num_units": 3, "forget_bias": 2.5}, {}
+    yield "lstmcell_peepholes", "LSTMCell", {"num_units": 3, "use_peepholes": True}, {}
+    yield "lstmcell_cell_clip", "LSTMCell", {"num_units": 3, "cell_clip": 0.15}, {"scale": 1.2}
+    yield "lstmcell_num_proj", "LSTMCell", {"num_units": 4, "num_proj": 2}, {}
+    yield "lstmcell_proj_clip", "LSTMCell", {"num_units": 4, "num_proj": 2, "proj_clip": 0.1}, {"scale": 1.2}
+    yield "lstmcell_peepholes_clip_sequence_length", "LSTMCell", peep_clip | {"num_units": 3}, {
+        "sequence_length": [4, 1, 3], "scale": 1.2}
+    yield "lstmcell_everything_float64", "LSTMCell", peep_clip | {"num_units": 4, "num_proj": 3, "proj_clip": 0.2,
+        "forget_bias": 0.5}, {"sequence_length": [2, 4, 3], "initial_state": True, "dtype": "float64", "scale": 1.2}
+    yield "lstmcell_everything_time_major", "LSTMCell", peep_clip | {"num_units": 4, "num_proj": 3}, {
+        "sequence_length": [3, 4, 1], "initial_state": True, "time_major": True, "scale": 1.2}
+    yield "seed000", "BasicLSTMCell", {"num_units": 20}, {"batch": 5, "steps": 7, "features": 30, "scale": 0.3}
+
+
+def tf1_fixtures(framework: str) -> None:
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import tensorflow as tf
+
+    tf.compat.v1.disable_eager_execution()
+    print(f"tf1: tensorflow {tf.__version__}")
+    for k, (name, cell_name, kwargs, extra) in enumerate(tf1_cases()):
+        dtype = extra.get("dtype", "float32")
+        rng = np.random.default_rng(3000 + k)
+        batch, steps, features = extra.get("batch", 3), extra.get("steps", 4), extra.get("features", 2)
+        x = rng.normal(size=(batch, steps, features)).astype(dtype)
+        units = kwargs["num_units"]
+        out = kwargs.get("num_proj") or units
+        is_lstm = "LSTM" in cell_name
+        initial: dict[str, np.ndarray] = {}
+        if extra.get("initial_state"):
+            if is_lstm:
+                initial["c0"] = rng.uniform(-1, 1, size=(batch, units)).astype(dtype)
+            initial["h0"] = rng.uniform(-1, 1, size=(batch, out)).astype(dtype)
+        graph = tf.Graph()
+        with graph.as_default():
+            cell_kwargs = dict(kwargs)
+            if "activation" in cell_kwargs:
+                cell_kwargs["activation"] = getattr(tf.nn, cell_kwargs["activation"])
+            cell = getattr(tf.compat.v1.nn.rnn_cell, cell_name)(**cell_kwargs)
+            time_major = bool(extra.get("time_major"))
+            inputs = tf.constant(x.transpose(1, 0, 2) if time_major else x)
+            rnn_kwargs: dict[str, Any] = {"dtype": getattr(tf, dtype), "time_major": time_major}
+            if "sequence_length" in extra:
+                rnn_kwargs["sequence_length"] = extra["sequence_length"]
+            if initial:
+                if is_lstm:
+                    rnn_kwargs["initial_state"] = tf.compat.v1.nn.rnn_cell.LSTMStateTuple(
+                        tf.constant(initial["c0"]), tf.constant(initial["h0"]))
+                else:
+                    rnn_kwargs["initial_state"] = tf.constant(initial["h0"])
+            output, state = tf.compat.v1.nn.dynamic_rnn(cell, inputs, **rnn_kwargs)
+            with tf.compat.v1.Session(graph=graph) as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                weights: dict[str, np.ndarray] = {}
+                scale = extra.get("scale", 0.6)
+                for variable in tf.compat.v1.global_variables():
+                    value = rng.uniform(-scale, scale, size=tuple(variable.shape)).astype(dtype)
+                    variable.load(value, session)
+                    weights[variable.name] = value
+                seq, final = session.run([output, state])
+        if time_major:
+            seq = seq.transpose(1, 0, 2)
+        reference: dict[str, Any] = {"framework": f"tensorflow {tf.__version__}", "sequence": seq}
+        if is_lstm:
+            reference["h"], reference["c"] = final.h, final.c
+        else:
+            reference["h"] = final
+        config: dict[str, Any] = dict(kwargs)
+        rnn: dict[str, Any] = {}
+        if "sequence_length" in extra:
+            rnn["sequence_length"] = extra["sequence_length"]
+        if time_major:
+            rnn["time_major"] = True
+        if rnn:
+            config["dynamic_rnn"] = rnn
+        scenario: dict[str, Any] = {
+            "title": f"tf1 {cell_name} {name}",
+            "framework": "tf1",
+            "layer": cell_name,
+            "dtype": dtype,
+            "config": config,
+            "weights": weights,
+        }
+        if initial:
+            scenario["initial_state"] = initial
+        scenario["inputs"] = x
+        write("tf1", name, scenario, reference)
+
+
 GENERATORS: dict[str, Callable[[str], None]] = {
     "keras": keras_fixtures,
     "keras2": keras_fixtures,
     "torch": torch_fixtures,
+    "tf1": tf1_fixtures,
 }
 
 

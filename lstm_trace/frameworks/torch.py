@@ -49,13 +49,26 @@ OPTIONS = {
     "device",
     "dtype",
 }
-NOT_FOR = {"LSTM": {"nonlinearity", "activation"}, "GRU": {"nonlinearity", "activation", "proj_size"}, "RNN": {"proj_size"}}
+NOT_FOR = {
+    "LSTM": {"nonlinearity", "activation"},
+    "GRU": {"nonlinearity", "activation", "proj_size"},
+    "RNN": {"proj_size"},
+}
 INERT = {
     "dropout": "acts only in training (between layers)",
     "device": "where torch computes, not what",
     "input_size": "checked against the inputs and weights",
 }
-NAMES = WeightNames("weight_ih", "weight_hh", "bias_ih", "bias_hh", bias_label="b_ih", recurrent_bias_label="b_hh")
+NAMES = WeightNames(
+    "weight_ih",
+    "weight_hh",
+    "bias_ih",
+    "bias_hh",
+    bias_label="b_ih",
+    recurrent_bias_label="b_hh",
+    projection="W_hrᵀ",
+    transposed=True,
+)
 
 
 def _blocks(array: np.ndarray, kind: str, hidden: int) -> np.ndarray:
@@ -161,7 +174,14 @@ class Torch:
         for key in raw.weights:
             match = NAME.match(str(key))
             if not match:
-                valid = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0", "weight_ih_l0_reverse"]
+                valid = [
+                    "weight_ih_l0",
+                    "weight_hh_l0",
+                    "bias_ih_l0",
+                    "bias_hh_l0",
+                    "weight_hr_l0",
+                    "weight_ih_l0_reverse",
+                ]
                 raise unknown_name("torch weight", str(key), valid, raw.where("weights", str(key)))
             slot = (match.group(1), int(match.group(2)), 1 if match.group(3) else 0)
             if slot in found:
@@ -208,7 +228,9 @@ class Torch:
             projection=projection,
         )
 
-    def _no_extra_weights(self, raw: Raw, weights: dict[Any, str], layers: int, dirs: int, bias: bool, proj: int) -> None:
+    def _no_extra_weights(
+        self, raw: Raw, weights: dict[Any, str], layers: int, dirs: int, bias: bool, proj: int
+    ) -> None:
         for (what, depth, d), key in weights.items():
             why = None
             if depth >= layers:
@@ -220,7 +242,9 @@ class Torch:
             elif what == "weight_hr" and not proj:
                 why = "proj_size is 0, so there is no weight_hr"
             if why:
-                raise ScenarioError(f"weight {key!r} does not belong to this layer", raw.where("weights", key), hint=why)
+                raise ScenarioError(
+                    f"weight {key!r} does not belong to this layer", raw.where("weights", key), hint=why
+                )
 
     def _initial_state(self, raw, kind, layers, dirs, hidden, out):  # type: ignore[no-untyped-def]
         check_keys(raw.initial_state, ["h0", "c0"] if kind == "lstm" else ["h0"], "initial state", raw, "initial_state")
@@ -251,19 +275,27 @@ class Torch:
         if use_bias:
             notes.append("torch: b = bias_ih + bias_hh; both are shown, as b_ih and b_hh.")
         if kind == "gru":
-            notes.append("GRU: r multiplies (W_hn·h + b_hn): the n block's h·U and b_hh enter only through r. "
-                         "h' = (1 − z) ⊙ n + z ⊙ h.")
+            notes.append(
+                "GRU: r multiplies (W_hn·h + b_hn): the n block's h·U and b_hh enter only through r. "
+                "h' = (1 − z) ⊙ n + z ⊙ h."
+            )
         if dirs == 2:
-            notes.append("bidirectional: the reverse direction reads x_T … x_1; its outputs are aligned to input "
-                         "time in `sequence`, and h_n holds the last state each direction processed.")
+            notes.append(
+                "bidirectional: the reverse direction reads x_T … x_1; its outputs are aligned to input "
+                "time in `sequence`, and h_n holds the last state each direction processed."
+            )
         if layers > 1:
-            notes.append("num_layers > 1: each layer reads the output sequence of the layer below"
-                         + (", both directions concatenated." if dirs == 2 else "."))
+            notes.append(
+                "num_layers > 1: each layer reads the output sequence of the layer below"
+                + (", both directions concatenated." if dirs == 2 else ".")
+            )
         if proj:
             notes.append(f"proj_size={proj}: h = W_hr·(o ⊙ tanh c), so h is {proj} wide while c stays {hidden}.")
         if not raw.config.get("batch_first", False):
-            notes.append("batch_first=False: torch takes (T, B, F); the scenario's inputs and the sequence shown "
-                         "are batch-major (B, T, ...).")
+            notes.append(
+                "batch_first=False: torch takes (T, B, F); the scenario's inputs and the sequence shown "
+                "are batch-major (B, T, ...)."
+            )
         return tuple(notes)
 
     # ---- returning -----------------------------------------------------------------------

@@ -50,8 +50,12 @@ def _step(view: StepView) -> Iterator[str]:
         yield f"*{note}*"
         yield ""
     for eq in view.equations:
-        terms = f" = [{', '.join(eq.terms)}]" if eq.terms else ""
+        terms = f" = [{', '.join(eq.terms)}]" if eq.terms and not eq.clipped else ""
         yield f"- `{eq.lhs} = {eq.formula}{terms} = {eq.result}`"
+        if eq.clipped:
+            for unit, term, value in zip(view.units, eq.terms, eq.values, strict=True):
+                if unit is not None:
+                    yield f"  - unit {unit + 1}: `{term} = {value}`"
     yield ""
 
 
@@ -76,7 +80,8 @@ def render_markdown(trace: Trace, selection: Selection | None = None) -> Iterato
     runs = trace.all_runs()
     for run in runs:
         units = list(sel.units) if sel.units is not None else list(range(run.cell.units))
-        builder = StepBuilder(run, units, sel.precision, label_layer=len(runs) > 1, x_limit=None)
+        below = trace.runs[run.layer - 2] if run.layer > 1 else ()
+        builder = StepBuilder(run, units, sel.precision, label_layer=len(runs) > 1, x_limit=None, below=below)
         for s in sel.step_list(run.steps):
             for row in sel.batch_list(run.h.shape[1]):
                 yield from _step(builder.step(s, row, batch_label=run.h.shape[1] > 1))

@@ -49,6 +49,8 @@ def _unit_widths(rows: Sequence[Row], block: int) -> list[int]:
 
 
 def _table_width(view: StepView, columns: Sequence[int] | None = None) -> int:
+    if not view.rows:  # a masked step shows no table
+        return 0
     width = max(len(r.label) for r in view.rows) + 3
     for k in range(len(view.columns)) if columns is None else columns:
         col = view.columns[k]
@@ -85,7 +87,7 @@ def equation_lines(eq: Equation, width: int, units: Sequence[int | None]) -> lis
     if not eq.terms:
         return [f"{head} = {eq.result}"]
     inline = f"{head} = [{', '.join(eq.terms)}] = {eq.result}"
-    if len(inline) <= width:
+    if len(inline) <= width and not eq.clipped:
         return [inline]
     lines = [f"{head} = {eq.result}"]
     for unit, term, value in zip(units, eq.terms, eq.values, strict=True):
@@ -151,7 +153,8 @@ class TraceView:
         yield from self._header()
         runs = self.trace.all_runs()
         for run in runs:
-            builder = self._builder(run, width, label_layer=len(runs) > 1)
+            below = self.trace.runs[run.layer - 2] if run.layer > 1 else ()
+            builder = self._builder(run, width, label_layer=len(runs) > 1, below=below)
             batch = self.sel.batch_list(run.h.shape[1])
             for s in self.sel.step_list(run.steps):
                 for b in batch:
@@ -173,7 +176,14 @@ class TraceView:
             f" · {sc.dtype}"
         )
         cell = tr.first.cell
-        parts = [f"{cell.names.kernel} W {cell.kernel.shape}", f"{cell.names.recurrent} U {cell.recurrent.shape}"]
+        names = cell.names
+        if names.transposed:
+            parts = [
+                f"{names.kernel} {cell.kernel.shape[::-1]} as W = {names.kernel}ᵀ {cell.kernel.shape}",
+                f"{names.recurrent} {cell.recurrent.shape[::-1]} as U = {names.recurrent}ᵀ",
+            ]
+        else:
+            parts = [f"{names.kernel} W {cell.kernel.shape}", f"{names.recurrent} U {cell.recurrent.shape}"]
         if cell.bias is not None:
             parts.append(f"{cell.names.bias} {cell.names.bias_label} {cell.bias.shape}")
         if cell.recurrent_bias is not None:
@@ -186,7 +196,7 @@ class TraceView:
             yield Text(f"showing batch row 1 of {b}: --batch 1-{b} shows them all", style="yellow")
         yield Text("")
 
-    def _builder(self, run: Run, width: int, label_layer: bool) -> StepBuilder:
+    def _builder(self, run: Run, width: int, label_layer: bool, below: Sequence[Run]) -> StepBuilder:
         cell = run.cell
         chosen = list(self.sel.units) if self.sel.units is not None else None
         total = len(chosen) if chosen is not None else cell.units
@@ -198,7 +208,7 @@ class TraceView:
             if limit is not None and limit < total
             else (chosen if chosen is not None else list(range(cell.units)))
         )
-        return StepBuilder(run, units, self.sel.precision, label_layer, None if self.sel.full else 10)
+        return StepBuilder(run, units, self.sel.precision, label_layer, None if self.sel.full else 10, below)
 
     def _fit(self, run: Run, width: int, chosen: list[int] | None) -> int:
         """The most units per gate block that fit `width`: side by side if three or more fit, else stacked."""

@@ -10,7 +10,7 @@ out, each in its own way.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,6 +53,11 @@ class Equation:
     result: str
     values: tuple[str, ...] = ()  # the result per shown unit
 
+    @property
+    def clipped(self) -> bool:
+        """Some unit's sum was clipped, so the per-unit lines must show both numbers."""
+        return any("→" in value for value in self.values)
+
 
 @dataclass(frozen=True)
 class StepView:
@@ -80,9 +85,16 @@ class StepBuilder:
     """Builds the views of one run; `units` picks and elides units, `precision` formats numbers."""
 
     def __init__(
-        self, run: Run, units: Units, precision: int = 4, label_layer: bool = False, x_limit: int | None = 10
+        self,
+        run: Run,
+        units: Units,
+        precision: int = 4,
+        label_layer: bool = False,
+        x_limit: int | None = 10,
+        below: Sequence[Run] = (),
     ) -> None:
         self.run = run
+        self.below = below
         self.x_units = pick_units(run.cell.features, x_limit)
         self.label_layer = label_layer
         self.cell = run.cell
@@ -119,6 +131,8 @@ class StepBuilder:
         run = self.run
         t, read = s + 1, int(run.reads[s]) + 1
         heading = f"step t={t} · reads x{sub(read)}"
+        if self.below:
+            heading += " = " + " ‖ ".join(self._source(r, read - 1) for r in self.below)
         if run.direction == "reverse":
             heading += " (reverse direction)"
         if self.label_layer:
@@ -141,6 +155,12 @@ class StepBuilder:
             equations=self._equations(s, b, t),
             units=tuple(self.units),
         )
+
+    @staticmethod
+    def _source(below: Run, time: int) -> str:
+        """Which output of the layer below holds input time `time`: its h at the step that read it."""
+        step = int(np.flatnonzero(below.reads == time)[0]) + 1
+        return f"layer {below.layer} {below.direction} h{sub(step)}"
 
     def _skip_reason(self, s: int, b: int) -> str:
         return (
@@ -171,8 +191,19 @@ class StepBuilder:
             rows.append(Row(f"+ {names.bias_label}", self._blocks(cell.bias)))
         if cell.recurrent_bias is not None:
             rows.append(Row(f"+ {names.recurrent_bias_label}", self._blocks(cell.recurrent_bias)))
-        if cell.runtime_bias is not None:
-            rows.append(Row(f"+ {names.runtime_bias_label}", self._blocks(cell.runtime_bias)))
+        if cell.runtime_bias is not None:  # shown only in the blocks it touches (TF1: forget_bias on f)
+            touched = {c.canonical for c in self.cols if cell.runtime_bias[cell.block(c.canonical)].any()}
+            cells = tuple(
+                self._each(cell.runtime_bias[cell.block(c.canonical)]) if c.canonical in touched else ""
+                for c in self.cols
+            )
+            rows.append(Row(f"+ {names.runtime_bias_label}", cells))
+        if run.peep is not None:
+            peep = run.peep[s, b]
+            width = cell.units
+            parts = {"i": peep[:width], "f": peep[width : 2 * width], "o": peep[2 * width :]}
+            cells = tuple(self._each(parts[c.canonical]) if c.canonical in parts else "" for c in self.cols)
+            rows.append(Row("+ w⊙c", cells))
         if cell.kind == "gru" and cell.reset_after and run.gated is not None:
             rows.append(Row(f"r⊙({hu_label}+{names.recurrent_bias_label})", self._only("n", run.gated[s, b])))
         rows.append(Row(f"= z{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
@@ -182,6 +213,12 @@ class StepBuilder:
 
     def _notes(self, s: int, b: int, h_prev: str) -> tuple[str, ...]:
         cell, run = self.cell, self.run
+        if run.peep is not None:
+            t = s + 1
+            return (
+                f"peepholes (w⊙c): i and f add w ⊙ c{sub(t - 1)}, the previous c; o adds w ⊙ c{sub(t)}, "
+                "the new c after clipping.",
+            )
         if cell.kind != "gru" or run.gated is None:
             return ()
         n = cell.native_name("n")
@@ -209,14 +246,35 @@ class StepBuilder:
                 self._vec(c_new),
                 self._each(c_new),
             )
-            h_eq = Equation(
-                f"h{sub(t)}",
+            if run.c_unclipped is not None and cell.cell_clip is not None:
+                raw = run.c_unclipped[s, b]
+                shown = self._terms(
+                    lambda k: f"{num(raw[k], p)} → {num(c_new[k], p)}" if raw[k] != c_new[k] else num(raw[k], p)
+                )
+                c_eq = replace(
+                    c_eq, formula=f"clip(f ⊙ c{sub(t - 1)} + i ⊙ g, ±{num(cell.cell_clip, p)})", values=shown
+                )
+            if run.m is None:
+                h_eq = Equation(
+                    f"h{sub(t)}",
+                    f"o ⊙ {act}(c{sub(t)})",
+                    self._terms(lambda k: f"{num(o[k], p)}·{factor(c_act[k], p)}"),
+                    self._state(h_new),
+                    self._each(h_new),
+                )
+                return (c_eq, h_eq)
+            m = run.m[s, b]
+            m_eq = Equation(
+                f"m{sub(t)}",
                 f"o ⊙ {act}(c{sub(t)})",
                 self._terms(lambda k: f"{num(o[k], p)}·{factor(c_act[k], p)}"),
-                self._state(h_new),
-                self._each(h_new),
+                self._vec(m),
+                self._each(m),
             )
-            return (c_eq, h_eq)
+            formula = f"m{sub(t)}·{cell.names.projection}"
+            if cell.proj_clip is not None:
+                formula = f"clip({formula}, ±{num(cell.proj_clip, p)})"
+            return (c_eq, m_eq, Equation(f"h{sub(t)}", formula, (), self._state(h_new)))
         if cell.kind == "gru":
             z, n = run.gate("z")[s, b], run.gate("n")[s, b]
             h_prev = run.h[s, b]
