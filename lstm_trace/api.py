@@ -21,4 +21,5 @@ def trace(scenario: Scenario) -> Trace:
         outputs=returned.outputs,
         returns=returned.returns,
         returns_note=returned.note,
+        stacked_states=returned.stacked_states,
     )

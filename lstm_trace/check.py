@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import ScenarioError, Where
 from .expect import Expected
-from .render.numbers import num, sub, vec
+from .render.numbers import num, signed_sum, sub, vec
 from .trace import Run, Trace
 
 
@@ -89,7 +89,15 @@ def _one(trace: Trace, item: Expected, tolerance: float, precision: int) -> Resu
     unit = index[-1]
     row = index[-2] if len(index) > 1 else 0
     where = f"unit {unit + 1}" if got.ndim < 2 or got.shape[-2] == 1 else f"batch row {row + 1}, unit {unit + 1}"
+    if item.step is None and trace.stacked_states:
+        run = trace.all_runs()[index[0]]
+        where = f"layer {run.layer} {run.direction}, {where}"
     where = f"{item.name}{sub(unit + 1)} ({where})"
+    if item.step is None and run.active is not None:  # a finished row's state was made at its last active step
+        taken = np.flatnonzero(run.active[:, row])
+        if not taken.size:
+            return Result(item, got, False, where, ("this batch row has length 0: its state is the initial state",))
+        s = int(taken[-1])
     explain = Explainer(run, s, row, unit, precision)
     return Result(item, got, False, where, explain.why(item.name, float(want[index])))
 
@@ -140,7 +148,7 @@ class Explainer:
         act = self.cell.recurrent_activation if gate in ("i", "f", "o", "z", "r") else self.cell.activation
         plain = act.name == "linear" and not pre
         lhs = f"{gate}{self.u}" if plain else f"z_{gate}{self.u}"
-        sums = " + ".join(labels) + " = " + " + ".join(self.n(v) for v in parts)
+        sums = " + ".join(labels) + " = " + signed_sum(parts, self.p)
         lines = [f"{lhs} = {sums} = {self.n(z)}"]
         if not pre and not plain:
             a = self.g(gate)
@@ -152,6 +160,11 @@ class Explainer:
     def _lstm_h(self, wanted: float) -> tuple[str, ...]:
         run, s, b, k, u = self.run, self.s, self.b, self.k, self.u
         assert run.c is not None and run.c_act is not None
+        if run.m is not None:  # a projected h mixes every unit's m
+            return (
+                f"h{u} = m·{self.cell.names.projection}[:, {k + 1}] = {self.n(float(run.h[s + 1, b, k]))}, "
+                "with m = o ⊙ act(c); see the step's m line for each unit.",
+            )
         o, c, c_act, h = self.g("o"), float(run.c[s + 1, b, k]), float(run.c_act[s, b, k]), float(run.h[s + 1, b, k])
         act = self.cell.activation
         if act.name == "linear":

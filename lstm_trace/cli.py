@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 
 import click
 from rich.console import Console
@@ -115,6 +116,12 @@ _precision = click.option(
 @_units
 @_precision
 @click.option("--full", is_flag=True, help="Show every unit and feature, however wide.")
+@click.option(
+    "--weights/--no-weights",
+    default=True,
+    show_default=True,
+    help="Show the weights as they enter x·W and h·U (elided when large, like the steps).",
+)
 @click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
 def run(
     scenario: str,
@@ -124,6 +131,7 @@ def run(
     units: str | None,
     precision: int,
     full: bool,
+    weights: bool,
     width: int | None,
 ) -> None:
     """Trace SCENARIO and show every step's arithmetic.
@@ -132,7 +140,7 @@ def run(
     terminal; --units picks units, --full shows all, --format markdown never
     elides.
     """
-    sel = _selection(steps, batch, units, precision, full)
+    sel = replace(_selection(steps, batch, units, precision, full), weights=weights)
     tr = _load_and_trace(scenario)
     run0 = tr.first
     try:
@@ -177,9 +185,14 @@ def check(scenario: str, precision: int, width: int | None) -> None:
         want, got = expected_text(result, precision)
         mark = Text("✓ ", style="bold green") if result.ok else Text("✗ ", style="bold red")
         line = mark + Text(f"{result.item.label:<8} expected {want}   got {got}")
-        if not result.ok:
-            line += Text(f"   first wrong: {result.where}", style="bold")
-        console.print(line)
+        wrong = Text(f"first wrong: {result.where}", style="bold")
+        if result.ok:
+            console.print(line)
+        elif line.cell_len + wrong.cell_len + 3 <= console.width:
+            console.print(line + Text("   ") + wrong)
+        else:
+            console.print(line)
+            console.print(Padding(wrong, (0, 0, 0, 6), expand=False))
         for text in result.explanation:
             console.print(Padding(Text(text), (0, 0, 0, 6), expand=False))
     total = len(report.results)

@@ -83,7 +83,8 @@ def parse_expect(data: Any, net: Network, where: Where) -> Expect:
 
 
 def _array(value: Any, where: Where) -> np.ndarray:
-    return to_array(value, where, None, np.dtype(np.float64))
+    base = where.file.parent if where.file is not None else None
+    return to_array(value, where, base, np.dtype(np.float64))
 
 
 def _steps(data: Any, net: Network, where: Where) -> list[Expected]:

@@ -76,6 +76,7 @@ class Trace:
     returns: tuple[tuple[str, str], ...]
     returns_note: str = ""
     warnings: tuple[str, ...] = ()
+    stacked_states: bool = False  # outputs h and c run over all_runs() on their first axis
 
     @property
     def first(self) -> Run:

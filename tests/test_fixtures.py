@@ -14,8 +14,8 @@ CASES = [path for fw in FRAMEWORKS for path in fixture_files(fw)]
 
 
 def test_fixtures_exist() -> None:
-    assert {"keras", "keras2"} <= set(FRAMEWORKS)
-    assert len(CASES) > 80
+    assert set(FRAMEWORKS) == {"keras", "keras2", "torch", "tf1"}
+    assert all(len(fixture_files(fw)) >= 30 for fw in FRAMEWORKS)
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -205,16 +205,28 @@ def torch_cases() -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
         yield f"{low}_initial_state", layer, {"hidden_size": 3}, {"initial_state": True}
         yield f"{low}_float64", layer, {"hidden_size": 3}, {"dtype": "float64"}
         yield f"{low}_batch_first", layer, {"hidden_size": 2, "batch_first": True}, {}
-        yield f"{low}_deep_bidirectional_state_float64", layer, {"hidden_size": 2, "num_layers": 2, "bidirectional": True}, {
-            "dtype": "float64", "initial_state": True}
+        yield (
+            f"{low}_deep_bidirectional_state_float64",
+            layer,
+            {"hidden_size": 2, "num_layers": 2, "bidirectional": True},
+            {"dtype": "float64", "initial_state": True},
+        )
     yield "rnn_relu", "RNN", {"hidden_size": 3, "nonlinearity": "relu"}, {}
     yield "rnn_relu_bidirectional", "RNN", {"hidden_size": 3, "nonlinearity": "relu", "bidirectional": True}, {}
     yield "lstm_proj", "LSTM", {"hidden_size": 4, "proj_size": 2}, {}
     yield "lstm_proj_state", "LSTM", {"hidden_size": 4, "proj_size": 2}, {"initial_state": True}
-    yield "lstm_two_layer_bidirectional_proj", "LSTM", {"hidden_size": 4, "num_layers": 2, "bidirectional": True,
-                                                          "proj_size": 3}, {}
-    yield "lstm_two_layer_bidirectional_proj_float64_state", "LSTM", {"hidden_size": 4, "num_layers": 2,
-        "bidirectional": True, "proj_size": 3, "bias": False, "batch_first": True}, {"dtype": "float64", "initial_state": True}
+    yield (
+        "lstm_two_layer_bidirectional_proj",
+        "LSTM",
+        {"hidden_size": 4, "num_layers": 2, "bidirectional": True, "proj_size": 3},
+        {},
+    )
+    yield (
+        "lstm_two_layer_bidirectional_proj_float64_state",
+        "LSTM",
+        {"hidden_size": 4, "num_layers": 2, "bidirectional": True, "proj_size": 3, "bias": False, "batch_first": True},
+        {"dtype": "float64", "initial_state": True},
+    )
     yield "lstm_unbatched", "LSTM", {"hidden_size": 3}, {"batch": 0}
     yield "lstm_long", "LSTM", {"hidden_size": 5, "num_layers": 3}, {"steps": 12, "batch": 3}
 
@@ -302,12 +314,24 @@ def tf1_cases() -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     yield "lstmcell_cell_clip", "LSTMCell", {"num_units": 3, "cell_clip": 0.15}, {"scale": 1.2}
     yield "lstmcell_num_proj", "LSTMCell", {"num_units": 4, "num_proj": 2}, {}
     yield "lstmcell_proj_clip", "LSTMCell", {"num_units": 4, "num_proj": 2, "proj_clip": 0.1}, {"scale": 1.2}
-    yield "lstmcell_peepholes_clip_sequence_length", "LSTMCell", peep_clip | {"num_units": 3}, {
-        "sequence_length": [4, 1, 3], "scale": 1.2}
-    yield "lstmcell_everything_float64", "LSTMCell", peep_clip | {"num_units": 4, "num_proj": 3, "proj_clip": 0.2,
-        "forget_bias": 0.5}, {"sequence_length": [2, 4, 3], "initial_state": True, "dtype": "float64", "scale": 1.2}
-    yield "lstmcell_everything_time_major", "LSTMCell", peep_clip | {"num_units": 4, "num_proj": 3}, {
-        "sequence_length": [3, 4, 1], "initial_state": True, "time_major": True, "scale": 1.2}
+    yield (
+        "lstmcell_peepholes_clip_sequence_length",
+        "LSTMCell",
+        peep_clip | {"num_units": 3},
+        {"sequence_length": [4, 1, 3], "scale": 1.2},
+    )
+    yield (
+        "lstmcell_everything_float64",
+        "LSTMCell",
+        peep_clip | {"num_units": 4, "num_proj": 3, "proj_clip": 0.2, "forget_bias": 0.5},
+        {"sequence_length": [2, 4, 3], "initial_state": True, "dtype": "float64", "scale": 1.2},
+    )
+    yield (
+        "lstmcell_everything_time_major",
+        "LSTMCell",
+        peep_clip | {"num_units": 4, "num_proj": 3},
+        {"sequence_length": [3, 4, 1], "initial_state": True, "time_major": True, "scale": 1.2},
+    )
     yield "seed000", "BasicLSTMCell", {"num_units": 20}, {"batch": 5, "steps": 7, "features": 30, "scale": 0.3}
 
 
@@ -344,7 +368,8 @@ def tf1_fixtures(framework: str) -> None:
             if initial:
                 if is_lstm:
                     rnn_kwargs["initial_state"] = tf.compat.v1.nn.rnn_cell.LSTMStateTuple(
-                        tf.constant(initial["c0"]), tf.constant(initial["h0"]))
+                        tf.constant(initial["c0"]), tf.constant(initial["h0"])
+                    )
                 else:
                     rnn_kwargs["initial_state"] = tf.constant(initial["h0"])
             output, state = tf.compat.v1.nn.dynamic_rnn(cell, inputs, **rnn_kwargs)

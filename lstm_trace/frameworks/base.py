@@ -91,6 +91,7 @@ class Returned:
     outputs: dict[str, np.ndarray]
     returns: tuple[tuple[str, str], ...]
     note: str = ""
+    stacked_states: bool = False  # h and c have a leading axis over every layer and direction, in order
 
 
 class Framework(Protocol):

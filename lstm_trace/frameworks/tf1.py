@@ -295,7 +295,7 @@ class TF1:
 
     def _notes(self, raw, layer, kind, units, cell, rnn, lengths) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
         f, out = raw.features, cell.output_size
-        x_rows = f"row 1 multiplies x" if f == 1 else f"rows 1-{f} multiply x"
+        x_rows = "row 1 multiplies x" if f == 1 else f"rows 1-{f} multiply x"
         h_rows = f"row {f + 1}" if out == 1 else f"rows {f + 1}-{f + out}"
         name = "gates/kernel and candidate/kernel" if kind == "gru" else "kernel"
         notes = [f"TF1 {name}: {x_rows}, {h_rows} multiply h (the kernel is applied to concat([x, h]))."]

@@ -92,7 +92,7 @@ class Torch:
         layers = positive_int(raw, "num_layers", raw.config.get("num_layers", 1))
         directions = 2 if option(raw, "bidirectional", False, bool) else 1
         proj = int(option(raw, "proj_size", 0, int)) if kind == "lstm" else 0
-        if proj < 0 or proj >= hidden and proj:
+        if proj < 0 or (proj >= hidden and proj):
             raise ScenarioError("proj_size must be 0 or less than hidden_size", raw.where("config", "proj_size"))
         if "input_size" in raw.config and raw.config["input_size"] != raw.features:
             raise ScenarioError(
@@ -104,6 +104,7 @@ class Torch:
         use_bias = option(raw, "bias", True, bool)
         activation = self._activation(raw, kind)
         weights = self._weights(raw)
+        self._no_extra_weights(raw, weights, layers, directions, use_bias, proj)
         out = proj or hidden
         cells = []
         for depth in range(layers):
@@ -114,7 +115,6 @@ class Torch:
                     for d in range(directions)
                 )
             )
-        self._no_extra_weights(raw, weights, layers, directions, use_bias, proj)
         h0, c0 = self._initial_state(raw, kind, layers, directions, hidden, out)
         network = Network(
             tuple(cells),
@@ -149,7 +149,7 @@ class Torch:
             if key in raw.config:
                 return positive_int(raw, key, raw.config[key])
         weights = raw.weights if isinstance(raw.weights, Mapping) else {}
-        for key, value in weights.items():
+        for key in weights:
             match = NAME.match(str(key))
             if match and match.group(1) == "weight_hh" and match.group(2) == "0":
                 rows = raw.array("weights", str(key), None, "").shape[0]
@@ -260,8 +260,9 @@ class Torch:
 
         h = state("h0", out)
         c = state("c0", hidden) if kind == "lstm" else None
-        h0 = tuple(tuple(h[l * dirs + d] for d in range(dirs)) for l in range(layers))
-        c0 = tuple(tuple(c[l * dirs + d] if c is not None else None for d in range(dirs)) for l in range(layers))
+        # torch orders the first axis layer by layer, forward before reverse
+        h0 = tuple(tuple(h[depth * dirs + d] for d in range(dirs)) for depth in range(layers))
+        c0 = tuple(tuple(None if c is None else c[depth * dirs + d] for d in range(dirs)) for depth in range(layers))
         return h0, c0
 
     # ---- explaining ----------------------------------------------------------------------
@@ -307,7 +308,8 @@ class Torch:
         if flat[0].c is not None:
             outputs["c"] = np.stack([run.c[-1] for run in flat if run.c is not None])
         returns = [("output", "sequence"), ("h_n", "h")] + ([("c_n", "c")] if "c" in outputs else [])
-        return Returned(outputs, tuple(returns), "output, (h_n, c_n)" if "c" in outputs else "output, h_n")
+        note = "output, (h_n, c_n)" if "c" in outputs else "output, h_n"
+        return Returned(outputs, tuple(returns), note, stacked_states=True)
 
 
 FRAMEWORKS = {"torch": Torch()}

@@ -35,6 +35,15 @@ def factor(value: float, precision: int = 4) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+def signed_sum(values: Sequence[float], precision: int = 4) -> str:
+    """Terms of a sum with their signs: 0.0439 − 0.5383 + 2, never '+ -0.5383'."""
+    out = num(values[0], precision)
+    for value in values[1:]:
+        text = num(value, precision)
+        out += f" − {text[1:]}" if text.startswith("-") else f" + {text}"
+    return out
+
+
 def vec(values: Sequence[float] | np.ndarray, precision: int = 4, shown: Sequence[int | None] | None = None) -> str:
     """A vector as '[0 4 1]'; `shown` picks units, None standing for elided ones."""
     data = np.asarray(values).reshape(-1)

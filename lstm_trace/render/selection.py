@@ -37,6 +37,7 @@ class Selection:
     units: tuple[int, ...] | None = None
     precision: int = 4
     full: bool = False
+    weights: bool = True
 
     def checked(self, steps: int, batch: int, units: int) -> Selection:
         """This selection, refusing picks beyond the trace's own sizes."""

@@ -95,6 +95,32 @@ def equation_lines(eq: Equation, width: int, units: Sequence[int | None]) -> lis
     return lines
 
 
+def tables(view: StepView, console: Console, options: ConsoleOptions, full: bool) -> RenderResult:
+    """The view's table side by side when it fits, else one block under another; whole with --full."""
+    width = options.max_width
+    if _table_width(view) <= width:
+        yield gate_table(view)
+    elif full:  # wider than the terminal, on request: render whole, never squeezed
+        yield from console.render(gate_table(view), options.update_width(_table_width(view) + 2))
+    else:
+        for k in range(len(view.columns)):
+            yield gate_table(view, [k])
+
+
+class WeightsPanel:
+    """The weights of one layer and direction, as they enter x·W and h·U."""
+
+    def __init__(self, view: StepView, full: bool) -> None:
+        self.view, self.full = view, full
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Rule(Text(self.view.heading, style="bold"), align="left", style="dim")
+        yield from tables(self.view, console, options, self.full)
+        for note in self.view.notes:
+            yield Text(note, style="dim")
+        yield Text("")
+
+
 class StepPanel:
     """One step of one batch row: inputs, the table, the state update."""
 
@@ -124,14 +150,7 @@ class StepPanel:
         if None in self.unit_labels:
             shown = ", ".join("…" if k is None else str(k + 1) for k in self.unit_labels)
             yield Text(f"units shown: {shown}  (--units to choose, --full for all)", style="dim")
-        if _table_width(view) <= width:
-            yield gate_table(view)
-        elif self.full:  # wider than the terminal, on request: render whole, never squeezed
-            needed = _table_width(view) + 2
-            yield from console.render(gate_table(view), options.update_width(needed))
-        else:
-            for k in range(len(view.columns)):
-                yield gate_table(view, [k])
+        yield from tables(view, console, options, self.full)
         for note in view.notes:
             yield Text(note, style="dim")
         yield Text("")
@@ -152,9 +171,14 @@ class TraceView:
         width = options.max_width
         yield from self._header()
         runs = self.trace.all_runs()
+        builders = []
         for run in runs:
             below = self.trace.runs[run.layer - 2] if run.layer > 1 else ()
-            builder = self._builder(run, width, label_layer=len(runs) > 1, below=below)
+            builders.append(self._builder(run, width, label_layer=len(runs) > 1, below=below))
+        if self.sel.weights:
+            for builder in builders:
+                yield WeightsPanel(builder.weights(None if self.sel.full else 8), self.sel.full)
+        for run, builder in zip(runs, builders, strict=True):
             batch = self.sel.batch_list(run.h.shape[1])
             for s in self.sel.step_list(run.steps):
                 for b in batch:

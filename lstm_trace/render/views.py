@@ -111,6 +111,12 @@ class StepBuilder:
         """Cells for a row that concerns one gate block only."""
         return tuple(self._each(values) if col.canonical == gate else "" for col in self.cols)
 
+    def _touched(self, vector: np.ndarray) -> tuple[tuple[str, ...] | str, ...]:
+        """Cells only in the blocks where `vector` is not zero (TF1's forget_bias lives in f alone)."""
+        return tuple(
+            self._each(part) if (part := vector[self.cell.block(c.canonical)]).any() else "" for c in self.cols
+        )
+
     def _vec(self, values: np.ndarray) -> str:
         return vec(values, self.p, self.units)
 
@@ -126,7 +132,37 @@ class StepBuilder:
     def _terms(self, fn: Callable[[int], str]) -> tuple[str, ...]:
         return tuple("…" if k is None else fn(k) for k in self.units)
 
-    # ---- the view --------------------------------------------------------------------
+    # ---- the views -------------------------------------------------------------------
+    def weights(self, row_limit: int | None = 8) -> StepView:
+        """The weights in table form: a row per input feature (kernel) and per state unit (recurrent)."""
+        cell, names = self.cell, self.cell.names
+        rows: list[Row] = []
+        for label, matrix in (("x", cell.kernel), ("h", cell.recurrent)):
+            for k in pick_units(matrix.shape[0], row_limit):
+                if k is None:
+                    rows.append(Row("⋮", tuple("" for _ in self.cols)))
+                else:
+                    rows.append(Row(f"{label}{sub(k + 1)}", self._blocks(matrix[k])))
+        for label, vector in (
+            (names.bias_label, cell.bias),
+            (names.recurrent_bias_label, cell.recurrent_bias),
+        ):
+            if vector is not None:
+                rows.append(Row(label, self._blocks(vector), "sum"))
+        if cell.runtime_bias is not None:
+            rows.append(Row(names.runtime_bias_label, self._touched(cell.runtime_bias), "sum"))
+        if cell.peepholes is not None:
+            diag = {"i": cell.peepholes[0], "f": cell.peepholes[1], "o": cell.peepholes[2]}
+            rows.append(
+                Row("w_diag", tuple(self._each(diag[c.canonical]) if c.canonical in diag else "" for c in self.cols))
+            )
+        where = f"layer {self.run.layer} {self.run.direction} · " if self.label_layer else ""
+        heading = f"{where}weights: x rows from {names.kernel}, h rows from {names.recurrent}"
+        notes: tuple[str, ...] = ()
+        if cell.projection is not None:
+            notes = (f"{names.projection} {cell.projection.shape} projects m = o ⊙ act(c) to h.",)
+        return StepView(heading, (), (), self.cols, tuple(rows), notes, (), units=tuple(self.units))
+
     def step(self, s: int, b: int, batch_label: bool = False) -> StepView:
         run = self.run
         t, read = s + 1, int(run.reads[s]) + 1
@@ -191,13 +227,8 @@ class StepBuilder:
             rows.append(Row(f"+ {names.bias_label}", self._blocks(cell.bias)))
         if cell.recurrent_bias is not None:
             rows.append(Row(f"+ {names.recurrent_bias_label}", self._blocks(cell.recurrent_bias)))
-        if cell.runtime_bias is not None:  # shown only in the blocks it touches (TF1: forget_bias on f)
-            touched = {c.canonical for c in self.cols if cell.runtime_bias[cell.block(c.canonical)].any()}
-            cells = tuple(
-                self._each(cell.runtime_bias[cell.block(c.canonical)]) if c.canonical in touched else ""
-                for c in self.cols
-            )
-            rows.append(Row(f"+ {names.runtime_bias_label}", cells))
+        if cell.runtime_bias is not None:
+            rows.append(Row(f"+ {names.runtime_bias_label}", self._touched(cell.runtime_bias)))
         if run.peep is not None:
             peep = run.peep[s, b]
             width = cell.units
