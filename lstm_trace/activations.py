@@ -18,12 +18,18 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class Activation:
-    """A named elementwise function, with the formula shown to the reader."""
+    """A named elementwise function, with the formula shown to the reader.
+
+    `into`, where given, writes the result into a preallocated array without
+    temporaries; the engine uses it for the activations that every LSTM runs.
+    """
 
     name: str
     formula: str
     fn: Callable[[Array], Array] = field(compare=False, repr=False)
     symbol: str = ""
+    into: Callable[[Array, Array], None] | None = field(default=None, compare=False, repr=False)
+    elementwise: bool = True  # softmax is not: it mixes the units of one gate
 
     @property
     def label(self) -> str:
@@ -31,6 +37,13 @@ class Activation:
 
     def __call__(self, x: Array) -> Array:
         return self.fn(x)
+
+    def apply(self, x: Array, out: Array) -> None:
+        """out[...] = self(x), in place where the activation allows it."""
+        if self.into is not None:
+            self.into(x, out)
+        else:
+            out[...] = self.fn(x)
 
 
 def _erf(x: Array) -> Array:
@@ -41,6 +54,22 @@ def _erf(x: Array) -> Array:
 def _sigmoid(x: Array) -> Array:
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-x))
+
+
+def _sigmoid_into(x: Array, out: Array) -> None:
+    # e^-x overflows to inf for x < -88 in float32, and 1/inf is the right 0; trace() silences the warning
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    out += 1
+    np.reciprocal(out, out=out)
+
+
+def _copy_into(x: Array, out: Array) -> None:
+    out[...] = x
+
+
+def _tanh_into(x: Array, out: Array) -> None:
+    np.tanh(x, out=out)
 
 
 def _softplus(x: Array) -> Array:
@@ -78,9 +107,9 @@ def _act(name: str, formula: str, fn: Callable[[Array], Array], symbol: str = ""
     return Activation(name, formula, fn, symbol)
 
 
-LINEAR = _act("linear", "x", lambda x: x)
-TANH = _act("tanh", "tanh(x)", np.tanh)
-SIGMOID = _act("sigmoid", "1 / (1 + e^-x)", _sigmoid, "σ")
+LINEAR = Activation("linear", "x", lambda x: x, into=_copy_into)
+TANH = Activation("tanh", "tanh(x)", np.tanh, into=_tanh_into)
+SIGMOID = Activation("sigmoid", "1 / (1 + e^-x)", _sigmoid, "σ", into=_sigmoid_into)
 RELU = _act("relu", "max(x, 0)", lambda x: np.maximum(x, 0))
 HARD_SIGMOID_K3 = _act("hard_sigmoid", "clip(x/6 + 1/2, 0, 1)", _hard_sigmoid_k3)
 HARD_SIGMOID_K2 = _act("hard_sigmoid", "clip(0.2·x + 1/2, 0, 1)", _hard_sigmoid_k2)
@@ -106,7 +135,7 @@ COMMON: dict[str, Activation] = {
         _act("gelu", "x·Φ(x) = x/2·(1 + erf(x/√2))", _gelu),
         _act("leaky_relu", "x if x > 0 else 0.2·x", lambda x: np.where(x > 0, x, 0.2 * x).astype(x.dtype)),
         _act("mish", "x·tanh(log(1 + e^x))", lambda x: x * np.tanh(_softplus(x))),
-        _act("softmax", "e^x / Σ e^x over units", _softmax),
+        Activation("softmax", "e^x / Σ e^x over units", _softmax, elementwise=False),
     ]
 }
 

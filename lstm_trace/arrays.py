@@ -78,6 +78,12 @@ def to_array(value: Any, where: Where, base_dir: Path | None, dtype: np.dtype[An
     """Any array-valued field as a numpy array of the scenario's dtype."""
     if isinstance(value, dict):
         return _from_file(value, where, base_dir).astype(dtype, copy=False)
+    if isinstance(value, np.ndarray):  # the Python API may pass arrays directly
+        if value.dtype.kind not in "iuf":
+            raise ScenarioError("array holds no numbers", where, expected="integer or float dtype", found=str(value.dtype))
+        if value.size > MAX_ELEMENTS:
+            raise too_many(value.shape, where)
+        return value.astype(dtype, copy=False)
     shape = _shape(value, where, {})
     array = np.array(value, dtype=np.float64)
     if array.shape != shape:  # pragma: no cover - _shape walked the same lists

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .model import Cell, Network
+from .prefault import prefault
 from .trace import Run
 
 
@@ -33,7 +34,8 @@ def run_network(net: Network) -> tuple[tuple[Run, ...], ...]:
             for d, cell in enumerate(cells)
         )
         layers.append(runs)
-        seq = np.concatenate([r.outputs_in_input_time() for r in runs], axis=-1)
+        if depth + 1 < len(net.cells):
+            seq = np.concatenate([r.outputs_in_input_time() for r in runs], axis=-1)
     return tuple(layers)
 
 
@@ -54,22 +56,27 @@ def run_cell(
     x = np.ascontiguousarray(inputs[:, reads, :].transpose(1, 0, 2))
     dtype = inputs.dtype
     width = len(cell.gates) * cell.units
-    xw = x @ cell.kernel
-    hu = np.empty((steps, batch, width), dtype)
-    pre = np.empty_like(hu)
-    act = np.empty_like(hu)
+    xw = np.empty((steps, batch, width), dtype)
+    hu = np.empty_like(xw)
+    pre = np.empty_like(xw)
+    act = np.empty_like(xw)
     h = np.empty((steps + 1, batch, h0.shape[-1]), dtype)
+    step = _STEPPERS[cell.kind]
+    extra = step.allocate(cell, steps, batch, dtype, c0)
+    helper = prefault([xw, hu, pre, act, h, *extra.values()])
+    np.matmul(x, cell.kernel, out=xw)
     h[0] = h0
     active = None
     if lengths is not None:
         active = reads[:, None] < lengths[None, :]
-    step = _STEPPERS[cell.kind]
-    extra = step.allocate(cell, steps, batch, dtype, c0)
     bias = cell.total_bias()
     for s in range(steps):
         step(cell, s, xw, hu, pre, act, h, bias, extra)
         if active is not None:
             _hold(s, active[s], h, extra)
+    if helper is not None:
+        helper.join()
+    extra.pop("scratch", None)
     return Run(layer, direction, cell, reads, x, xw, hu, pre, act, h, active=active, **extra)
 
 
@@ -116,7 +123,7 @@ class _LSTM(_Stepper):
         shape = (steps, batch, cell.units)
         c = np.empty((steps + 1, batch, cell.units), dtype)
         c[0] = c0 if c0 is not None else 0
-        extra = {"c": c, "c_act": np.empty(shape, dtype)}
+        extra = {"c": c, "c_act": np.empty(shape, dtype), "scratch": np.empty((batch, cell.units), dtype)}
         if cell.peepholes is not None:
             extra["peep"] = np.empty((steps, batch, 3 * cell.units), dtype)
         if cell.projection is not None:
@@ -127,33 +134,42 @@ class _LSTM(_Stepper):
 
     def __call__(self, cell, s, xw, hu, pre, act, h, bias, extra):  # type: ignore[no-untyped-def]
         np.matmul(h[s], cell.recurrent, out=hu[s])
-        np.add(xw[s], hu[s], out=pre[s])
-        pre[s] += bias
-        i, f, g, o = (cell.block(name) for name in "ifgo")
-        c = extra["c"]
+        pre_s, act_s, c = pre[s], act[s], extra["c"]
+        np.add(xw[s], hu[s], out=pre_s)
+        pre_s += bias
+        width = cell.units
+        i, f, g, o = slice(0, width), slice(width, 2 * width), slice(2 * width, 3 * width), slice(3 * width, None)
         peep = extra.get("peep")
-        if peep is not None:  # the input and forget peepholes see the previous c
-            width = cell.units
-            peep[s][:, :width] = cell.peepholes[0] * c[s]
-            peep[s][:, width : 2 * width] = cell.peepholes[1] * c[s]
-            pre[s][:, i] += peep[s][:, :width]
-            pre[s][:, f] += peep[s][:, width : 2 * width]
-        for block in (i, f):
-            act[s][:, block] = cell.recurrent_activation(pre[s][:, block])
-        act[s][:, g] = cell.activation(pre[s][:, g])
-        c[s + 1] = act[s][:, f] * c[s] + act[s][:, i] * act[s][:, g]
+        if peep is None and cell.recurrent_activation.elementwise:
+            # one call over the whole contiguous row is faster than three over strided blocks; g is redone below
+            cell.recurrent_activation.apply(pre_s, act_s)
+        else:
+            if peep is not None:  # the input and forget peepholes see the previous c
+                np.multiply(cell.peepholes[0], c[s], out=peep[s][:, i])
+                np.multiply(cell.peepholes[1], c[s], out=peep[s][:, f])
+                pre_s[:, : 2 * width] += peep[s][:, : 2 * width]
+            cell.recurrent_activation.apply(pre_s[:, i], act_s[:, i])
+            cell.recurrent_activation.apply(pre_s[:, f], act_s[:, f])
+        cell.activation.apply(pre_s[:, g], act_s[:, g])
+        scratch = extra["scratch"]
+        np.multiply(act_s[:, f], c[s], out=c[s + 1])
+        np.multiply(act_s[:, i], act_s[:, g], out=scratch)
+        c[s + 1] += scratch
         if cell.cell_clip is not None:
             extra["c_unclipped"][s] = c[s + 1]
             np.clip(c[s + 1], -cell.cell_clip, cell.cell_clip, out=c[s + 1])
         if peep is not None:  # the output peephole sees the new, clipped c
-            peep[s][:, 2 * cell.units :] = cell.peepholes[2] * c[s + 1]
-            pre[s][:, o] += peep[s][:, 2 * cell.units :]
-        act[s][:, o] = cell.recurrent_activation(pre[s][:, o])
-        extra["c_act"][s] = cell.activation(c[s + 1])
+            np.multiply(cell.peepholes[2], c[s + 1], out=peep[s][:, 2 * width :])
+            pre_s[:, o] += peep[s][:, 2 * width :]
+            cell.recurrent_activation.apply(pre_s[:, o], act_s[:, o])
+        elif not cell.recurrent_activation.elementwise:
+            cell.recurrent_activation.apply(pre_s[:, o], act_s[:, o])
+        c_act = extra["c_act"][s]
+        cell.activation.apply(c[s + 1], c_act)
         if cell.projection is None:
-            h[s + 1] = act[s][:, o] * extra["c_act"][s]
+            np.multiply(act_s[:, o], c_act, out=h[s + 1])
             return
-        extra["m"][s] = act[s][:, o] * extra["c_act"][s]
+        np.multiply(act_s[:, o], c_act, out=extra["m"][s])
         h[s + 1] = extra["m"][s] @ cell.projection
         if cell.proj_clip is not None:
             np.clip(h[s + 1], -cell.proj_clip, cell.proj_clip, out=h[s + 1])

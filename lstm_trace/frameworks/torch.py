@@ -123,18 +123,12 @@ class Torch:
             c0,
             backwards=(False, True)[:directions],
         )
-        header = f"torch nn.{layer}(hidden_size={hidden}"
-        header += "".join(
-            f", {key}={value}"
-            for key, value in (
-                ("num_layers", layers),
-                ("bidirectional", directions == 2),
-                ("proj_size", proj),
-                ("bias", use_bias),
-            )
-            if value != {"num_layers": 1, "bidirectional": False, "proj_size": 0, "bias": True}[key]
-        )
-        header += ")" + (f" · nonlinearity={activation.name}" if kind == "rnn" else "")
+        shown = {"num_layers": (layers, 1), "bidirectional": (directions == 2, False), "proj_size": (proj, 0),
+                 "bias": (use_bias, True)}  # fmt: skip
+        args = "".join(f", {key}={value}" for key, (value, default) in shown.items() if value != default)
+        header = f"torch nn.{layer}(hidden_size={hidden}{args})"
+        if kind == "rnn":
+            header += f" · nonlinearity={activation.name}"
         return Built(
             network=network,
             header=header,
