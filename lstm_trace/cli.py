@@ -13,7 +13,6 @@ from dataclasses import replace
 
 import click
 from rich.console import Console
-from rich.padding import Padding
 from rich.text import Text
 
 from . import __version__
@@ -172,6 +171,8 @@ def check(scenario: str, precision: int, width: int | None) -> None:
     explained at its first wrong unit with the arithmetic that gives the right
     value. Exit 0 when all match, 1 on a mismatch, 2 when the scenario is wrong.
     """
+    from rich.padding import Padding
+
     from .check import check as run_check
     from .check import expected_text
 

@@ -7,7 +7,6 @@ a hint (usually the closest valid name). The CLI prints it and exits 2.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +73,8 @@ class ScenarioError(Exception):
 
 def closest(name: str, valid: Iterable[str]) -> str | None:
     """The valid name a typo most likely meant, or None when nothing is close."""
+    import difflib  # only an error needs it, and start-up time matters
+
     options = list(valid)
     lowered = {v.lower(): v for v in options}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)

@@ -10,11 +10,10 @@ Elsewhere this does nothing.
 
 from __future__ import annotations
 
-import ctypes
-import mmap
+import functools
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -22,33 +21,38 @@ _POPULATE_WRITE = 23
 _MIN_BYTES = 4 << 20
 
 
-def _madvise() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+@functools.cache
+def _madvise() -> Callable[[int, int, int], int] | None:
+    """libc's madvise, looked up on first use: small traces never pay for importing ctypes."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         fn = ctypes.CDLL(None, use_errno=True).madvise
     except (OSError, AttributeError):
         return None
     fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     fn.restype = ctypes.c_int
-    return fn
+    return fn  # type: ignore[no-any-return]
 
 
-_MADVISE = _madvise()
+def _populate(arrays: Sequence[np.ndarray], madvise: Callable[[int, int, int], int]) -> None:
+    import mmap
 
-
-def _populate(arrays: Sequence[np.ndarray]) -> None:
-    assert _MADVISE is not None
     for array in arrays:
         start = array.ctypes.data - array.ctypes.data % mmap.PAGESIZE
-        if _MADVISE(start, array.ctypes.data + array.nbytes - start, _POPULATE_WRITE) != 0:
+        if madvise(start, array.ctypes.data + array.nbytes - start, _POPULATE_WRITE) != 0:
             return  # an older kernel: the engine's own writes fault the pages in as usual
 
 
 def prefault(arrays: Sequence[np.ndarray]) -> threading.Thread | None:
     """Start faulting in `arrays` on another thread; join the returned thread when done with them."""
-    if _MADVISE is None or sum(a.nbytes for a in arrays) < _MIN_BYTES:
+    if sum(a.nbytes for a in arrays) < _MIN_BYTES:
         return None
-    thread = threading.Thread(target=_populate, args=(list(arrays),), daemon=True)
+    madvise = _madvise()
+    if madvise is None:
+        return None
+    thread = threading.Thread(target=_populate, args=(list(arrays), madvise), daemon=True)
     thread.start()
     return thread

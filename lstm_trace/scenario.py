@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import frameworks
 from .arrays import to_array
 from .errors import ScenarioError, Where, unknown_name
-from .expect import Expect, parse_expect
 from .model import Network
 from .yamlio import MarkedDict, parse_yaml, read_text
+
+if TYPE_CHECKING:
+    from .expect import Expect
 
 TOP_KEYS = (
     "title",
@@ -113,6 +115,8 @@ def _build(data: Any, source: Path | None) -> Scenario:
     built = fw.build(raw)
     expect = None
     if data.get("expect") is not None:
+        from .expect import parse_expect  # only scenarios with an expect block pay for it
+
         expect = parse_expect(data["expect"], built.network, where("expect"))
     return Scenario(
         framework=framework,

@@ -11,16 +11,15 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 
-from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.rule import Rule
-from rich.table import Table
 from rich.text import Text
 
 from ..trace import Run, Trace
 from .numbers import array_text, num, pick_units
 from .selection import Selection
-from .views import Column, Equation, Row, StepBuilder, StepView
+from .grid import Grid
+from .views import Equation, StepBuilder, StepView
 
 HUES = {
     "i": "green",
@@ -33,52 +32,6 @@ HUES = {
     "h": "magenta",
 }
 LABEL_WIDTH = 14
-
-
-def _cell_text(cell: tuple[str, ...] | str, widths: Sequence[int]) -> str:
-    if isinstance(cell, str):
-        return cell
-    return "  ".join(text.rjust(w) for text, w in zip(cell, widths, strict=True))
-
-
-def _unit_widths(rows: Sequence[Row], block: int) -> list[int]:
-    cells = [r.cells[block] for r in rows if isinstance(r.cells[block], tuple)]
-    if not cells:
-        return []
-    return [max(len(c[u]) for c in cells) for u in range(len(cells[0]))]
-
-
-def _table_width(view: StepView, columns: Sequence[int] | None = None) -> int:
-    if not view.rows:  # a masked step shows no table
-        return 0
-    width = max(len(r.label) for r in view.rows) + 3
-    for k in range(len(view.columns)) if columns is None else columns:
-        col = view.columns[k]
-        widths = _unit_widths(view.rows, k)
-        text = sum(widths) + 2 * max(len(widths) - 1, 0)
-        width += max(text, len(col.heading), *(len(r.cells[k]) for r in view.rows if isinstance(r.cells[k], str))) + 3
-    return width
-
-
-def gate_table(view: StepView, columns: Sequence[int] | None = None) -> Table:
-    """The products, sums and activations of one step, one column per gate block."""
-    picks = list(range(len(view.columns))) if columns is None else list(columns)
-    table = Table(box=box.MINIMAL, show_edge=False, pad_edge=False, padding=(0, 1))
-    table.add_column("", no_wrap=True)
-    for k in picks:
-        col: Column = view.columns[k]
-        table.add_column(Text(col.heading, style=f"bold {HUES[col.canonical]}"), justify="right", no_wrap=True)
-    widths = {k: _unit_widths(view.rows, k) for k in picks}
-    for row in view.rows:
-        style = {"sum": "bold", "act": "dim italic", "gate": "bold"}.get(row.role, "")
-        cells = [Text(row.label, style=style)]
-        for k in picks:
-            text = Text(_cell_text(row.cells[k], widths[k]), style=style)
-            if row.role == "act":
-                text.justify = "center"
-            cells.append(text)
-        table.add_row(*cells)
-    return table
 
 
 def equation_lines(eq: Equation, width: int, units: Sequence[int | None]) -> list[str]:
@@ -95,16 +48,14 @@ def equation_lines(eq: Equation, width: int, units: Sequence[int | None]) -> lis
     return lines
 
 
-def tables(view: StepView, console: Console, options: ConsoleOptions, full: bool) -> RenderResult:
-    """The view's table side by side when it fits, else one block under another; whole with --full."""
-    width = options.max_width
-    if _table_width(view) <= width:
-        yield gate_table(view)
-    elif full:  # wider than the terminal, on request: render whole, never squeezed
-        yield from console.render(gate_table(view), options.update_width(_table_width(view) + 2))
-    else:
-        for k in range(len(view.columns)):
-            yield gate_table(view, [k])
+def tables(view: StepView, full: bool, width: int) -> Iterator[Text]:
+    """The view's table side by side when it fits or --full asks, else one block under another."""
+    whole = Grid(view)
+    if whole.width <= width or full:
+        yield from whole.lines()
+        return
+    for k in range(len(view.columns)):
+        yield from Grid(view, [k]).lines()
 
 
 class WeightsPanel:
@@ -115,7 +66,7 @@ class WeightsPanel:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Rule(Text(self.view.heading, style="bold"), align="left", style="dim")
-        yield from tables(self.view, console, options, self.full)
+        yield from tables(self.view, self.full, options.max_width)
         for note in self.view.notes:
             yield Text(note, style="dim")
         yield Text("")
@@ -150,7 +101,7 @@ class StepPanel:
         if None in self.unit_labels:
             shown = ", ".join("…" if k is None else str(k + 1) for k in self.unit_labels)
             yield Text(f"units shown: {shown}  (--units to choose, --full for all)", style="dim")
-        yield from tables(view, console, options, self.full)
+        yield from tables(view, self.full, width)
         for note in view.notes:
             yield Text(note, style="dim")
         yield Text("")
@@ -245,11 +196,11 @@ class TraceView:
             return [builder.step(s, b) for s in steps for b in batch]
 
         for limit in range(total, min(3, total) - 1, -1):
-            if all(_table_width(v) <= width for v in views(limit)):
+            if all(Grid(v).width <= width for v in views(limit)):
                 return limit
         blocks = range(len(run.cell.gates))
         for limit in range(total, 1, -1):
-            if all(_table_width(v, [k]) <= width for v in views(limit) for k in blocks):
+            if all(Grid(v, [k]).width <= width for v in views(limit) for k in blocks):
                 return limit
         return 2
 
