@@ -107,8 +107,10 @@ def main() -> None:
     lstm_trace.trace(sc)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"  memory: recorded arrays {recorded / 2**20:.1f} MiB, peak during trace() {peak / 2**20:.1f} MiB "
-          f"({peak / recorded:.2f}× the recorded arrays)")
+    print(
+        f"  memory: recorded arrays {recorded / 2**20:.1f} MiB, peak during trace() {peak / 2**20:.1f} MiB "
+        f"({peak / recorded:.2f}× the recorded arrays)"
+    )
 
 
 if __name__ == "__main__":

@@ -80,7 +80,9 @@ def to_array(value: Any, where: Where, base_dir: Path | None, dtype: np.dtype[An
         return _from_file(value, where, base_dir).astype(dtype, copy=False)
     if isinstance(value, np.ndarray):  # the Python API may pass arrays directly
         if value.dtype.kind not in "iuf":
-            raise ScenarioError("array holds no numbers", where, expected="integer or float dtype", found=str(value.dtype))
+            raise ScenarioError(
+                "array holds no numbers", where, expected="integer or float dtype", found=str(value.dtype)
+            )
         if value.size > MAX_ELEMENTS:
             raise too_many(value.shape, where)
         return value.astype(dtype, copy=False)

@@ -13,7 +13,16 @@ from rich.text import Text
 
 from .views import Row, StepView
 
-HUES = {"i": "green", "f": "blue", "g": "magenta", "o": "yellow", "z": "cyan", "r": "red", "n": "magenta", "h": "magenta"}
+HUES = {
+    "i": "green",
+    "f": "blue",
+    "g": "magenta",
+    "o": "yellow",
+    "z": "cyan",
+    "r": "red",
+    "n": "magenta",
+    "h": "magenta",
+}
 ROLE_STYLE = {"sum": "bold", "act": "dim italic", "gate": "bold"}
 
 

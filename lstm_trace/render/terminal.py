@@ -16,9 +16,9 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..trace import Run, Trace
+from .grid import Grid
 from .numbers import array_text, num, pick_units
 from .selection import Selection
-from .grid import Grid
 from .views import Equation, StepBuilder, StepView
 
 HUES = {
