@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ScenarioError, Where, unknown_name
-from .yamlio import MarkedDict, MarkedList
+from .yamlio import MarkedDict, MarkedList, NumericList
 
 MAX_ELEMENTS = 20_000_000
 FILE_KEYS = ("npy", "npz", "csv")
@@ -86,6 +86,11 @@ def to_array(value: Any, where: Where, base_dir: Path | None, dtype: np.dtype[An
         if value.size > MAX_ELEMENTS:
             raise too_many(value.shape, where)
         return value.astype(dtype, copy=False)
+    if isinstance(value, NumericList):  # read as JSON numbers: only its shape can be wrong
+        try:
+            return np.array(value, dtype=np.float64).astype(dtype, copy=False)
+        except ValueError:
+            pass  # ragged: the walk below says where
     shape = _shape(value, where, {})
     array = np.array(value, dtype=np.float64)
     if array.shape != shape:  # pragma: no cover - _shape walked the same lists

@@ -10,6 +10,7 @@ Mappings and sequences remember the line they start on, so that an error about
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,6 +39,83 @@ class MarkedList(list[Any]):
     """A sequence that knows the line it starts on."""
 
     line: int | None = None
+
+
+class NumericList(MarkedList):
+    """Nested lists that the fast path read as JSON numbers: numpy may build them directly."""
+
+
+# A flow sequence of plain numbers that starts a value: after indentation, block dashes and a simple key.
+_GROUP_START = re.compile(r"^[ \t]*(?:-[ \t]+)*(?:[A-Za-z0-9_./\-]+(?::[0-9]+)?:[ \t]+)?(?:-[ \t]+)*\[", re.M)
+_NUMERIC = re.compile(r"[\[\]\s,0-9eE+\-.]*")
+_REST_OF_LINE = re.compile(r"[ \t]*(?:#[^\n]*)?(?:\n|$)")
+_FAST_MIN_CHARS = 2000
+
+
+def _numeric_groups(text: str) -> tuple[str, dict[str, tuple[int, list[Any]]]]:
+    """Large flow sequences of numbers replaced by placeholders, parsed as JSON.
+
+    JSON numbers are a subset of YAML 1.2's, so json reads them exactly as
+    YAML would, a hundred times faster than PyYAML's Python constructors. A
+    group that json refuses (`.5`, `012`) stays in the text for YAML to read.
+    Newlines are kept, so every later line keeps its number.
+    """
+    if len(text) < _FAST_MIN_CHARS:
+        return text, {}
+    found: dict[str, tuple[int, list[Any]]] = {}
+    parts: list[str] = []
+    pos = 0
+    for match in _GROUP_START.finditer(text):
+        start = match.end() - 1
+        if start < pos:
+            continue
+        span = _NUMERIC.match(text, start)
+        end = span.end() if span else start
+        depth, close = 0, -1
+        for k in range(start, end):
+            ch = text[k]
+            if ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+                if depth == 0:
+                    close = k + 1
+                    break
+        if close < 0 or close - start < _FAST_MIN_CHARS or not _REST_OF_LINE.match(text, close):
+            continue
+        group = text[start:close]
+        try:
+            value = json.loads(group)
+        except ValueError:
+            continue
+        key = f"__lstm_trace_array_{len(found)}__"
+        found[key] = (text.count("\n", 0, start) + 1, value)
+        parts.append(text[pos:start])
+        parts.append(key + "\n" * group.count("\n"))
+        pos = close
+    parts.append(text[pos:])
+    return "".join(parts), found
+
+
+def _restore(node: Any, groups: dict[str, tuple[int, list[Any]]]) -> Any:
+    if isinstance(node, str) and node in groups:
+        line, value = groups[node]
+        out = NumericList(value)
+        out.line = line
+        return out
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, (str, dict, list)):
+                node[key] = _restore(value, groups)
+    elif isinstance(node, list) and not isinstance(node, NumericList):
+        for k, value in enumerate(node):
+            if isinstance(value, (str, dict, list)):
+                node[k] = _restore(value, groups)
+        if node and all(isinstance(item, NumericList) for item in node):  # `- [..]` rows of numbers
+            rows = NumericList(node)
+            rows.line = getattr(node, "line", None)
+            return rows
+    return node
 
 
 _INT = re.compile(r"^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
@@ -142,8 +220,10 @@ def read_text(path: Path, what: str = "scenario") -> str:
 
 def parse_yaml(text: str, file: Path | None = None) -> Any:
     """Parse one YAML document safely; a syntax error becomes a ScenarioError with line and column."""
+    skeleton, groups = _numeric_groups(text)
     try:
-        return yaml.load(text, Loader=_Loader)
+        data = yaml.load(skeleton, Loader=_Loader)  # noqa: S506 - a SafeLoader: no tag constructs objects
+        return _restore(data, groups) if groups else data
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

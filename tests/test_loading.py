@@ -138,3 +138,48 @@ def test_hard_sigmoid_differs_between_keras_versions(tmp_path: Path) -> None:
     k2 = lstm_trace.trace(lstm_trace.load(write_scenario(tmp_path, "framework: keras2\n" + text))).outputs["h"]
     assert k3[0, 0] == pytest.approx(1 / 6 + 1 / 2, abs=1e-15)
     assert k2[0, 0] == pytest.approx(0.7, abs=1e-15)
+
+
+def big_text(rows: int = 150, ragged: bool = False, extra: str = "") -> str:
+    """A scenario of a few thousand numbers in flow sequences, big enough for the fast path."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(rows, 2)).round(6).tolist()
+    if ragged:
+        x[40] = [1.0]
+    rows_text = ",\n  ".join(str(r) for r in x)
+    return (
+        "framework: keras\nlayer: SimpleRNN\nunits: 1\n"
+        "kernel: [[0.5], [0.25]]\nrecurrent_kernel: [[0.5]]\nbias: [0.125]\n"
+        f"inputs: [\n  {rows_text}\n]  # {rows} steps\n" + extra
+    )
+
+
+def test_fast_path_reads_the_same_values() -> None:
+    import yaml
+
+    from lstm_trace.yamlio import _Loader
+
+    text = big_text()
+    fast = parse_yaml(text)
+    slow = yaml.load(text, Loader=_Loader)  # noqa: S506 - the module's safe loader
+    assert type(fast["inputs"]).__name__ == "NumericList"
+    assert fast == slow
+
+
+def test_fast_path_keeps_line_numbers(tmp_path: Path) -> None:
+    text = big_text(extra="expect: {hh: [1]}\n")
+    line = text.count("\n")  # expect is the last line
+    with pytest.raises(lstm_trace.ScenarioError) as err:
+        lstm_trace.load(write_scenario(tmp_path, text))
+    assert f"line {line}" in str(err.value) and "did you mean 'h'" in str(err.value)
+
+
+def test_fast_path_ragged_rows_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(lstm_trace.ScenarioError, match="ragged array") as err:
+        lstm_trace.load(write_scenario(tmp_path, big_text(ragged=True)))
+    assert "inputs[40]" in str(err.value)
+
+
+def test_fast_path_leaves_yaml_only_numbers_to_yaml() -> None:
+    text = big_text().replace("[0.5], [0.25]", "[.5], [0.25]")  # .5 is YAML 1.2, not JSON
+    assert parse_yaml(text)["kernel"] == [[0.5], [0.25]]
