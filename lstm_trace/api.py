@@ -6,6 +6,7 @@ import numpy as np
 
 from . import frameworks
 from .engine import run_network
+from .overflow import first_nonfinite
 from .scenario import Scenario
 from .trace import Trace
 
@@ -15,6 +16,8 @@ def trace(scenario: Scenario) -> Trace:
     with np.errstate(all="ignore"):
         runs = run_network(scenario.network)
     returned = frameworks.get(scenario.framework).returned(scenario, runs)
+    given = bool(scenario.warnings)
+    overflows = [w for run in (r for layer in runs for r in layer) if (w := first_nonfinite(run, given))]
     return Trace(
         scenario=scenario,
         runs=runs,
@@ -22,4 +25,5 @@ def trace(scenario: Scenario) -> Trace:
         returns=returned.returns,
         returns_note=returned.note,
         stacked_states=returned.stacked_states,
+        warnings=(*scenario.warnings, *overflows),
     )

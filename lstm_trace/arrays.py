@@ -175,6 +175,18 @@ def _read_csv(path: Path, delimiter: str, where: Where) -> np.ndarray:
     return array[0] if array.shape[0] == 1 else array
 
 
+def nonfinite(array: np.ndarray, where: Where) -> str | None:
+    """A warning naming where NaN or inf values are, or None: they are traced, not refused."""
+    bad = ~np.isfinite(array)
+    if not bad.any():
+        return None
+    first = tuple(int(k) for k in np.argwhere(bad)[0])
+    kinds = " and ".join(k for k, mask in (("NaN", np.isnan(array)), ("inf", np.isinf(array))) if mask.any())
+    place = f"{where.path}[{']['.join(map(str, first))}]" if first else where.path
+    line = f" (line {where.line})" if where.line else ""
+    return f"{where.path}{line} holds {int(bad.sum())} {kinds} value(s), the first at {place}; they are traced as given"
+
+
 def is_array_like(value: Any) -> bool:
     return isinstance(value, (list, MarkedList)) or (
         isinstance(value, (dict, MarkedDict)) and any(k in value for k in FILE_KEYS)

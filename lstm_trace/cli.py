@@ -182,6 +182,8 @@ def check(scenario: str, precision: int, width: int | None) -> None:
     except ScenarioError as exc:
         _fail(exc.format())
     console = _console(width)
+    for warning in tr.warnings:
+        console.print(Text("⚠ " + warning, style="bold yellow"))
     for result in report.results:
         want, got = expected_text(result, precision)
         mark = Text("✓ ", style="bold green") if result.ok else Text("✗ ", style="bold red")

@@ -63,6 +63,7 @@ class Scenario:
     description: str | None = None
     expect: Expect | None = None
     source: Path | None = None
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any, source: Path | None = None) -> Scenario:
@@ -112,6 +113,7 @@ def _build(data: Any, source: Path | None) -> Scenario:
         file=source,
         lines={key: lines(key) for key in TOP_KEYS},
     )
+    raw.check_finite(inputs, where("inputs"))
     built = fw.build(raw)
     expect = None
     if data.get("expect") is not None:
@@ -131,6 +133,7 @@ def _build(data: Any, source: Path | None) -> Scenario:
         description=_text(data, "description", where),
         expect=expect,
         source=source,
+        warnings=tuple(raw.warnings),
     )
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from ..arrays import to_array
+from ..arrays import nonfinite, to_array
 from ..errors import ScenarioError, Where, unknown_name
 from ..model import Network
 
@@ -36,6 +36,7 @@ class Raw:
     dtype: np.dtype  # type: ignore[type-arg]
     file: Path | None = None
     lines: Mapping[str, int | None] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # filled while reading: NaN and inf found in arrays
 
     def where(self, section: str, key: str | None = None) -> Where:
         """The position of `section.key`, with the best line YAML gave us."""
@@ -50,6 +51,7 @@ class Raw:
         """`section[key]` as an array of exactly `shape`, or an error that says what the shape means."""
         where = self.where(section, key)
         value = to_array(getattr(self, section)[key], where, self.file.parent if self.file else None, self.dtype)
+        self.check_finite(value, where)
         if shape is not None and value.shape != shape:
             if value.size == int(np.prod(shape)) and value.ndim != len(shape):
                 hint = f"it has the right number of values; write it as shape {shape}"
@@ -63,6 +65,11 @@ class Raw:
                 hint=hint,
             )
         return value
+
+    def check_finite(self, value: np.ndarray, where: Where) -> None:
+        warning = nonfinite(value, where)
+        if warning and warning not in self.warnings:
+            self.warnings.append(warning)
 
     @property
     def batch(self) -> int:
@@ -160,6 +167,7 @@ def state_array(raw: Raw, key: str, shape: tuple[int, ...], meaning: str) -> np.
     value = raw.initial_state[key]
     where = raw.where("initial_state", key)
     array = to_array(value, where, raw.file.parent if raw.file else None, raw.dtype)
+    raw.check_finite(array, where)
     if array.shape == shape[1:] and len(shape) == 2:
         array = np.broadcast_to(array, shape).copy()
     if array.shape != shape:

@@ -99,6 +99,7 @@ def iter_json(trace: Trace, steps: list[int] | None = None) -> Iterator[str]:
             "native": [b.native for b in trace.first.cell.blocks],
         },
         "returns": [{"name": label, "output": key} for label, key in trace.returns],
+        "warnings": list(trace.warnings),
     }
     yield json.dumps(head, indent=None)[:-1]
     outputs = ", ".join(f'"{key}": {array_json(np.asarray(value))}' for key, value in trace.outputs.items())

@@ -77,6 +77,9 @@ def render_markdown(trace: Trace, selection: Selection | None = None) -> Iterato
     for note in sc.notes:
         yield f"> {note}"
     yield ""
+    for warning in trace.warnings:
+        yield f"> ⚠ **{warning}**"
+        yield ""
     runs = trace.all_runs()
     for run in runs:
         units = list(sel.units) if sel.units is not None else list(range(run.cell.units))

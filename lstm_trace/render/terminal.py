@@ -167,6 +167,8 @@ class TraceView:
         yield Text(" · ".join(parts))
         for note in sc.notes:
             yield Text("· " + note, style="dim")
+        for warning in tr.warnings:
+            yield Text("⚠ " + warning, style="bold yellow")
         if self.sel.batch is None and b > 1:
             yield Text(f"showing batch row 1 of {b}: --batch 1-{b} shows them all", style="yellow")
         yield Text("")
