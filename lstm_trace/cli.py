@@ -91,7 +91,12 @@ def main() -> None:
     """
 
 
-_steps = click.option("--steps", metavar="LIST", help="Steps to show, counted from 1: '1,3-5'. Default: all.")
+_steps = click.option(
+    "--steps",
+    metavar="LIST",
+    help="Steps to show in full, counted from 1: '1,3-5', or 'all'. Default: all, or for more than 12 steps "
+    "the first two and the last, with every step at a glance.",
+)
 _batch = click.option("--batch", metavar="LIST", help="Batch rows to show, from 1: '2' or '1-4'. Default: row 1.")
 _units = click.option("--units", metavar="LIST", help="Units to show, from 1: '1,3'. Default: what fits the width.")
 _precision = click.option(
@@ -157,7 +162,9 @@ def run(
     else:
         from .render.terminal import TraceView
 
-        _console(width).print(TraceView(tr, sel), crop=False)
+        console = _console(width)
+        for part in TraceView(tr, sel).parts(console.width):  # printed as produced: long traces stream
+            console.print(part, crop=False)
 
 
 @main.command()

@@ -161,3 +161,37 @@ def test_json_float32_digits_and_shapes() -> None:
     assert np.asarray(doc["outputs"]["h"]).shape == (1, 3)
     assert len(doc["steps"]) == 10
     np.testing.assert_array_equal(np.float32(doc["outputs"]["h"]), tr.outputs["h"])  # digits read back exactly
+
+
+def long_scenario(steps: int = 40) -> lstm_trace.Scenario:
+    data = parse_yaml(SEED)
+    data["inputs"] = [[1.0, 0.5]] * steps
+    data["config"] = {"units": 3}  # tanh and sigmoid keep a long run finite
+    return lstm_trace.Scenario.from_dict(data)
+
+
+def test_long_traces_show_a_summary_by_default() -> None:
+    text = render_text(lstm_trace.trace(long_scenario()), Selection(weights=False), width=100)
+    headings = [line.split(" ─")[0] for line in text.splitlines() if line.startswith("step t=")]
+    assert headings == ["step t=1 · reads x₁", "step t=2 · reads x₂", "step t=40 · reads x₄₀"]
+    assert "40 steps: showing steps 1, 2, 40 in full and all steps at a glance" in text
+    glance = text.split("all 40 steps at a glance")[1].splitlines()
+    rows = {line.split()[0]: line for line in glance[1:8] if line.strip()}
+    assert set(rows) >= {"i", "f", "c→g", "o", "c", "h"}
+    assert all(len(line) <= 100 for line in text.splitlines())
+
+
+def test_steps_all_shows_every_step() -> None:
+    tr = lstm_trace.trace(long_scenario())
+    sel = Selection(steps=(-1,), weights=False).checked(40, 1, 3)
+    text = render_text(tr, sel, width=100)
+    assert sum(line.startswith("step t=") for line in text.splitlines()) == 40
+    assert "at a glance" not in text
+
+
+def test_terminal_streams_part_by_part() -> None:
+    from lstm_trace.render.terminal import StepPanel, TraceView
+
+    parts = TraceView(lstm_trace.trace(long_scenario(400)), Selection(steps=(-1,), weights=False).checked(400, 1, 3))
+    panels = (part for part in parts.parts(100) if isinstance(part, StepPanel))
+    assert next(panels).view.heading.startswith("step t=1")  # produced lazily, one step at a time

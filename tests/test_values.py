@@ -24,7 +24,10 @@ def test_nan_in_weights_is_traced_with_a_warning(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, SEED.replace("bias: [3, 1, 0,", "bias: [3, .nan, 0,"))
     tr = lstm_trace.trace(lstm_trace.load(path))
     assert tr.warnings[0].startswith("weights.bias (line 7) holds 1 NaN value(s), the first at weights.bias[1]")
-    assert "the NaN or inf given reaches the run: layer 1 forward, step t=1: the i gate's pre-activation is NaN at unit 2" in tr.warnings[1]
+    assert (
+        "the NaN or inf given reaches the run: layer 1 forward, step t=1: the i gate's pre-activation is NaN at unit 2"
+        in tr.warnings[1]
+    )
     assert np.isnan(tr.outputs["h"][0, 1]) and tr.outputs["h"][0, 0] == 0  # unit 1 is untouched: its o is 2, c 0
     result = run_cli("run", str(path))
     assert result.exit_code == 0 and "⚠ weights.bias (line 7) holds 1 NaN" in result.output

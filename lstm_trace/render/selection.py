@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 class SelectionError(ValueError):
@@ -11,6 +11,8 @@ class SelectionError(ValueError):
 
 def parse_ranges(text: str, what: str) -> list[int]:
     """'1,3-5' → [0, 2, 3, 4] (0-based); refuses zero, negatives and reversed ranges."""
+    if text.strip().lower() == "all":
+        return [-1]  # resolved against the trace's size by Selection.checked
     picks: list[int] = []
     for part in text.replace(" ", "").split(","):
         if not part:
@@ -38,20 +40,33 @@ class Selection:
     precision: int = 4
     full: bool = False
     weights: bool = True
+    summary_after: int = 12  # longer runs show a few steps in full and all of them at a glance
 
     def checked(self, steps: int, batch: int, units: int) -> Selection:
-        """This selection, refusing picks beyond the trace's own sizes."""
+        """This selection with 'all' resolved, refusing picks beyond the trace's own sizes."""
+
+        def resolve(picks: tuple[int, ...] | None, size: int) -> tuple[int, ...] | None:
+            return tuple(range(size)) if picks == (-1,) else picks
+
+        new = replace(self, steps=resolve(self.steps, steps), batch=resolve(self.batch, batch),
+                      units=resolve(self.units, units))  # fmt: skip
         for picks, size, what in (
-            (self.steps, steps, "steps"),
-            (self.batch, batch, "batch"),
-            (self.units, units, "units"),
+            (new.steps, steps, "steps"),
+            (new.batch, batch, "batch"),
+            (new.units, units, "units"),
         ):
             if picks and max(picks) >= size:
                 raise SelectionError(f"--{what}: {max(picks) + 1} is beyond the last ({size})")
-        return self
+        return new
 
     def step_list(self, steps: int) -> list[int]:
         return list(self.steps) if self.steps is not None else list(range(steps))
+
+    def shown_steps(self, steps: int) -> tuple[list[int], bool]:
+        """The steps to show in full, and whether the rest are summarised."""
+        if self.steps is not None or steps <= self.summary_after:
+            return self.step_list(steps), False
+        return [0, 1, steps - 1], True
 
     def batch_list(self, batch: int) -> list[int]:
         return list(self.batch) if self.batch is not None else [0]

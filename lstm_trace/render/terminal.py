@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.rule import Rule
@@ -19,6 +20,7 @@ from ..trace import Run, Trace
 from .grid import Grid
 from .numbers import array_text, num, pick_units
 from .selection import Selection
+from .summary import StepsSummary
 from .views import Equation, StepBuilder, StepView
 
 HUES = {
@@ -119,7 +121,10 @@ class TraceView:
         self.sel = selection or Selection()
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
+        yield from self.parts(options.max_width)
+
+    def parts(self, width: int) -> Iterator[Any]:
+        """The trace piece by piece, so that a long one can be printed as it is produced."""
         yield from self._header()
         runs = self.trace.all_runs()
         builders = []
@@ -131,9 +136,13 @@ class TraceView:
                 yield WeightsPanel(builder.weights(None if self.sel.full else 8), self.sel.full)
         for run, builder in zip(runs, builders, strict=True):
             batch = self.sel.batch_list(run.h.shape[1])
-            for s in self.sel.step_list(run.steps):
+            steps, summarised = self.sel.shown_steps(run.steps)
+            for s in steps:
                 for b in batch:
                     yield StepPanel(builder.step(s, b, batch_label=run.h.shape[1] > 1), self.sel.full)
+            if summarised:
+                for b in batch:
+                    yield StepsSummary(run, b, builder.units, self.sel.precision)
         yield from self._returns(width)
         yield from self._inert()
 
@@ -171,6 +180,14 @@ class TraceView:
             yield Text("⚠ " + warning, style="bold yellow")
         if self.sel.batch is None and b > 1:
             yield Text(f"showing batch row 1 of {b}: --batch 1-{b} shows them all", style="yellow")
+        steps, summarised = self.sel.shown_steps(t)
+        if summarised:
+            shown = ", ".join(str(s + 1) for s in steps)
+            yield Text(
+                f"{t} steps: showing steps {shown} in full and all steps at a glance; "
+                f"--steps 1-{t} (or --steps all) shows every step",
+                style="yellow",
+            )
         yield Text("")
 
     def _builder(self, run: Run, width: int, label_layer: bool, below: Sequence[Run]) -> StepBuilder:
