@@ -205,12 +205,12 @@ class TF1:
         candidate = self._get(raw, weights, "candidate/kernel", (raw.features + units, units), f"{rows} × num_units")
         gate_bias = self._get(raw, weights, "gates/bias", (2 * units,), "2·num_units values: [r | u]")
         cand_bias = self._get(raw, weights, "candidate/bias", (units,), "num_units values")
-        both = np.concatenate([gates[:, units:], gates[:, :units], candidate], axis=1)  # canonical z(u), r, n
+        w, u = self._split(raw, np.concatenate([gates, candidate], axis=1), (1, 0, 2), units)  # z(u), r, n
         return Cell(
             kind="gru",
             units=units,
-            kernel=both[: raw.features].copy(),
-            recurrent=both[raw.features :].copy(),
+            kernel=w,
+            recurrent=u,
             activation=activation,
             recurrent_activation=A.SIGMOID,
             blocks=(Block("r", "r"), Block("u", "z"), Block("c", "n")),
@@ -222,11 +222,12 @@ class TF1:
     def _rnn(self, raw: Raw, weights: dict[str, str], units: int, activation: A.Activation) -> Cell:
         rows = f"F={raw.features} input rows + num_units={units} state rows"
         kernel = self._get(raw, weights, "kernel", (raw.features + units, units), f"{rows} × num_units")
+        w, u = self._split(raw, kernel, (0,), units)
         return Cell(
             kind="rnn",
             units=units,
-            kernel=kernel[: raw.features].copy(),
-            recurrent=kernel[raw.features :].copy(),
+            kernel=w,
+            recurrent=u,
             activation=activation,
             recurrent_activation=A.SIGMOID,
             blocks=(Block("h", "h"),),

@@ -23,18 +23,6 @@ from .selection import Selection
 from .summary import StepsSummary
 from .views import Equation, StepBuilder, StepView
 
-HUES = {
-    "i": "green",
-    "f": "blue",
-    "g": "magenta",
-    "o": "yellow",
-    "z": "cyan",
-    "r": "red",
-    "n": "magenta",
-    "h": "magenta",
-}
-LABEL_WIDTH = 14
-
 
 def equation_lines(eq: Equation, width: int, units: Sequence[int | None]) -> list[str]:
     """An update inline when it fits, else one line per unit."""

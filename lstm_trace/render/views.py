@@ -267,45 +267,8 @@ class StepBuilder:
         run, cell, p = self.run, self.cell, self.p
         act = cell.activation.label
         h_new = run.h[s + 1, b]
-        if cell.kind == "lstm" and run.c is not None and run.c_act is not None:
-            i, f, g, o = (run.gate(name)[s, b] for name in "ifgo")
-            c_prev, c_new, c_act = run.c[s, b], run.c[s + 1, b], run.c_act[s, b]
-            c_eq = Equation(
-                f"c{sub(t)}",
-                f"f ⊙ c{sub(t - 1)} + i ⊙ g",
-                self._terms(lambda k: f"{num(f[k], p)}·{factor(c_prev[k], p)} + {num(i[k], p)}·{factor(g[k], p)}"),
-                self._vec(c_new),
-                self._each(c_new),
-            )
-            if run.c_unclipped is not None and cell.cell_clip is not None:
-                raw = run.c_unclipped[s, b]
-                shown = self._terms(
-                    lambda k: f"{num(raw[k], p)} → {num(c_new[k], p)}" if raw[k] != c_new[k] else num(raw[k], p)
-                )
-                c_eq = replace(
-                    c_eq, formula=f"clip(f ⊙ c{sub(t - 1)} + i ⊙ g, ±{num(cell.cell_clip, p)})", values=shown
-                )
-            if run.m is None:
-                h_eq = Equation(
-                    f"h{sub(t)}",
-                    f"o ⊙ {act}(c{sub(t)})",
-                    self._terms(lambda k: f"{num(o[k], p)}·{factor(c_act[k], p)}"),
-                    self._state(h_new),
-                    self._each(h_new),
-                )
-                return (c_eq, h_eq)
-            m = run.m[s, b]
-            m_eq = Equation(
-                f"m{sub(t)}",
-                f"o ⊙ {act}(c{sub(t)})",
-                self._terms(lambda k: f"{num(o[k], p)}·{factor(c_act[k], p)}"),
-                self._vec(m),
-                self._each(m),
-            )
-            formula = f"m{sub(t)}·{cell.names.projection}"
-            if cell.proj_clip is not None:
-                formula = f"clip({formula}, ±{num(cell.proj_clip, p)})"
-            return (c_eq, m_eq, Equation(f"h{sub(t)}", formula, (), self._state(h_new)))
+        if cell.kind == "lstm":
+            return self._lstm_equations(s, b, t)
         if cell.kind == "gru":
             z, n = run.gate("z")[s, b], run.gate("n")[s, b]
             h_prev = run.h[s, b]
@@ -321,3 +284,38 @@ class StepBuilder:
                 ),
             )
         return (Equation(f"h{sub(t)}", f"{act}(z{sub(t)})", (), self._state(h_new)),)
+
+    def _lstm_equations(self, s: int, b: int, t: int) -> tuple[Equation, ...]:
+        run, cell, p = self.run, self.cell, self.p
+        assert run.c is not None and run.c_act is not None
+        act = cell.activation.label
+        h_new = run.h[s + 1, b]
+        i, f, g, o = (run.gate(name)[s, b] for name in "ifgo")
+        c_prev, c_new, c_act = run.c[s, b], run.c[s + 1, b], run.c_act[s, b]
+        c_eq = Equation(
+            f"c{sub(t)}",
+            f"f ⊙ c{sub(t - 1)} + i ⊙ g",
+            self._terms(lambda k: f"{num(f[k], p)}·{factor(c_prev[k], p)} + {num(i[k], p)}·{factor(g[k], p)}"),
+            self._vec(c_new),
+            self._each(c_new),
+        )
+        if run.c_unclipped is not None and cell.cell_clip is not None:
+            raw = run.c_unclipped[s, b]
+            shown = self._terms(
+                lambda k: f"{num(raw[k], p)} → {num(c_new[k], p)}" if raw[k] != c_new[k] else num(raw[k], p)
+            )
+            c_eq = replace(c_eq, formula=f"clip(f ⊙ c{sub(t - 1)} + i ⊙ g, ±{num(cell.cell_clip, p)})", values=shown)
+        gated = run.h[s + 1, b] if run.m is None else run.m[s, b]  # h, or m before the projection
+        out_eq = Equation(
+            f"{'h' if run.m is None else 'm'}{sub(t)}",
+            f"o ⊙ {act}(c{sub(t)})",
+            self._terms(lambda k: f"{num(o[k], p)}·{factor(c_act[k], p)}"),
+            self._state(gated),
+            self._each(gated),
+        )
+        if run.m is None:
+            return (c_eq, out_eq)
+        formula = f"m{sub(t)}·{cell.names.projection}"
+        if cell.proj_clip is not None:
+            formula = f"clip({formula}, ±{num(cell.proj_clip, p)})"
+        return (c_eq, out_eq, Equation(f"h{sub(t)}", formula, (), self._state(h_new)))
