@@ -13,11 +13,15 @@ from .trace import Trace
 
 def trace(scenario: Scenario) -> Trace:
     """Run the scenario's network, recording every step, and gather what the framework returns."""
-    with np.errstate(all="ignore"):
+    flagged: list[str] = []
+    # numpy reports floating-point trouble to this callback instead of warning; a clean run skips the scan
+    with np.errstate(all="call", call=lambda kind, flag: flagged.append(kind)):
         runs = run_network(scenario.network)
     returned = frameworks.get(scenario.framework).returned(scenario, runs)
     given = bool(scenario.warnings)
-    overflows = [w for run in (r for layer in runs for r in layer) if (w := first_nonfinite(run, given))]
+    overflows = []
+    if flagged or given:
+        overflows = [w for run in (r for layer in runs for r in layer) if (w := first_nonfinite(run, given))]
     return Trace(
         scenario=scenario,
         runs=runs,

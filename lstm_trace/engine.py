@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import Activation
 from .model import Cell, Network
 from .prefault import prefault
 from .trace import Run
@@ -64,19 +65,14 @@ def run_cell(
     step = _STEPPERS[cell.kind]
     extra = step.allocate(cell, steps, batch, dtype, c0)
     helper = prefault([xw, hu, pre, act, h, *extra.values()])
-    np.matmul(x, cell.kernel, out=xw)
+    np.matmul(x.reshape(-1, x.shape[-1]), cell.kernel, out=xw.reshape(-1, width))  # one product for all steps
     h[0] = h0
     active = None
     if lengths is not None:
         active = reads[:, None] < lengths[None, :]
-    bias = cell.total_bias()
-    for s in range(steps):
-        step(cell, s, xw, hu, pre, act, h, bias, extra)
-        if active is not None:
-            _hold(s, active[s], h, extra)
+    step.loop(cell, _Arrays(xw, hu, pre, act, h, cell.total_bias(), extra), active)
     if helper is not None:
         helper.join()
-    extra.pop("scratch", None)
     return Run(layer, direction, cell, reads, x, xw, hu, pre, act, h, active=active, **extra)
 
 
@@ -91,31 +87,42 @@ def _hold(s: int, active: np.ndarray, h: np.ndarray, extra: dict[str, np.ndarray
 
 
 class _Stepper:
-    """One kind of cell: what it records besides the common arrays, and one step of it."""
+    """One kind of cell: what it records besides the common arrays, and its steps."""
 
     def allocate(
         self,
         cell: Cell,
         steps: int,
         batch: int,
-        dtype: np.dtype,
-        c0: np.ndarray | None,  # type: ignore[type-arg]
+        dtype: np.dtype,  # type: ignore[type-arg]
+        c0: np.ndarray | None,
     ) -> dict[str, np.ndarray]:
         return {}
 
-    def __call__(
-        self,
-        cell: Cell,
-        s: int,
-        xw: np.ndarray,
-        hu: np.ndarray,
-        pre: np.ndarray,
-        act: np.ndarray,
-        h: np.ndarray,
-        bias: np.ndarray,
-        extra: dict[str, np.ndarray],
-    ) -> None:
+    def loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        for s in range(arrays.pre.shape[0]):
+            self.step(cell, s, arrays)
+            if active is not None:
+                _hold(s, active[s], arrays.h, arrays.extra)
+
+    def step(self, cell: Cell, s: int, a: _Arrays) -> None:
         raise NotImplementedError
+
+
+class _Arrays:
+    """The arrays one run records into, passed around as one."""
+
+    def __init__(self, xw, hu, pre, act, h, bias, extra):  # type: ignore[no-untyped-def]
+        self.xw, self.hu, self.pre, self.act, self.h, self.bias, self.extra = xw, hu, pre, act, h, bias, extra
+
+
+def _activate(activation: Activation, pre: np.ndarray, act: np.ndarray, blocks: list[slice]) -> None:
+    """An activation over adjacent gate blocks: one call when it is elementwise, else block by block."""
+    if activation.elementwise:
+        activation.apply(pre[:, blocks[0].start : blocks[-1].stop], act[:, blocks[0].start : blocks[-1].stop])
+    else:
+        for block in blocks:
+            activation.apply(pre[:, block], act[:, block])
 
 
 class _LSTM(_Stepper):
@@ -123,7 +130,7 @@ class _LSTM(_Stepper):
         shape = (steps, batch, cell.units)
         c = np.empty((steps + 1, batch, cell.units), dtype)
         c[0] = c0 if c0 is not None else 0
-        extra = {"c": c, "c_act": np.empty(shape, dtype), "scratch": np.empty((batch, cell.units), dtype)}
+        extra = {"c": c, "c_act": np.empty(shape, dtype)}
         if cell.peepholes is not None:
             extra["peep"] = np.empty((steps, batch, 3 * cell.units), dtype)
         if cell.projection is not None:
@@ -132,88 +139,99 @@ class _LSTM(_Stepper):
             extra["c_unclipped"] = np.empty(shape, dtype)
         return extra
 
-    def __call__(self, cell, s, xw, hu, pre, act, h, bias, extra):  # type: ignore[no-untyped-def]
-        np.matmul(h[s], cell.recurrent, out=hu[s])
-        pre_s, act_s, c = pre[s], act[s], extra["c"]
-        np.add(xw[s], hu[s], out=pre_s)
-        pre_s += bias
+    def loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        """All steps, with everything the loop touches bound once: this loop is the engine's hot path."""
         width = cell.units
         i, f, g, o = slice(0, width), slice(width, 2 * width), slice(2 * width, 3 * width), slice(3 * width, None)
-        peep = extra.get("peep")
-        if peep is None and cell.recurrent_activation.elementwise:
-            # one call over the whole contiguous row is faster than three over strided blocks; g is redone below
-            cell.recurrent_activation.apply(pre_s, act_s)
-        else:
-            if peep is not None:  # the input and forget peepholes see the previous c
-                np.multiply(cell.peepholes[0], c[s], out=peep[s][:, i])
-                np.multiply(cell.peepholes[1], c[s], out=peep[s][:, f])
-                pre_s[:, : 2 * width] += peep[s][:, : 2 * width]
-            cell.recurrent_activation.apply(pre_s[:, i], act_s[:, i])
-            cell.recurrent_activation.apply(pre_s[:, f], act_s[:, f])
-        cell.activation.apply(pre_s[:, g], act_s[:, g])
-        scratch = extra["scratch"]
-        np.multiply(act_s[:, f], c[s], out=c[s + 1])
-        np.multiply(act_s[:, i], act_s[:, g], out=scratch)
-        c[s + 1] += scratch
-        if cell.cell_clip is not None:
-            extra["c_unclipped"][s] = c[s + 1]
-            np.clip(c[s + 1], -cell.cell_clip, cell.cell_clip, out=c[s + 1])
-        if peep is not None:  # the output peephole sees the new, clipped c
-            np.multiply(cell.peepholes[2], c[s + 1], out=peep[s][:, 2 * width :])
-            pre_s[:, o] += peep[s][:, 2 * width :]
-            cell.recurrent_activation.apply(pre_s[:, o], act_s[:, o])
-        elif not cell.recurrent_activation.elementwise:
-            cell.recurrent_activation.apply(pre_s[:, o], act_s[:, o])
-        c_act = extra["c_act"][s]
-        cell.activation.apply(c[s + 1], c_act)
-        if cell.projection is None:
-            np.multiply(act_s[:, o], c_act, out=h[s + 1])
-            return
-        np.multiply(act_s[:, o], c_act, out=extra["m"][s])
-        h[s + 1] = extra["m"][s] @ cell.projection
-        if cell.proj_clip is not None:
-            np.clip(h[s + 1], -cell.proj_clip, cell.proj_clip, out=h[s + 1])
+        xw, hu, pre, act, h, bias, extra = (
+            arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h, arrays.bias, arrays.extra
+        )  # fmt: skip
+        c, c_act, peep, m, unclipped = (
+            extra["c"],
+            extra["c_act"],
+            extra.get("peep"),
+            extra.get("m"),
+            extra.get("c_unclipped"),
+        )
+        recurrent, gate, main = cell.recurrent, cell.recurrent_activation, cell.activation
+        # one call over the whole contiguous row beats three over strided blocks; g is redone after it
+        whole_row = peep is None and gate.elementwise
+        scratch = np.empty_like(c[0])
+        matmul, add, multiply = np.matmul, np.add, np.multiply
+        for s in range(pre.shape[0]):
+            pre_s, act_s, c_new = pre[s], act[s], c[s + 1]
+            matmul(h[s], recurrent, out=hu[s])
+            add(xw[s], hu[s], out=pre_s)
+            pre_s += bias
+            if whole_row:
+                gate.apply(pre_s, act_s)
+            else:
+                if peep is not None:  # the input and forget peepholes see the previous c
+                    multiply(cell.peepholes[0], c[s], out=peep[s][:, i])  # type: ignore[index]
+                    multiply(cell.peepholes[1], c[s], out=peep[s][:, f])  # type: ignore[index]
+                    pre_s[:, : 2 * width] += peep[s][:, : 2 * width]
+                _activate(gate, pre_s, act_s, [i, f])
+            main.apply(pre_s[:, g], act_s[:, g])
+            multiply(act_s[:, f], c[s], out=c_new)
+            multiply(act_s[:, i], act_s[:, g], out=scratch)
+            c_new += scratch
+            if unclipped is not None:
+                unclipped[s] = c_new
+                np.clip(c_new, -cell.cell_clip, cell.cell_clip, out=c_new)  # type: ignore[operator]
+            if peep is not None:  # the output peephole sees the new, clipped c
+                multiply(cell.peepholes[2], c_new, out=peep[s][:, 2 * width :])  # type: ignore[index]
+                pre_s[:, o] += peep[s][:, 2 * width :]
+            if not whole_row:
+                _activate(gate, pre_s, act_s, [o])
+            main.apply(c_new, c_act[s])
+            if m is None:
+                multiply(act_s[:, o], c_act[s], out=h[s + 1])
+            else:
+                multiply(act_s[:, o], c_act[s], out=m[s])
+                matmul(m[s], cell.projection, out=h[s + 1])  # type: ignore[arg-type]
+                if cell.proj_clip is not None:
+                    np.clip(h[s + 1], -cell.proj_clip, cell.proj_clip, out=h[s + 1])
+            if active is not None:
+                _hold(s, active[s], h, extra)
 
 
 class _GRU(_Stepper):
     def allocate(self, cell, steps, batch, dtype, c0):  # type: ignore[no-untyped-def]
         return {"gated": np.empty((steps, batch, cell.units), dtype)}
 
-    def __call__(self, cell, s, xw, hu, pre, act, h, bias, extra):  # type: ignore[no-untyped-def]
+    def step(self, cell: Cell, s: int, a: _Arrays) -> None:
         z, r, n = (cell.block(name) for name in "zrn")
         zr = slice(z.start, r.stop)
-        hu_s, pre_s, act_s = hu[s], pre[s], act[s]
+        xw_s, hu_s, pre_s, act_s, h, bias = a.xw[s], a.hu[s], a.pre[s], a.act[s], a.h, a.bias
+        gated = a.extra["gated"]
         rb = cell.recurrent_bias
         if cell.reset_after:
             np.matmul(h[s], cell.recurrent, out=hu_s)
-            pre_s[:, zr] = xw[s][:, zr] + hu_s[:, zr] + bias[zr]
-            if rb is not None:
-                pre_s[:, zr] += rb[zr]
-            act_s[:, zr] = cell.recurrent_activation(pre_s[:, zr])
-            inner = hu_s[:, n] + rb[n] if rb is not None else hu_s[:, n]
-            extra["gated"][s] = act_s[:, r] * inner
         else:
             hu_s[:, zr] = h[s] @ cell.recurrent[:, zr]
-            pre_s[:, zr] = xw[s][:, zr] + hu_s[:, zr] + bias[zr]
-            act_s[:, zr] = cell.recurrent_activation(pre_s[:, zr])
-            extra["gated"][s] = act_s[:, r] * h[s]
-            hu_s[:, n] = extra["gated"][s] @ cell.recurrent[:, n]
-        if cell.reset_after:
-            pre_s[:, n] = xw[s][:, n] + bias[n] + extra["gated"][s]
-        else:
-            pre_s[:, n] = xw[s][:, n] + hu_s[:, n] + bias[n]
-        act_s[:, n] = cell.activation(pre_s[:, n])
+        pre_s[:, zr] = xw_s[:, zr] + hu_s[:, zr] + bias[zr]
+        if cell.reset_after and rb is not None:
+            pre_s[:, zr] += rb[zr]
+        _activate(cell.recurrent_activation, pre_s, act_s, [z, r])
+        if cell.reset_after:  # r scales the recurrent product after it is taken
+            gated[s] = act_s[:, r] * (hu_s[:, n] + rb[n] if rb is not None else hu_s[:, n])
+            pre_s[:, n] = xw_s[:, n] + bias[n] + gated[s]
+        else:  # r scales h before the product
+            gated[s] = act_s[:, r] * h[s]
+            hu_s[:, n] = gated[s] @ cell.recurrent[:, n]
+            pre_s[:, n] = xw_s[:, n] + hu_s[:, n] + bias[n]
+        cell.activation.apply(pre_s[:, n], act_s[:, n])
         update = act_s[:, z]
         h[s + 1] = update * h[s] + (1 - update) * act_s[:, n]
 
 
 class _RNN(_Stepper):
-    def __call__(self, cell, s, xw, hu, pre, act, h, bias, extra):  # type: ignore[no-untyped-def]
-        np.matmul(h[s], cell.recurrent, out=hu[s])
-        np.add(xw[s], hu[s], out=pre[s])
-        pre[s] += bias
-        act[s] = cell.activation(pre[s])
-        h[s + 1] = act[s]
+    def step(self, cell: Cell, s: int, a: _Arrays) -> None:
+        np.matmul(a.h[s], cell.recurrent, out=a.hu[s])
+        np.add(a.xw[s], a.hu[s], out=a.pre[s])
+        a.pre[s] += a.bias
+        cell.activation.apply(a.pre[s], a.act[s])
+        a.h[s + 1] = a.act[s]
 
 
 _STEPPERS: dict[str, _Stepper] = {"lstm": _LSTM(), "gru": _GRU(), "rnn": _RNN()}

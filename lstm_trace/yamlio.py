@@ -10,7 +10,6 @@ Mappings and sequences remember the line they start on, so that an error about
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -62,6 +61,8 @@ def _numeric_groups(text: str) -> tuple[str, dict[str, tuple[int, list[Any]]]]:
     """
     if len(text) < _FAST_MIN_CHARS:
         return text, {}
+    import json  # small scenarios, the common case, never need it
+
     found: dict[str, tuple[int, list[Any]]] = {}
     parts: list[str] = []
     pos = 0
