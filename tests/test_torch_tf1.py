@@ -53,9 +53,9 @@ def test_tf1_trace_shows_the_translation() -> None:
     assert "TF1 kernel: rows 1-2 multiply x, rows 3-5 multiply h" in text
     assert "forget_bias +1 is added to f at run time and is not stored in bias" in text
     assert "j→g candidate" in text and "+ w⊙c" in text and "+ forget_bias" in text
-    assert "batch row 2 has ended (sequence_length), so nothing is computed at this step" not in text  # row 1 only
+    assert "has ended" not in text  # batch row 1 runs all four steps
     masked = render_text(lstm_trace.trace(lstm_trace.load(SCENARIOS / "tf1_peepholes.yaml")), Selection(batch=(1,)))
-    assert masked.count("batch row 2 has ended (sequence_length), so nothing is computed at this step") == 3
+    assert masked.count("batch row 2 has ended: its sequence length is 1, so nothing is computed at this step") == 3
     assert "its output row is zero" in masked
     assert "→ 0.4000" in text or "→ -0.4000" in text  # an active cell_clip shows before and after
 

@@ -199,9 +199,11 @@ class StepBuilder:
         return f"layer {below.layer} {below.direction} h{sub(step)}"
 
     def _skip_reason(self, s: int, b: int) -> str:
+        assert self.run.active is not None
+        length = int(self.run.active[:, b].sum())
         return (
-            f"batch row {b + 1} has ended (sequence_length), so nothing is computed at this step: "
-            "its state is carried through unchanged and its output row is zero."
+            f"batch row {b + 1} has ended: its sequence length is {length}, so nothing is computed at this "
+            "step; its state is carried through unchanged and its output row is zero."
         )
 
     def _expansion(self, s: int, b: int, x_name: str) -> tuple[str, ...]:
