@@ -57,6 +57,9 @@ class ScenarioError(Exception):
         self.hint = hint
         super().__init__(self.format())
 
+    def __str__(self) -> str:  # hints may be added after construction, so format on demand
+        return self.format()
+
     def format(self) -> str:
         head = self.where.describe()
         field = self.where.path
