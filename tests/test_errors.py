@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,11 @@ def test_alias_bomb_refused_by_count(tmp_path: Path) -> None:
     lines += [f"  a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 10)}]" for k in range(1, 10)]
     text = "framework: keras\nconfig:\n  units: 3\nweights:\n" + "\n".join(lines)
     text += "\ninputs: [" + ", ".join(["*a9"] * 10) + "]\n"
+    tracemalloc.start()
     refused(write_scenario(tmp_path, text), "array too large", "inputs", "elements")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 20 * 2**20  # refused before any of the 10^11 elements was built
 
 
 def test_ragged_array(tmp_path: Path) -> None:
