@@ -44,6 +44,7 @@ TOP_KEYS = (
 CONFIG_SHORTCUTS = ("units", "activation", "recurrent_activation")
 WEIGHT_SHORTCUTS = ("kernel", "recurrent_kernel", "bias")
 PLANNED = {"onnx"}
+FRAMEWORK_ALIASES = {"keras3": "keras", "tf.keras": "keras2", "tf_keras": "keras2", "pytorch": "torch"}
 DTYPES = ("float32", "float64")
 
 
@@ -67,6 +68,7 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, data: Any, source: Path | None = None) -> Scenario:
+        """Validate a mapping (parsed YAML, or built in Python with numpy arrays); `source` anchors file paths."""
         return _build(data, source)
 
 
@@ -158,6 +160,7 @@ def _choice(value: Any, valid: tuple[str, ...], what: str, where: Where) -> str:
     if not isinstance(value, str):
         raise ScenarioError(f"{what} must be a name", where, expected="one of " + ", ".join(valid), found=repr(value))
     name = value.strip().lower()
+    name = FRAMEWORK_ALIASES.get(name, name) if what == "framework" else name
     if name in valid:
         return name
     if name in PLANNED:

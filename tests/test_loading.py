@@ -183,3 +183,13 @@ def test_fast_path_ragged_rows_are_reported(tmp_path: Path) -> None:
 def test_fast_path_leaves_yaml_only_numbers_to_yaml() -> None:
     text = big_text().replace("[0.5], [0.25]", "[.5], [0.25]")  # .5 is YAML 1.2, not JSON
     assert parse_yaml(text)["kernel"] == [[0.5], [0.25]]
+
+
+def test_framework_aliases(tmp_path: Path) -> None:
+    for alias, name in (("tf.keras", "keras2"), ("PyTorch", "torch"), ("Keras3", "keras")):
+        data = parse_yaml(SEED.replace("framework: keras", f"framework: {alias}"))
+        if name == "torch":
+            data = {"framework": alias, "layer": "RNN", "config": {"hidden_size": 1},
+                    "weights": {"weight_ih_l0": [[1, 1]], "weight_hh_l0": [[0]], "bias_ih_l0": [0], "bias_hh_l0": [0]},
+                    "inputs": [[1, 0]]}  # fmt: skip
+        assert lstm_trace.Scenario.from_dict(data).framework == name
