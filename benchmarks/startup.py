@@ -16,9 +16,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(sys.executable).parent / "lstm-trace"  # the console script pip installs beside this Python
 COMMANDS = {
     "import numpy, yaml, click, rich": [sys.executable, "-c", "import numpy, yaml, click, rich"],
-    "lstm-trace run scenarios/seed.yaml": [sys.executable, "-m", "lstm_trace", "run", "scenarios/seed.yaml"],
+    "lstm-trace run scenarios/seed.yaml": [
+        *([str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "lstm_trace"]),
+        "run",
+        "scenarios/seed.yaml",
+    ],
 }
 
 
