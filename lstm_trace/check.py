@@ -137,13 +137,7 @@ class Explainer:
         cols = self.cell.block(gate)
         col = cols.start + k
         name = self.cell.native_name(gate)
-        x_name, h_name = f"x{sub(int(run.reads[s]) + 1)}", f"h{sub(s)}"
-        parts = [run.xw[s, b, col], run.hu[s, b, col]]
-        labels = [f"{x_name}·W[:, {name}{self.u}]", f"{h_name}·U[:, {name}{self.u}]"]
-        total_bias = self.cell.total_bias()[col]
-        if self.cell.bias is not None or self.cell.recurrent_bias is not None or self.cell.runtime_bias is not None:
-            parts.append(total_bias)
-            labels.append(f"b[{name}{self.u}]")
+        labels, parts = self._terms(gate, name, col)
         z = self.g(gate, "pre")
         act = self.cell.recurrent_activation if gate in ("i", "f", "o", "z", "r") else self.cell.activation
         plain = act.name == "linear" and not pre
@@ -156,6 +150,30 @@ class Explainer:
             if self._close(wanted, z):
                 lines.append(f"Your {self.n(wanted)} is the pre-activation: the activation {act.name} was left out.")
         return tuple(lines)
+
+    def _terms(self, gate: str, name: str, col: int) -> tuple[list[str], list[float]]:
+        """The recorded terms that the engine summed into this gate's pre-activation, in its order."""
+        run, cell, s, b, u = self.run, self.cell, self.s, self.b, self.u
+        x_name, h_name = f"x{sub(int(run.reads[s]) + 1)}", f"h{sub(s)}"
+        candidate_after_reset = cell.kind == "gru" and gate == "n"
+        terms = [(f"{x_name}·W[:, {name}{u}]", run.xw[s, b, col])]
+        if candidate_after_reset and not cell.reset_after:
+            terms.append((f"(r⊙{h_name})·U[:, {name}{u}]", run.hu[s, b, col]))
+        elif not candidate_after_reset:
+            terms.append((f"{h_name}·U[:, {name}{u}]", run.hu[s, b, col]))
+        names = cell.names
+        for label, vector in (
+            (names.bias_label, cell.bias),
+            (names.recurrent_bias_label, None if candidate_after_reset else cell.recurrent_bias),
+            (names.runtime_bias_label, cell.runtime_bias),
+        ):
+            if vector is not None and (vector is not cell.runtime_bias or vector[col]):
+                terms.append((f"{label}[{name}{u}]", vector[col]))
+        if candidate_after_reset and cell.reset_after and run.gated is not None:
+            terms.append((f"r{u}⊙({h_name}·U + {names.recurrent_bias_label})[{name}{u}]", run.gated[s, b, self.k]))
+        if run.peep is not None and gate in "ifo":
+            terms.append((f"w_{gate}{u}⊙c", run.peep[s, b, "ifo".index(gate) * cell.units + self.k]))
+        return [t[0] for t in terms], [float(t[1]) for t in terms]
 
     def _lstm_h(self, wanted: float) -> tuple[str, ...]:
         run, s, b, k, u = self.run, self.s, self.b, self.k, self.u
