@@ -133,9 +133,7 @@ class Explainer:
         return bool(abs(a - b) <= 5e-4 + 1e-6 * abs(b))
 
     def _gate(self, gate: str, wanted: float, pre: bool) -> tuple[str, ...]:
-        run, s, b, k = self.run, self.s, self.b, self.k
-        cols = self.cell.block(gate)
-        col = cols.start + k
+        col = self.cell.block(gate).start + self.k
         name = self.cell.native_name(gate)
         labels, parts = self._terms(gate, name, col)
         z = self.g(gate, "pre")
