@@ -195,3 +195,17 @@ def test_terminal_streams_part_by_part() -> None:
     parts = TraceView(lstm_trace.trace(long_scenario(400)), Selection(steps=(-1,), weights=False).checked(400, 1, 3))
     panels = (part for part in parts.parts(100) if isinstance(part, StepPanel))
     assert next(panels).view.heading.startswith("step t=1")  # produced lazily, one step at a time
+
+
+def test_closed_and_open_gates_stand_out_in_colour() -> None:
+    from lstm_trace.render.grid import Grid
+    from lstm_trace.render.views import StepBuilder
+
+    run = lstm_trace.trace(lstm_trace.load(SCENARIOS / "keras_defaults.yaml")).first
+    view = StepBuilder(run, [0, 1, 2]).step(9, 0)
+    gate_line = next(line for line in Grid(view, [1]).lines() if line.plain.startswith("= gate"))  # f forget
+    styled = {gate_line.plain[span.start : span.end]: str(span.style) for span in gate_line.spans}
+    f = run.gate("f")[9, 0]
+    assert f[0] < 0.05 and f[2] > 0.95  # unit 1's forget gate is shut, unit 3's wide open
+    assert styled[num(f[0], 4)] == "dim" and styled[num(f[2], 4)] == "bold bright_white"
+    assert num(f[1], 4) not in styled or styled[num(f[1], 4)] == "dim"

@@ -24,6 +24,7 @@ HUES = {
     "h": "magenta",
 }
 ROLE_STYLE = {"sum": "bold", "act": "dim italic", "gate": "bold"}
+MARK_STYLE = {"closed": "dim", "open": "bold bright_white"}  # shut gates fade, open ones stand out
 
 
 def _unit_widths(rows: Sequence[Row], block: int) -> list[int]:
@@ -62,6 +63,19 @@ class Grid:
             return 0
         return self.label + 1 + sum(self.blocks[k] + 3 for k in self.picks) - 1
 
+    def _mark(self, line: Text, start: int, row: Row, block: int) -> None:
+        """Style each marked unit's number where _cell placed it (right-aligned, two spaces apart)."""
+        cell = row.cells[block]
+        if not isinstance(cell, tuple):
+            return
+        widths = self.units[block]
+        end = start + self.blocks[block]
+        for unit in range(len(cell) - 1, -1, -1):
+            style = MARK_STYLE.get(row.marks[block][unit])
+            if style:
+                line.stylize(style, end - len(cell[unit]), end)
+            end -= widths[unit] + 2
+
     def lines(self) -> list[Text]:
         view = self.view
         head = Text(" " * (self.label + 1))
@@ -79,7 +93,10 @@ class Grid:
             for n, k in enumerate(self.picks):
                 text = _cell(row.cells[k], self.units[k], self.blocks[k])
                 line.append("│ ")
+                start = len(line)
                 line.append(text.ljust(self.blocks[k]) if n < len(self.picks) - 1 else text, style=style)
+                if row.marks:
+                    self._mark(line, start, row, k)
                 if n < len(self.picks) - 1:
                     line.append(" ")
             line.rstrip()

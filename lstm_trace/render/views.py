@@ -19,6 +19,7 @@ from ..trace import Run
 from .numbers import factor, num, pick_units, sub, vec
 
 Units = Sequence[int | None]  # unit indices to show; None marks elided units
+BOUNDED = {"sigmoid", "hard_sigmoid", "sparse_sigmoid"}  # gate activations whose 0 shuts and 1 opens
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Row:
     label: str
     cells: tuple[tuple[str, ...] | str, ...]
     role: str = "term"  # term, sum, act, gate
+    marks: tuple[tuple[str, ...], ...] = ()  # per block and unit: "closed", "open" or "" (gate rows only)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,23 @@ class StepBuilder:
     def _only(self, gate: str, values: np.ndarray) -> tuple[tuple[str, ...] | str, ...]:
         """Cells for a row that concerns one gate block only."""
         return tuple(self._each(values) if col.canonical == gate else "" for col in self.cols)
+
+    def _marks(self, gates: np.ndarray) -> tuple[tuple[str, ...], ...]:
+        """Which gate values are all but shut (≤ 0.05) or wide open (≥ 0.95), where a gate lives in [0, 1]."""
+        marks = []
+        bounded = self.cell.recurrent_activation.name in BOUNDED
+        for col in self.cols:
+            values = gates[self.cell.block(col.canonical)]
+            if not bounded or col.canonical in ("g", "n", "h"):
+                marks.append(tuple("" for _ in self.units))
+                continue
+            marks.append(
+                tuple(
+                    "" if k is None else "closed" if values[k] <= 0.05 else "open" if values[k] >= 0.95 else ""
+                    for k in self.units
+                )
+            )
+        return tuple(marks)
 
     def _touched(self, vector: np.ndarray) -> tuple[tuple[str, ...] | str, ...]:
         """Cells only in the blocks where `vector` is not zero (TF1's forget_bias lives in f alone)."""
@@ -241,7 +260,7 @@ class StepBuilder:
             rows.append(Row(f"r⊙({hu_label}+{names.recurrent_bias_label})", self._only("n", run.gated[s, b])))
         rows.append(Row(f"= z{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
         rows.append(Row("act", tuple(c.activation for c in self.cols), "act"))
-        rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate"))
+        rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate", self._marks(run.act[s, b])))
         return tuple(rows)
 
     def _notes(self, s: int, b: int, h_prev: str) -> tuple[str, ...]:
