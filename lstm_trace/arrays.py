@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ScenarioError, Where, unknown_name
-from .yamlio import MarkedDict, MarkedList, NumericList
+from .yamlio import NumericList
 
 MAX_ELEMENTS = 20_000_000
 FILE_KEYS = ("npy", "npz", "csv")
@@ -185,9 +185,3 @@ def nonfinite(array: np.ndarray, where: Where) -> str | None:
     place = f"{where.path}[{']['.join(map(str, first))}]" if first else where.path
     line = f" (line {where.line})" if where.line else ""
     return f"{where.path}{line} holds {int(bad.sum())} {kinds} value(s), the first at {place}; they are traced as given"
-
-
-def is_array_like(value: Any) -> bool:
-    return isinstance(value, (list, MarkedList)) or (
-        isinstance(value, (dict, MarkedDict)) and any(k in value for k in FILE_KEYS)
-    )

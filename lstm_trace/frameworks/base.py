@@ -173,8 +173,3 @@ def state_array(raw: Raw, key: str, shape: tuple[int, ...], meaning: str) -> np.
     if array.shape != shape:
         raise ScenarioError("wrong shape", where, expected=f"shape {shape}: {meaning}", found=f"shape {array.shape}")
     return array
-
-
-def strip_scope(name: str) -> str:
-    """`lstm/lstm_cell/kernel:0` → `kernel`: frameworks print variables with their scopes."""
-    return name.split(":")[0].rsplit("/", 1)[-1]

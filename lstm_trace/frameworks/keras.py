@@ -19,7 +19,7 @@ from .. import activations as A
 from ..errors import ScenarioError, unknown_name
 from ..model import Block, Cell, Network
 from ..yamlio import MarkedDict
-from .base import Built, Raw, Returned, check_keys, inert_reason, option, positive_int, state_array, strip_scope
+from .base import Built, Raw, Returned, check_keys, inert_reason, option, positive_int, state_array
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -303,6 +303,11 @@ class Keras:
         if scenario.config.get("go_backwards"):
             note += ", go_backwards=True: sequence in processing order"
         return Returned(outputs, tuple(returns), note)
+
+
+def strip_scope(name: str) -> str:
+    """`lstm/lstm_cell/kernel:0` → `kernel`: Keras prints variables with their scopes."""
+    return name.split(":")[0].rsplit("/", 1)[-1]
 
 
 def _shape_words(kind: str) -> str:
