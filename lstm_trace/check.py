@@ -139,12 +139,13 @@ class Explainer:
         z = self.g(gate, "pre")
         act = self.cell.recurrent_activation if gate in ("i", "f", "o", "z", "r") else self.cell.activation
         plain = act.name == "linear" and not pre
-        lhs = f"{gate}{self.u}" if plain else f"z_{gate}{self.u}"
+        pre_name = f"{self.cell.pre_symbol}_{gate}{self.u}"
+        lhs = f"{gate}{self.u}" if plain else pre_name
         sums = " + ".join(labels) + " = " + signed_sum(parts, self.p)
         lines = [f"{lhs} = {sums} = {self.n(z)}"]
         if not pre and not plain:
             a = self.g(gate)
-            lines.append(f"{gate}{self.u} = {act.label}(z_{gate}{self.u}) = {act.label}({self.n(z)}) = {self.n(a)}")
+            lines.append(f"{gate}{self.u} = {act.label}({pre_name}) = {act.label}({self.n(z)}) = {self.n(a)}")
             if self._close(wanted, z):
                 lines.append(f"Your {self.n(wanted)} is the pre-activation: the activation {act.name} was left out.")
         return tuple(lines)

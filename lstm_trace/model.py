@@ -86,6 +86,11 @@ class Cell:
         return GATES[self.kind]
 
     @property
+    def pre_symbol(self) -> str:
+        """What a pre-activation is called: z, except in a GRU, whose update gate is already z."""
+        return "pre" if self.kind == "gru" else "z"
+
+    @property
     def features(self) -> int:
         return int(self.kernel.shape[0])
 

@@ -109,6 +109,7 @@ def test_gru_shows_its_own_equation() -> None:
     assert "z update" in text and "r reset" in text and "h→n candidate" in text
     assert "h₁ = z ⊙ h₀ + (1 − z) ⊙ n" in text
     assert "r⊙(h₀·U+b_rec)" in text
+    assert "= pre₁" in text and "= z₁" not in text  # z is the GRU's update gate, not its sum
 
 
 def test_simplernn_equation() -> None:

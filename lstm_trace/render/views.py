@@ -258,7 +258,7 @@ class StepBuilder:
             rows.append(Row("+ w⊙c", cells))
         if cell.kind == "gru" and cell.reset_after and run.gated is not None:
             rows.append(Row(f"r⊙({hu_label}+{names.recurrent_bias_label})", self._only("n", run.gated[s, b])))
-        rows.append(Row(f"= z{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
+        rows.append(Row(f"= {cell.pre_symbol}{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
         rows.append(Row("act", tuple(c.activation for c in self.cols), "act"))
         rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate", self._marks(run.act[s, b])))
         return tuple(rows)
@@ -276,7 +276,7 @@ class StepBuilder:
         n = cell.native_name("n")
         if cell.reset_after:
             return (
-                f"{n} sums differently: z = x·W + b + r ⊙ ({h_prev}·U + b_rec); "
+                f"{n} sums differently: pre = x·W + b + r ⊙ ({h_prev}·U + b_rec); "
                 f"its {h_prev}·U and b_rec rows enter only through r.",
             )
         return (
