@@ -55,7 +55,7 @@ def _step(run: Run, s: int) -> str:
     arrays: list[tuple[str, np.ndarray]] = [("x", run.x[s]), ("h_prev", run.h[s])]
     if run.c is not None:
         arrays.append(("c_prev", run.c[s]))
-    arrays += [("xW", _native(run, run.xw[s])), ("hU", _native(run, run.hu[s])), ("z", _native(run, run.pre[s]))]
+    arrays += [("xW", _native(run, run.xw[s])), ("hU", _native(run, run.hu[s])), ("pre", _native(run, run.pre[s]))]
     for name, values in arrays:
         parts.append(f'"{name}": {array_json(values)}')
     gates, native = [], []
