@@ -37,22 +37,28 @@ def _madvise() -> Callable[[int, int, int], int] | None:
     return fn  # type: ignore[no-any-return]
 
 
-def _populate(arrays: Sequence[np.ndarray], madvise: Callable[[int, int, int], int]) -> None:
+def _populate(arrays: Sequence[np.ndarray], madvise: Callable[[int, int, int], int], chunks: int) -> None:
+    """Populate every array a slice of steps at a time, in the order the engine will reach them."""
     import mmap
 
-    for array in arrays:
-        start = array.ctypes.data - array.ctypes.data % mmap.PAGESIZE
-        if madvise(start, array.ctypes.data + array.nbytes - start, _POPULATE_WRITE) != 0:
-            return  # an older kernel: the engine's own writes fault the pages in as usual
+    page = mmap.PAGESIZE
+    for k in range(chunks):
+        for array in arrays:
+            size = array.nbytes // chunks
+            lo = array.ctypes.data + k * size
+            hi = array.ctypes.data + (array.nbytes if k == chunks - 1 else (k + 1) * size)
+            lo -= lo % page
+            if hi > lo and madvise(lo, hi - lo, _POPULATE_WRITE) != 0:
+                return  # an older kernel: the engine's own writes fault the pages in as usual
 
 
-def prefault(arrays: Sequence[np.ndarray]) -> threading.Thread | None:
-    """Start faulting in `arrays` on another thread; join the returned thread when done with them."""
+def prefault(arrays: Sequence[np.ndarray], chunks: int = 16) -> threading.Thread | None:
+    """Start faulting in `arrays` (all indexed by step first) on another thread; join it when done with them."""
     if sum(a.nbytes for a in arrays) < _MIN_BYTES:
         return None
     madvise = _madvise()
     if madvise is None:
         return None
-    thread = threading.Thread(target=_populate, args=(list(arrays), madvise), daemon=True)
+    thread = threading.Thread(target=_populate, args=(list(arrays), madvise, chunks), daemon=True)
     thread.start()
     return thread
