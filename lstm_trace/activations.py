@@ -159,4 +159,3 @@ KERAS3_ONLY: dict[str, Activation] = {
         _act("sparse_sigmoid", "clip((x + 1)/2, 0, 1)", lambda x: np.clip((x + 1) / 2, 0, 1)),
     ]
 }
-KERAS3_ALIASES = {"swish": "silu", "hard_swish": "hard_silu", "None": "linear"}

@@ -127,8 +127,6 @@ def _from_file(ref: dict[str, Any], where: Where, base_dir: Path | None) -> np.n
             array = np.load(path, allow_pickle=False)
         else:
             array = _read_npz(path, ref.get("key"), fwhere)
-    except ScenarioError:
-        raise
     except (ValueError, OSError, EOFError) as exc:
         raise ScenarioError(f"not a readable .{kind} array file", fwhere, found=f"{path}: {exc}") from None
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "iuf":

@@ -137,7 +137,7 @@ class Explainer:
         name = self.cell.native_name(gate)
         labels, parts = self._terms(gate, name, col)
         z = self.g(gate, "pre")
-        act = self.cell.recurrent_activation if gate in ("i", "f", "o", "z", "r") else self.cell.activation
+        act = self.cell.activation_of(gate)
         plain = act.name == "linear" and not pre
         pre_name = f"{self.cell.pre_symbol}_{gate}{self.u}"
         lhs = f"{gate}{self.u}" if plain else pre_name

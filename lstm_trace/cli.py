@@ -10,6 +10,7 @@ import enum
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -18,13 +19,13 @@ from rich.text import Text
 from . import __version__
 from .errors import ScenarioError
 from .render.selection import Selection, SelectionError, parse_ranges
+from .trace import Trace
 
 
 class ExitStatus(enum.IntEnum):
     OK = 0
     MISMATCH = 1
     ERROR = 2
-    INTERNAL = 3
 
 
 FORMATS = ("terminal", "markdown", "json")
@@ -35,7 +36,7 @@ def _console(width: int | None, stderr: bool = False) -> Console:
     return Console(width=width, stderr=stderr, highlight=False, soft_wrap=False)
 
 
-def _fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> None:
+def _fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(status)
 
@@ -51,10 +52,9 @@ def _selection(steps: str | None, batch: str | None, units: str | None, precisio
         )
     except SelectionError as exc:
         _fail(str(exc))
-        raise  # unreachable: _fail exits
 
 
-def _load_and_trace(path: str):  # type: ignore[no-untyped-def]
+def _load_and_trace(path: str) -> Trace:
     from .api import trace
     from .scenario import load
 

@@ -8,6 +8,8 @@ state, writing into preallocated arrays.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .activations import Activation
@@ -109,11 +111,17 @@ class _Stepper:
         raise NotImplementedError
 
 
+@dataclass(frozen=True, eq=False)
 class _Arrays:
     """The arrays one run records into, passed around as one."""
 
-    def __init__(self, xw, hu, pre, act, h, bias, extra):  # type: ignore[no-untyped-def]
-        self.xw, self.hu, self.pre, self.act, self.h, self.bias, self.extra = xw, hu, pre, act, h, bias, extra
+    xw: np.ndarray
+    hu: np.ndarray
+    pre: np.ndarray
+    act: np.ndarray
+    h: np.ndarray
+    bias: np.ndarray
+    extra: dict[str, np.ndarray]
 
 
 def _activate(activation: Activation, pre: np.ndarray, act: np.ndarray, blocks: list[slice]) -> None:
@@ -126,7 +134,14 @@ def _activate(activation: Activation, pre: np.ndarray, act: np.ndarray, blocks: 
 
 
 class _LSTM(_Stepper):
-    def allocate(self, cell, steps, batch, dtype, c0):  # type: ignore[no-untyped-def]
+    def allocate(
+        self,
+        cell: Cell,
+        steps: int,
+        batch: int,
+        dtype: np.dtype,  # type: ignore[type-arg]
+        c0: np.ndarray | None,
+    ) -> dict[str, np.ndarray]:
         shape = (steps, batch, cell.units)
         c = np.empty((steps + 1, batch, cell.units), dtype)
         c[0] = c0 if c0 is not None else 0
@@ -196,7 +211,14 @@ class _LSTM(_Stepper):
 
 
 class _GRU(_Stepper):
-    def allocate(self, cell, steps, batch, dtype, c0):  # type: ignore[no-untyped-def]
+    def allocate(
+        self,
+        cell: Cell,
+        steps: int,
+        batch: int,
+        dtype: np.dtype,  # type: ignore[type-arg]
+        c0: np.ndarray | None,
+    ) -> dict[str, np.ndarray]:
         return {"gated": np.empty((steps, batch, cell.units), dtype)}
 
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:

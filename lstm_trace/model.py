@@ -18,6 +18,7 @@ from .activations import Activation
 
 Kind = Literal["lstm", "gru", "rnn"]
 GATES: dict[str, tuple[str, ...]] = {"lstm": ("i", "f", "g", "o"), "gru": ("z", "r", "n"), "rnn": ("h",)}
+CANDIDATES = ("g", "n", "h")  # the blocks computed with `activation`; the rest are gates
 GATE_TITLES = {
     "i": "input",
     "f": "forget",
@@ -46,7 +47,6 @@ class WeightNames:
     recurrent: str = "recurrent_kernel"
     bias: str = "bias"
     recurrent_bias: str = "recurrent bias"
-    runtime_bias: str = "run-time bias"
     projection: str = "P"
     transposed: bool = False  # stored as (G·H, inputs), as torch stores weight_ih
     bias_label: str = "b"
@@ -104,6 +104,10 @@ class Cell:
         k = self.gates.index(gate)
         return slice(k * self.units, (k + 1) * self.units)
 
+    def activation_of(self, gate: str) -> Activation:
+        """The candidate (g, n) and a simple RNN's h use `activation`; the gates use `recurrent_activation`."""
+        return self.activation if gate in CANDIDATES else self.recurrent_activation
+
     def native_name(self, gate: str) -> str:
         return next(b.native for b in self.blocks if b.canonical == gate)
 
@@ -136,7 +140,3 @@ class Network:
     @property
     def kind(self) -> Kind:
         return self.cells[0][0].kind
-
-    @property
-    def dtype(self) -> np.dtype:  # type: ignore[type-arg]
-        return self.inputs.dtype

@@ -43,8 +43,6 @@ TOP_KEYS = (
 )
 CONFIG_SHORTCUTS = ("units", "activation", "recurrent_activation")
 WEIGHT_SHORTCUTS = ("kernel", "recurrent_kernel", "bias")
-PLANNED = {"onnx"}
-FRAMEWORK_ALIASES = {"keras3": "keras", "tf.keras": "keras2", "tf_keras": "keras2", "pytorch": "torch"}
 DTYPES = ("float32", "float64")
 
 
@@ -160,10 +158,10 @@ def _choice(value: Any, valid: tuple[str, ...], what: str, where: Where) -> str:
     if not isinstance(value, str):
         raise ScenarioError(f"{what} must be a name", where, expected="one of " + ", ".join(valid), found=repr(value))
     name = value.strip().lower()
-    name = FRAMEWORK_ALIASES.get(name, name) if what == "framework" else name
+    name = frameworks.ALIASES.get(name, name)
     if name in valid:
         return name
-    if name in PLANNED:
+    if name in frameworks.PLANNED:
         raise ScenarioError(
             f"the {what} {value!r} is part of the scenario format but not available in this version",
             where,

@@ -57,10 +57,8 @@ class Run:
         return data[..., self.cell.block(name)]
 
     def outputs_in_input_time(self) -> np.ndarray:
-        """(B, T, H_out): the output for each input time, zero where the step was masked."""
+        """(B, T, H_out): the output for each input time, whichever order the steps read them in."""
         out = self.h[1:]
-        if self.active is not None:
-            out = np.where(self.active[..., None], out, 0)
         aligned = np.empty_like(out)
         aligned[self.reads] = out
         return aligned.transpose(1, 0, 2)

@@ -11,6 +11,8 @@ from .base import Built, Framework, Raw, Returned
 
 _MODULES = {"keras": "keras", "keras2": "keras", "torch": "torch", "tf1": "tf1"}
 NAMES = tuple(_MODULES)
+ALIASES = {"keras3": "keras", "tf.keras": "keras2", "tf_keras": "keras2", "pytorch": "torch"}
+PLANNED = ("onnx",)  # in the scenario format, not yet here
 
 
 def get(name: str) -> Framework:
@@ -19,4 +21,4 @@ def get(name: str) -> Framework:
     return framework
 
 
-__all__ = ["NAMES", "Built", "Framework", "Raw", "Returned", "get"]
+__all__ = ["ALIASES", "NAMES", "PLANNED", "Built", "Framework", "Raw", "Returned", "get"]

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import activations as A
 from ..errors import ScenarioError, unknown_name
-from ..model import Block, Cell, Network
+from ..model import Block, Cell, Kind, Network
 from ..yamlio import MarkedDict
 from .base import Built, Raw, Returned, check_keys, inert_reason, option, positive_int, state_array
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
     from ..trace import Run
 
-KINDS = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
+KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
 GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}
 BLOCKS = {
     "lstm": (Block("i", "i"), Block("f", "f"), Block("c", "g"), Block("o", "o")),
@@ -68,7 +68,6 @@ NOT_FOR = {  # options a layer does not have
 INERT_EXTRA = {
     "batch_input_shape": "describes the input shape; the inputs here give it",
     "input_shape": "describes the input shape; the inputs here give it",
-    "activity_regularizer": "adds a training loss",
 }
 
 
@@ -140,7 +139,7 @@ class Keras:
         activation = self.activation(raw, "activation", "tanh")
         recurrent_activation = self.activation(raw, "recurrent_activation", "sigmoid")
         cell = Cell(
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             units=units,
             kernel=kernel,
             recurrent=recurrent,
@@ -245,7 +244,16 @@ class Keras:
         return h0, c0
 
     # ---- explaining ----------------------------------------------------------------
-    def _header(self, layer, kind, units, activation, recurrent, reset_after, use_bias) -> str:  # type: ignore[no-untyped-def]
+    def _header(
+        self,
+        layer: str,
+        kind: str,
+        units: int,
+        activation: A.Activation,
+        recurrent: A.Activation,
+        reset_after: bool,
+        use_bias: bool,
+    ) -> str:
         parts = [f"{self.name} {layer}(units={units})", f"activation={activation.name}"]
         if kind != "rnn":
             parts.append(f"recurrent_activation={recurrent.name}")
@@ -255,7 +263,16 @@ class Keras:
             parts.append("use_bias=False")
         return " · ".join(parts)
 
-    def _notes(self, raw, kind, units, activation, recurrent, reset_after, backwards) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    def _notes(
+        self,
+        raw: Raw,
+        kind: str,
+        units: int,
+        activation: A.Activation,
+        recurrent: A.Activation,
+        reset_after: bool,
+        backwards: bool,
+    ) -> tuple[str, ...]:
         order = " | ".join(b.native for b in BLOCKS[kind])
         notes = [f"Keras column blocks {order}, each {units} wide; z = x·kernel + h·recurrent_kernel + bias."]
         if kind == "lstm":

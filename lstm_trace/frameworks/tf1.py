@@ -294,7 +294,16 @@ class TF1:
             parts.append(f"proj_clip={cell.proj_clip:g}")
         return f"tf1 {layer}({', '.join(parts)}) · activation={activation.name} · dynamic_rnn"
 
-    def _notes(self, raw, layer, kind, units, cell, rnn, lengths) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    def _notes(
+        self,
+        raw: Raw,
+        layer: str,
+        kind: str,
+        units: int,
+        cell: Cell,
+        rnn: Mapping[str, Any],
+        lengths: np.ndarray | None,
+    ) -> tuple[str, ...]:
         f, out = raw.features, cell.output_size
         x_rows = "row 1 multiplies x" if f == 1 else f"rows 1-{f} multiply x"
         h_rows = f"row {f + 1}" if out == 1 else f"rows {f + 1}-{f + out}"
@@ -330,7 +339,10 @@ class TF1:
     # ---- returning -------------------------------------------------------------------------
     def returned(self, scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> Returned:
         run = runs[0][0]
-        outputs = {"sequence": run.outputs_in_input_time(), "h": run.h[-1]}
+        sequence = run.outputs_in_input_time()
+        if run.active is not None:  # dynamic_rnn zeroes the output rows past a sequence's length
+            sequence = np.where(run.active.T[..., None], sequence, 0)
+        outputs = {"sequence": sequence, "h": run.h[-1]}
         returns = [("outputs", "sequence")]
         if run.c is not None:
             outputs["c"] = run.c[-1]

@@ -17,14 +17,14 @@ import numpy as np
 
 from .. import activations as A
 from ..errors import ScenarioError, unknown_name
-from ..model import Block, Cell, Network, WeightNames
+from ..model import Block, Cell, Kind, Network, WeightNames
 from .base import Built, Raw, Returned, check_keys, option, positive_int, state_array
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
     from ..trace import Run
 
-KINDS = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
+KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 BLOCKS = {
     "lstm": (Block("i", "i"), Block("f", "f"), Block("g", "g"), Block("o", "o")),
@@ -183,7 +183,19 @@ class Torch:
             found[slot] = str(key)
         return found
 
-    def _cell(self, raw, weights, kind, depth, d, width, hidden, proj, use_bias, activation) -> Cell:  # type: ignore[no-untyped-def]
+    def _cell(
+        self,
+        raw: Raw,
+        weights: dict[tuple[str, int, int], str],
+        kind: Kind,
+        depth: int,
+        d: int,
+        width: int,
+        hidden: int,
+        proj: int,
+        use_bias: bool,
+        activation: A.Activation,
+    ) -> Cell:
         suffix = f"_l{depth}" + ("_reverse" if d else "")
         g = GATES[kind]
         out = proj or hidden
@@ -240,7 +252,9 @@ class Torch:
                     f"weight {key!r} does not belong to this layer", raw.where("weights", key), hint=why
                 )
 
-    def _initial_state(self, raw, kind, layers, dirs, hidden, out):  # type: ignore[no-untyped-def]
+    def _initial_state(
+        self, raw: Raw, kind: str, layers: int, dirs: int, hidden: int, out: int
+    ) -> tuple[tuple[tuple[np.ndarray, ...], ...], tuple[tuple[np.ndarray | None, ...], ...]]:
         check_keys(raw.initial_state, ["h0", "c0"] if kind == "lstm" else ["h0"], "initial state", raw, "initial_state")
         ld, b = layers * dirs, raw.batch
 
@@ -260,7 +274,9 @@ class Torch:
         return h0, c0
 
     # ---- explaining ----------------------------------------------------------------------
-    def _notes(self, raw, kind, hidden, layers, dirs, proj, use_bias) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    def _notes(
+        self, raw: Raw, kind: str, hidden: int, layers: int, dirs: int, proj: int, use_bias: bool
+    ) -> tuple[str, ...]:
         g = GATES[kind]
         order = " | ".join(b.native for b in BLOCKS[kind])
         notes = [

@@ -60,7 +60,7 @@ def _step(run: Run, s: int) -> str:
         parts.append(f'"{name}": {array_json(values)}')
     gates, native = [], []
     for block in cell.blocks:
-        act = cell.activation if block.canonical in ("g", "n", "h") else cell.recurrent_activation
+        act = cell.activation_of(block.canonical)
         pre = array_json(run.gate(block.canonical, "pre")[s])
         post = array_json(run.gate(block.canonical)[s])
         common = f'"activation": "{act.name}", "pre": {pre}, "act": {post}'

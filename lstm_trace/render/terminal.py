@@ -12,13 +12,13 @@ import io
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.rule import Rule
 from rich.text import Text
 
 from ..trace import Run, Trace
 from .grid import Grid
-from .numbers import array_text, num, pick_units
+from .numbers import array_text, pick_units
 from .selection import Selection
 from .summary import StepsSummary
 from .views import Equation, StepBuilder, StepView
@@ -211,7 +211,7 @@ class TraceView:
                 return limit
         return 2
 
-    def _returns(self, width: int) -> Iterator[Text | Rule | Group]:
+    def _returns(self, width: int) -> Iterator[Text | Rule]:
         tr, p = self.trace, self.sel.precision
         yield Rule(Text(f"returns ({tr.returns_note})", style="bold"), align="left", style="dim")
         yield Text("[" + ", ".join(f"{label} {tr.outputs[key].shape}" for label, key in tr.returns) + "]")
@@ -237,6 +237,3 @@ def render_text(trace: Trace, selection: Selection | None = None, width: int = 1
     with console.capture() as capture:
         console.print(TraceView(trace, selection), crop=False)
     return capture.get()
-
-
-__all__ = ["StepPanel", "TraceView", "num", "render_text"]

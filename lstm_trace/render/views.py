@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..model import GATE_TITLES, Cell
+from ..model import CANDIDATES, GATE_TITLES, Cell
 from ..trace import Run
 from .numbers import factor, num, pick_units, sub, vec
 
@@ -75,12 +75,10 @@ class StepView:
 
 
 def columns(cell: Cell) -> tuple[Column, ...]:
-    out = []
-    for block in cell.blocks:
-        uses_main = block.canonical in ("g", "n", "h")
-        act = cell.activation if uses_main else cell.recurrent_activation
-        out.append(Column(block.native, block.canonical, GATE_TITLES[block.canonical], act.label))
-    return tuple(out)
+    return tuple(
+        Column(b.native, b.canonical, GATE_TITLES[b.canonical], cell.activation_of(b.canonical).label)
+        for b in cell.blocks
+    )
 
 
 class StepBuilder:
@@ -116,10 +114,9 @@ class StepBuilder:
     def _marks(self, gates: np.ndarray) -> tuple[tuple[str, ...], ...]:
         """Which gate values are all but shut (≤ 0.05) or wide open (≥ 0.95), where a gate lives in [0, 1]."""
         marks = []
-        bounded = self.cell.recurrent_activation.name in BOUNDED
         for col in self.cols:
             values = gates[self.cell.block(col.canonical)]
-            if not bounded or col.canonical in ("g", "n", "h"):
+            if col.canonical in CANDIDATES or self.cell.activation_of(col.canonical).name not in BOUNDED:
                 marks.append(tuple("" for _ in self.units))
                 continue
             marks.append(
