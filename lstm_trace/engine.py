@@ -65,7 +65,7 @@ def run_cell(
     act = np.empty_like(xw)
     h = np.empty((steps + 1, batch, h0.shape[-1]), dtype)
     step = _STEPPERS[cell.kind]
-    extra = step.allocate(cell, steps, batch, dtype, c0)
+    extra = step.allocate(cell, hu, c0)
     helper = prefault([xw, hu, pre, act, h, *extra.values()])
     np.matmul(x.reshape(-1, x.shape[-1]), cell.kernel, out=xw.reshape(-1, width))  # one product for all steps
     h[0] = h0
@@ -91,14 +91,8 @@ def _hold(s: int, active: np.ndarray, h: np.ndarray, extra: dict[str, np.ndarray
 class _Stepper:
     """One kind of cell: what it records besides the common arrays, and its steps."""
 
-    def allocate(
-        self,
-        cell: Cell,
-        steps: int,
-        batch: int,
-        dtype: np.dtype,  # type: ignore[type-arg]
-        c0: np.ndarray | None,
-    ) -> dict[str, np.ndarray]:
+    def allocate(self, cell: Cell, hu: np.ndarray, c0: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Arrays this kind records besides the common ones, sized like `hu` (steps, batch, ...)."""
         return {}
 
     def loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
@@ -134,15 +128,9 @@ def _activate(activation: Activation, pre: np.ndarray, act: np.ndarray, blocks: 
 
 
 class _LSTM(_Stepper):
-    def allocate(
-        self,
-        cell: Cell,
-        steps: int,
-        batch: int,
-        dtype: np.dtype,  # type: ignore[type-arg]
-        c0: np.ndarray | None,
-    ) -> dict[str, np.ndarray]:
-        shape = (steps, batch, cell.units)
+    def allocate(self, cell: Cell, hu: np.ndarray, c0: np.ndarray | None) -> dict[str, np.ndarray]:
+        steps, batch, _ = hu.shape
+        shape, dtype = (steps, batch, cell.units), hu.dtype
         c = np.empty((steps + 1, batch, cell.units), dtype)
         c[0] = c0 if c0 is not None else 0
         extra = {"c": c, "c_act": np.empty(shape, dtype)}
@@ -211,15 +199,8 @@ class _LSTM(_Stepper):
 
 
 class _GRU(_Stepper):
-    def allocate(
-        self,
-        cell: Cell,
-        steps: int,
-        batch: int,
-        dtype: np.dtype,  # type: ignore[type-arg]
-        c0: np.ndarray | None,
-    ) -> dict[str, np.ndarray]:
-        return {"gated": np.empty((steps, batch, cell.units), dtype)}
+    def allocate(self, cell: Cell, hu: np.ndarray, c0: np.ndarray | None) -> dict[str, np.ndarray]:
+        return {"gated": np.empty((*hu.shape[:2], cell.units), hu.dtype)}
 
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:
         z, r, n = (cell.block(name) for name in "zrn")
