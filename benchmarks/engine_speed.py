@@ -6,6 +6,12 @@ A Keras LSTM with B=32, T=256, F=64, U=128 in float32. trace() records every
 product, pre-activation, gate and state; the bare loop computes only the
 outputs. The script prints medians and the ratios to the bare loop, and the
 peak memory of trace() against the size of the arrays it records.
+
+numpy's OpenBLAS keeps its worker threads spinning for a while after each
+matrix product, and on a small machine they take the cores torch's own threads
+want. To see torch undisturbed, give numpy one BLAS thread:
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/engine_speed.py
 """
 
 from __future__ import annotations
