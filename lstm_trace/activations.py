@@ -114,6 +114,32 @@ RELU = _act("relu", "max(x, 0)", lambda x: np.maximum(x, 0))
 HARD_SIGMOID_K3 = _act("hard_sigmoid", "clip(x/6 + 1/2, 0, 1)", _hard_sigmoid_k3)
 HARD_SIGMOID_K2 = _act("hard_sigmoid", "clip(0.2·x + 1/2, 0, 1)", _hard_sigmoid_k2)
 
+
+def affine(alpha: float, beta: float) -> Activation:
+    return _act("affine", f"{alpha:g}·x + {beta:g}", lambda x: alpha * x + beta)
+
+
+def scaled_tanh(alpha: float, beta: float) -> Activation:
+    return _act("scaled_tanh", f"{alpha:g}·tanh({beta:g}·x)", lambda x: alpha * np.tanh(beta * x))
+
+
+def hard_sigmoid(alpha: float, beta: float) -> Activation:
+    """The general form; Keras 2 fixes it at 0.2·x + 1/2."""
+    return _act("hard_sigmoid", f"clip({alpha:g}·x + {beta:g}, 0, 1)", lambda x: np.clip(alpha * x + beta, 0, 1))
+
+
+def leaky_relu(alpha: float) -> Activation:
+    return _act("leaky_relu", f"x if x ≥ 0 else {alpha:g}·x", lambda x: np.where(x >= 0, x, alpha * x).astype(x.dtype))
+
+
+def thresholded_relu(alpha: float) -> Activation:
+    return _act("thresholded_relu", f"x if x > {alpha:g} else 0", lambda x: np.where(x > alpha, x, 0).astype(x.dtype))
+
+
+def elu(alpha: float) -> Activation:
+    return _act("elu", f"x if x ≥ 0 else {alpha:g}·(e^x - 1)", lambda x: _elu(x, alpha).astype(x.dtype))
+
+
 COMMON: dict[str, Activation] = {
     a.name: a
     for a in [

@@ -143,9 +143,19 @@ class Explainer:
         lhs = f"{gate}{self.u}" if plain else pre_name
         sums = " + ".join(labels) + " = " + signed_sum(parts, self.p)
         lines = [f"{lhs} = {sums} = {self.n(z)}"]
+        if gate == "f" and self.cell.coupled_forget and not pre:
+            i = self.g("i")
+            f = self.n(self.g("f"))
+            lines.append(f"f{self.u} = 1 − i{self.u} = 1 − {self.n(i)} = {f} (input_forget: the f sum is unused)")
+            return tuple(lines)
         if not pre and not plain:
             a = self.g(gate)
-            lines.append(f"{gate}{self.u} = {act.label}({pre_name}) = {act.label}({self.n(z)}) = {self.n(a)}")
+            given, shown = pre_name, self.n(z)
+            if self.run.pre_clipped is not None and self.cell.pre_clip is not None:
+                clipped = float(self.run.pre_clipped[self.s, self.b, col])
+                given = f"clip({pre_name}, ±{self.n(self.cell.pre_clip)})"
+                shown = self.n(clipped)
+            lines.append(f"{gate}{self.u} = {act.label}({given}) = {act.label}({shown}) = {self.n(a)}")
             if self._close(wanted, z):
                 lines.append(f"Your {self.n(wanted)} is the pre-activation: the activation {act.name} was left out.")
         return tuple(lines)
@@ -163,7 +173,7 @@ class Explainer:
         names = cell.names
         for label, vector in (
             (names.bias_label, cell.bias),
-            (names.recurrent_bias_label, None if candidate_after_reset else cell.recurrent_bias),
+            (names.recurrent_bias_label, None if candidate_after_reset and cell.reset_after else cell.recurrent_bias),
             (names.runtime_bias_label, cell.runtime_bias),
         ):
             if vector is not None and (vector is not cell.runtime_bias or vector[col]):
@@ -183,7 +193,7 @@ class Explainer:
                 "with m = o ⊙ act(c); see the step's m line for each unit.",
             )
         o, c, c_act, h = self.g("o"), float(run.c[s + 1, b, k]), float(run.c_act[s, b, k]), float(run.h[s + 1, b, k])
-        act = self.cell.activation
+        act = self.cell.cell_activation
         if act.name == "linear":
             lines = [f"h{u} = o{u} · c{u} = {self.n(o)} · {self.n(c)} = {self.n(h)}"]
         else:

@@ -32,7 +32,7 @@ def run_network(net: Network) -> tuple[tuple[Run, ...], ...]:
                 backwards=net.backwards[d],
                 lengths=net.lengths,
                 layer=depth + 1,
-                direction="reverse" if d == 1 else "forward",
+                direction="reverse" if net.backwards[d] else "forward",
             )
             for d, cell in enumerate(cells)
         )
@@ -93,7 +93,7 @@ class _Stepper:
 
     def allocate(self, cell: Cell, hu: np.ndarray, c0: np.ndarray | None) -> dict[str, np.ndarray]:
         """Arrays this kind records besides the common ones, sized like `hu` (steps, batch, ...)."""
-        return {}
+        return {"pre_clipped": np.empty_like(hu)} if cell.pre_clip is not None else {}
 
     def loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
         for s in range(arrays.pre.shape[0]):
@@ -118,6 +118,14 @@ class _Arrays:
     extra: dict[str, np.ndarray]
 
 
+def _source(cell: Cell, pre: np.ndarray, clipped: np.ndarray | None, cols: slice) -> np.ndarray:
+    """What the activations of columns `cols` are given: the sums, or the sums clipped to ±pre_clip."""
+    if clipped is None:
+        return pre
+    np.clip(pre[:, cols], -cell.pre_clip, cell.pre_clip, out=clipped[:, cols])  # type: ignore[operator]
+    return clipped
+
+
 def _activate(activation: Activation, pre: np.ndarray, act: np.ndarray, blocks: list[slice]) -> None:
     """An activation over adjacent gate blocks: one call when it is elementwise, else block by block."""
     if activation.elementwise:
@@ -133,7 +141,7 @@ class _LSTM(_Stepper):
         shape, dtype = (steps, batch, cell.units), hu.dtype
         c = np.empty((steps + 1, batch, cell.units), dtype)
         c[0] = c0 if c0 is not None else 0
-        extra = {"c": c, "c_act": np.empty(shape, dtype)}
+        extra = {"c": c, "c_act": np.empty(shape, dtype), **super().allocate(cell, hu, c0)}
         if cell.peepholes is not None:
             extra["peep"] = np.empty((steps, batch, 3 * cell.units), dtype)
         if cell.projection is not None:
@@ -149,20 +157,22 @@ class _LSTM(_Stepper):
         xw, hu, pre, act, h, bias, extra = (
             arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h, arrays.bias, arrays.extra
         )  # fmt: skip
-        c, c_act, peep, m, unclipped = (
+        c, c_act, peep, m, unclipped, clipped = (
             extra["c"],
             extra["c_act"],
             extra.get("peep"),
             extra.get("m"),
             extra.get("c_unclipped"),
+            extra.get("pre_clipped"),
         )
-        recurrent, gate, main = cell.recurrent, cell.recurrent_activation, cell.activation
+        recurrent, gate, main, outer = cell.recurrent, cell.recurrent_activation, cell.activation, cell.cell_activation
         # one call over the whole contiguous row beats three over strided blocks; g is redone after it
-        whole_row = peep is None and gate.elementwise
+        whole_row = peep is None and gate.elementwise and clipped is None and not cell.coupled_forget
         scratch = np.empty_like(c[0])
         matmul, add, multiply = np.matmul, np.add, np.multiply
         for s in range(pre.shape[0]):
             pre_s, act_s, c_new = pre[s], act[s], c[s + 1]
+            clipped_s = None if clipped is None else clipped[s]
             matmul(h[s], recurrent, out=hu[s])
             add(xw[s], hu[s], out=pre_s)
             pre_s += bias
@@ -173,8 +183,13 @@ class _LSTM(_Stepper):
                     multiply(cell.peepholes[0], c[s], out=peep[s][:, i])  # type: ignore[index]
                     multiply(cell.peepholes[1], c[s], out=peep[s][:, f])  # type: ignore[index]
                     pre_s[:, : 2 * width] += peep[s][:, : 2 * width]
-                _activate(gate, pre_s, act_s, [i, f])
-            main.apply(pre_s[:, g], act_s[:, g])
+                source = _source(cell, pre_s, clipped_s, slice(0, 2 * width))
+                if cell.coupled_forget:
+                    _activate(gate, source, act_s, [i])
+                    np.subtract(1, act_s[:, i], out=act_s[:, f])
+                else:
+                    _activate(gate, source, act_s, [i, f])
+            main.apply(_source(cell, pre_s, clipped_s, g)[:, g], act_s[:, g])
             multiply(act_s[:, f], c[s], out=c_new)
             multiply(act_s[:, i], act_s[:, g], out=scratch)
             c_new += scratch
@@ -185,8 +200,8 @@ class _LSTM(_Stepper):
                 multiply(cell.peepholes[2], c_new, out=peep[s][:, 2 * width :])  # type: ignore[index]
                 pre_s[:, o] += peep[s][:, 2 * width :]
             if not whole_row:
-                _activate(gate, pre_s, act_s, [o])
-            main.apply(c_new, c_act[s])
+                _activate(gate, _source(cell, pre_s, clipped_s, o), act_s, [o])
+            outer.apply(c_new, c_act[s])
             if m is None:
                 multiply(act_s[:, o], c_act[s], out=h[s + 1])
             else:
@@ -200,7 +215,7 @@ class _LSTM(_Stepper):
 
 class _GRU(_Stepper):
     def allocate(self, cell: Cell, hu: np.ndarray, c0: np.ndarray | None) -> dict[str, np.ndarray]:
-        return {"gated": np.empty((*hu.shape[:2], cell.units), hu.dtype)}
+        return {"gated": np.empty((*hu.shape[:2], cell.units), hu.dtype), **super().allocate(cell, hu, c0)}
 
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:
         z, r, n = (cell.block(name) for name in "zrn")
@@ -215,7 +230,8 @@ class _GRU(_Stepper):
         pre_s[:, zr] = xw_s[:, zr] + hu_s[:, zr] + bias[zr]
         if cell.reset_after and rb is not None:
             pre_s[:, zr] += rb[zr]
-        _activate(cell.recurrent_activation, pre_s, act_s, [z, r])
+        clipped = a.extra["pre_clipped"][s] if "pre_clipped" in a.extra else None
+        _activate(cell.recurrent_activation, _source(cell, pre_s, clipped, zr), act_s, [z, r])
         if cell.reset_after:  # r scales the recurrent product after it is taken
             gated[s] = act_s[:, r] * (hu_s[:, n] + rb[n] if rb is not None else hu_s[:, n])
             pre_s[:, n] = xw_s[:, n] + bias[n] + gated[s]
@@ -223,7 +239,7 @@ class _GRU(_Stepper):
             gated[s] = act_s[:, r] * h[s]
             hu_s[:, n] = gated[s] @ cell.recurrent[:, n]
             pre_s[:, n] = xw_s[:, n] + hu_s[:, n] + bias[n]
-        cell.activation.apply(pre_s[:, n], act_s[:, n])
+        cell.activation.apply(_source(cell, pre_s, clipped, n)[:, n], act_s[:, n])
         update = act_s[:, z]
         h[s + 1] = update * h[s] + (1 - update) * act_s[:, n]
 
@@ -233,7 +249,8 @@ class _RNN(_Stepper):
         np.matmul(a.h[s], cell.recurrent, out=a.hu[s])
         np.add(a.xw[s], a.hu[s], out=a.pre[s])
         a.pre[s] += a.bias
-        cell.activation.apply(a.pre[s], a.act[s])
+        clipped = a.extra["pre_clipped"][s] if "pre_clipped" in a.extra else None
+        cell.activation.apply(_source(cell, a.pre[s], clipped, slice(None)), a.act[s])
         a.h[s + 1] = a.act[s]
 
 

@@ -118,7 +118,9 @@ def _steps(data: Any, net: Network, where: Where) -> list[Expected]:
                 raise ScenarioError(
                     "wrong shape",
                     there,
-                    expected=f"({width},) for a batch of one, or ({batch}, {width})",
+                    expected=f"({width},), or ({batch}, {width})"
+                    if batch == 1
+                    else f"({batch}, {width}): a row per batch row",
                     found=f"shape {values.shape}",
                 )
             out.append(Expected(canonical, int(t), values, there.line))

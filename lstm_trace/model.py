@@ -31,6 +31,10 @@ GATE_TITLES = {
 }
 
 
+# a forget gate coupled to the input gate is not a function of its own sum
+COUPLED_FORGET = Activation("1 − i", "f = 1 − i, whatever the f sum", lambda x: x)
+
+
 @dataclass(frozen=True)
 class Block:
     """One gate block as the framework names it; `Cell.blocks` lists them in the framework's order."""
@@ -80,6 +84,9 @@ class Cell:
     cell_clip: float | None = None
     projection: np.ndarray | None = None  # (H, P): h = (o ⊙ act(c))·P
     proj_clip: float | None = None
+    output_activation: Activation | None = None  # what h applies to c, where it is not `activation` (ONNX's h)
+    pre_clip: float | None = None  # every pre-activation clipped to ±pre_clip before its activation (ONNX's clip)
+    coupled_forget: bool = False  # f = 1 − i, the forget sum unused (ONNX's input_forget)
 
     @property
     def gates(self) -> tuple[str, ...]:
@@ -106,7 +113,14 @@ class Cell:
 
     def activation_of(self, gate: str) -> Activation:
         """The candidate (g, n) and a simple RNN's h use `activation`; the gates use `recurrent_activation`."""
+        if gate == "f" and self.coupled_forget:
+            return COUPLED_FORGET
         return self.activation if gate in CANDIDATES else self.recurrent_activation
+
+    @property
+    def cell_activation(self) -> Activation:
+        """What an LSTM's h applies to c: o ⊙ act(c)."""
+        return self.output_activation or self.activation
 
     def native_name(self, gate: str) -> str:
         return next(b.native for b in self.blocks if b.canonical == gate)

@@ -11,7 +11,7 @@ import lstm_trace
 from conftest import FIXTURES, SEED, fixture_files, read_fixture, run_cli, write_scenario
 from lstm_trace.check import Explainer
 
-CASES = [p for fw in ("keras", "keras2", "torch", "tf1") for p in fixture_files(fw)]
+CASES = [p for fw in ("keras", "keras2", "torch", "tf1", "onnx") for p in fixture_files(fw)]
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -14,7 +14,7 @@ CASES = [path for fw in FRAMEWORKS for path in fixture_files(fw)]
 
 
 def test_fixtures_exist() -> None:
-    assert set(FRAMEWORKS) == {"keras", "keras2", "torch", "tf1"}
+    assert set(FRAMEWORKS) == {"keras", "keras2", "torch", "tf1", "onnx"}
     assert all(len(fixture_files(fw)) >= 30 for fw in FRAMEWORKS)
 
 

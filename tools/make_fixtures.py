@@ -16,6 +16,11 @@ Tests read these files and never import a framework.
     python -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.13.0 numpy pyyaml
     /tmp/torch/bin/python tools/make_fixtures.py torch
 
+    # ONNX: onnxruntime computes what it supports (float32, layout 0); the onnx
+    # package's reference evaluator gives float64 and layout 1 for plain nodes:
+    python -m venv /tmp/onnx && /tmp/onnx/bin/pip install onnx onnxruntime pyyaml
+    /tmp/onnx/bin/python tools/make_fixtures.py onnx
+
 Running it again rewrites the fixtures; the random weights are seeded, so only
 a framework change alters them.
 """
@@ -411,11 +416,210 @@ def tf1_fixtures(framework: str) -> None:
         write("tf1", name, scenario, reference)
 
 
+# --------------------------------------------------------------------------- onnx
+ONNX_INPUTS = {"LSTM": ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"), "GRU": (), "RNN": ()}
+ONNX_INPUTS["GRU"] = ONNX_INPUTS["RNN"] = ONNX_INPUTS["LSTM"][:6]
+ONNX_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+
+
+def onnx_cases() -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(name, operator, attributes, extra); extra: bias, peepholes, initial_state, lens, dtype, evaluator."""
+    for op in ("LSTM", "GRU", "RNN"):
+        low = op.lower()
+        yield f"{low}_default", op, {}, {}
+        yield f"{low}_no_bias", op, {}, {"bias": False}
+        yield f"{low}_bidirectional", op, {"direction": "bidirectional"}, {}
+        yield f"{low}_reverse", op, {"direction": "reverse"}, {}
+        yield f"{low}_initial_state", op, {}, {"initial_state": True}
+        yield f"{low}_clip", op, {"clip": 0.3}, {"scale": 1.5}
+        yield f"{low}_sequence_lens", op, {}, {"lens": [2, 4, 0], "initial_state": True}
+        yield (
+            f"{low}_bidirectional_sequence_lens",
+            op,
+            {"direction": "bidirectional"},
+            {"lens": [3, 1, 4], "initial_state": True},
+        )
+        yield f"{low}_float64", op, {}, {"dtype": "float64", "evaluator": "reference"}
+        yield (
+            f"{low}_bidirectional_state_float64",
+            op,
+            {"direction": "bidirectional"},
+            {"dtype": "float64", "evaluator": "reference", "initial_state": True},
+        )
+        yield f"{low}_layout1", op, {"layout": 1}, {"evaluator": "reference", "initial_state": True}
+    yield "lstm_peepholes", "LSTM", {}, {"peepholes": True}
+    yield (
+        "lstm_peepholes_bidirectional_state",
+        "LSTM",
+        {"direction": "bidirectional"},
+        {"peepholes": True, "initial_state": True},
+    )
+    yield "lstm_input_forget", "LSTM", {"input_forget": 1}, {}
+    yield (
+        "lstm_input_forget_peepholes_clip",
+        "LSTM",
+        {"input_forget": 1, "clip": 0.4},
+        {"peepholes": True, "scale": 1.5},
+    )
+    yield (
+        "lstm_activations",
+        "LSTM",
+        {
+            "activations": ["HardSigmoid", "LeakyRelu", "ScaledTanh"],
+            "activation_alpha": [0.3, 0.1, 1.5],
+            "activation_beta": [0.4, 0.7],
+        },
+        {},
+    )
+    yield (
+        "lstm_activations_bidirectional",
+        "LSTM",
+        {
+            "direction": "bidirectional",
+            "activations": ["Sigmoid", "Affine", "Elu", "hardsigmoid", "Softsign", "Softplus"],
+            "activation_alpha": [0.5, 0.8],
+            "activation_beta": [0.25],
+        },
+        {},
+    )
+    yield "lstm_thresholded_relu_default", "LSTM", {"activations": ["Sigmoid", "ThresholdedRelu", "Relu"]}, {}
+    yield "lstm_long", "LSTM", {"hidden_size": 5}, {"steps": 12, "batch": 3, "initial_state": True}
+    yield "gru_linear_before_reset", "GRU", {"linear_before_reset": 1}, {}
+    yield (
+        "gru_linear_before_reset_bidirectional_clip",
+        "GRU",
+        {"linear_before_reset": 1, "direction": "bidirectional", "clip": 0.5},
+        {"scale": 1.5},
+    )
+    yield (
+        "gru_activations",
+        "GRU",
+        {"activations": ["HardSigmoid", "ScaledTanh"], "activation_alpha": [0.25, 1.2], "activation_beta": [0.5, 0.8]},
+        {},
+    )
+    yield "rnn_relu", "RNN", {"activations": ["Relu"]}, {}
+    yield (
+        "rnn_affine_bidirectional",
+        "RNN",
+        {
+            "direction": "bidirectional",
+            "activations": ["Affine", "LeakyRelu"],
+            "activation_alpha": [0.7, 0.2],
+            "activation_beta": [0.1],
+        },
+        {},
+    )
+
+
+def _onnx_run(op: str, attrs: dict[str, Any], feeds: dict[str, np.ndarray], evaluator: str) -> dict[str, np.ndarray]:
+    """Build a one-node model and run it with onnxruntime or the onnx package's reference evaluator."""
+    from onnx import TensorProto, helper
+
+    element = TensorProto.DOUBLE if feeds["X"].dtype == np.float64 else TensorProto.FLOAT
+    names = list(ONNX_INPUTS[op])
+    inputs = [n if n in feeds else "" for n in names]
+    while inputs and not inputs[-1]:
+        inputs.pop()
+    outputs = ["Y", "Y_h", "Y_c"] if op == "LSTM" else ["Y", "Y_h"]
+    node = helper.make_node(op, inputs, outputs, **attrs)
+
+    def info(name: str) -> Any:
+        kind = TensorProto.INT32 if name == "sequence_lens" else element
+        return helper.make_tensor_value_info(name, kind, list(feeds[name].shape))
+
+    graph = helper.make_graph(
+        [node],
+        "trace",
+        [info(n) for n in inputs if n],
+        [helper.make_tensor_value_info(n, element, None) for n in outputs],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    given = {n: feeds[n] for n in inputs if n}
+    if evaluator == "reference":
+        from onnx.reference import ReferenceEvaluator
+
+        results = ReferenceEvaluator(model).run(None, given)
+    else:
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        results = session.run(None, given)
+    return dict(zip(outputs, results, strict=True))
+
+
+def onnx_fixtures(framework: str) -> None:
+    import onnx
+    import onnxruntime
+
+    print(f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}")
+    for k, (name, op, attrs, extra) in enumerate(onnx_cases()):
+        dtype = extra.get("dtype", "float32")
+        evaluator = extra.get("evaluator", "onnxruntime")
+        rng = np.random.default_rng(4000 + k)
+        batch, steps, features = extra.get("batch", 3), extra.get("steps", 4), 2
+        hidden = attrs.pop("hidden_size", 3)
+        attrs = {"hidden_size": hidden, **attrs}
+        dirs = 2 if attrs.get("direction") == "bidirectional" else 1
+        layout = attrs.get("layout", 0)
+        g, scale = ONNX_GATES[op], extra.get("scale", 0.6)
+        weights = {
+            "W": rng.uniform(-scale, scale, (dirs, g * hidden, features)).astype(dtype),
+            "R": rng.uniform(-scale, scale, (dirs, g * hidden, hidden)).astype(dtype),
+        }
+        if extra.get("bias", True):
+            weights["B"] = rng.uniform(-scale, scale, (dirs, 2 * g * hidden)).astype(dtype)
+        if extra.get("peepholes"):
+            weights["P"] = rng.uniform(-scale, scale, (dirs, 3 * hidden)).astype(dtype)
+        x = (rng.normal(size=(batch, steps, features)) * (2 if scale > 1 else 1)).astype(dtype)
+        initial: dict[str, np.ndarray] = {}
+        if extra.get("initial_state"):
+            shape = (dirs, batch, hidden) if layout == 0 else (batch, dirs, hidden)
+            initial["initial_h"] = rng.uniform(-1, 1, shape).astype(dtype)
+            if op == "LSTM":
+                initial["initial_c"] = rng.uniform(-1, 1, shape).astype(dtype)
+        feeds = {"X": x if layout else x.transpose(1, 0, 2).copy(), **weights, **initial}
+        if "lens" in extra:
+            feeds["sequence_lens"] = np.array(extra["lens"], np.int32)
+        result = _onnx_run(op, attrs, feeds, evaluator)
+        if evaluator == "reference":  # the reference evaluator ignores what it does not implement: prove it agrees here
+            check = {key: value.astype(np.float32) for key, value in feeds.items() if key != "sequence_lens"}
+            if layout:
+                check["X"] = x.transpose(1, 0, 2).astype(np.float32)
+                for key in initial:
+                    check[key] = initial[key].transpose(1, 0, 2).astype(np.float32)
+            runtime = _onnx_run(op, {**attrs, "layout": 0}, check, "onnxruntime")
+            mine = result["Y_h"] if not layout else result["Y_h"].transpose(1, 0, 2)
+            np.testing.assert_allclose(mine, runtime["Y_h"], rtol=1e-4, atol=1e-5, err_msg=name)
+            version = f"onnx {onnx.__version__} reference evaluator"
+        else:
+            version = f"onnxruntime {onnxruntime.__version__}"
+        reference: dict[str, Any] = {"framework": version, "sequence": result["Y"], "h": result["Y_h"]}
+        if op == "LSTM":
+            reference["c"] = result["Y_c"]
+        config: dict[str, Any] = dict(attrs)
+        if "lens" in extra:
+            config["sequence_lens"] = extra["lens"]
+        scenario: dict[str, Any] = {
+            "title": f"ONNX {op} {name}",
+            "framework": "onnx",
+            "layer": op,
+            "dtype": dtype,
+            "config": config,
+            "weights": weights,
+        }
+        if initial:
+            scenario["initial_state"] = initial
+        scenario["inputs"] = x
+        write("onnx", name, scenario, reference)
+
+
 GENERATORS: dict[str, Callable[[str], None]] = {
     "keras": keras_fixtures,
     "keras2": keras_fixtures,
     "torch": torch_fixtures,
     "tf1": tf1_fixtures,
+    "onnx": onnx_fixtures,
 }
 
 

@@ -9,10 +9,10 @@ import importlib
 
 from .base import Built, Framework, Raw, Returned
 
-_MODULES = {"keras": "keras", "keras2": "keras", "torch": "torch", "tf1": "tf1"}
+_MODULES = {"keras": "keras", "keras2": "keras", "torch": "torch", "tf1": "tf1", "onnx": "onnx"}
 NAMES = tuple(_MODULES)
 ALIASES = {"keras3": "keras", "tf.keras": "keras2", "tf_keras": "keras2", "pytorch": "torch"}
-PLANNED = ("onnx",)  # in the scenario format, not yet here
+PLANNED: tuple[str, ...] = ()  # in the scenario format, not yet here
 
 
 def get(name: str) -> Framework:

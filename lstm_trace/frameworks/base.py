@@ -173,3 +173,31 @@ def state_array(raw: Raw, key: str, shape: tuple[int, ...], meaning: str) -> np.
     if array.shape != shape:
         raise ScenarioError("wrong shape", where, expected=f"shape {shape}: {meaning}", found=f"shape {array.shape}")
     return array
+
+
+def sequence_lengths(raw: Raw, value: Any, parent: Where, name: str) -> np.ndarray | None:
+    """Each batch row's length, where the scenario gives them (dynamic_rnn's sequence_length, ONNX's sequence_lens)."""
+    if value is None:
+        return None
+    where = parent.child(name)
+    lengths = np.asarray(value, dtype=object).reshape(-1)
+    steps = raw.inputs.shape[1]
+    ok = all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= steps for v in lengths)
+    if not ok or lengths.shape != (raw.batch,):
+        raise ScenarioError(
+            f"{name} must give each batch row's length",
+            where,
+            expected=f"{raw.batch} whole numbers from 0 to T={steps}",
+            found=repr(value),
+        )
+    return lengths.astype(np.int64)
+
+
+def sequence_output(run: Run) -> np.ndarray:
+    """(B, T, H_out) in input time, rows past a sequence's length zero: as dynamic_rnn and ONNX return them."""
+    sequence = run.outputs_in_input_time()
+    if run.active is not None:
+        taken = np.empty_like(run.active)
+        taken[run.reads] = run.active  # steps to input times: a reverse direction reads them backwards
+        sequence = np.where(taken.T[..., None], sequence, 0)
+    return sequence

@@ -19,7 +19,18 @@ import numpy as np
 from .. import activations as A
 from ..errors import ScenarioError, unknown_name
 from ..model import Block, Cell, Network, WeightNames
-from .base import Built, Raw, Returned, check_keys, inert_reason, option, positive_int, state_array
+from .base import (
+    Built,
+    Raw,
+    Returned,
+    check_keys,
+    inert_reason,
+    option,
+    positive_int,
+    sequence_lengths,
+    sequence_output,
+    state_array,
+)
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -89,7 +100,8 @@ class TF1:
         else:
             cell = self._rnn(raw, weights, units, activation)
         rnn = self._dynamic_rnn(raw)
-        lengths = self._lengths(raw, rnn)
+        where = raw.where("config", "dynamic_rnn")
+        lengths = sequence_lengths(raw, rnn.get("sequence_length"), where, "sequence_length")
         h0, c0 = self._initial_state(raw, kind, units, cell.output_size)
         network = Network(((cell,),), raw.inputs, ((h0,),), ((c0,),), lengths=lengths)
         inert = [
@@ -245,23 +257,6 @@ class TF1:
                 raise unknown_name("dynamic_rnn argument", str(key), RNN_OPTIONS, where)
         return rnn
 
-    def _lengths(self, raw: Raw, rnn: Mapping[str, Any]) -> np.ndarray | None:
-        value = rnn.get("sequence_length")
-        if value is None:
-            return None
-        where = raw.where("config", "dynamic_rnn").child("sequence_length")
-        lengths = np.asarray(value, dtype=object).reshape(-1)
-        steps = raw.inputs.shape[1]
-        ok = all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= steps for v in lengths)
-        if not ok or lengths.shape != (raw.batch,):
-            raise ScenarioError(
-                "sequence_length must give each batch row's length",
-                where,
-                expected=f"{raw.batch} whole numbers from 0 to T={steps}",
-                found=repr(value),
-            )
-        return lengths.astype(np.int64)
-
     def _initial_state(self, raw: Raw, kind: str, units: int, out: int) -> tuple[np.ndarray, np.ndarray | None]:
         check_keys(raw.initial_state, ["c0", "h0"] if kind == "lstm" else ["h0"], "initial state", raw, "initial_state")
         b = raw.batch
@@ -339,9 +334,7 @@ class TF1:
     # ---- returning -------------------------------------------------------------------------
     def returned(self, scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> Returned:
         run = runs[0][0]
-        sequence = run.outputs_in_input_time()
-        if run.active is not None:  # dynamic_rnn zeroes the output rows past a sequence's length
-            sequence = np.where(run.active.T[..., None], sequence, 0)
+        sequence = sequence_output(run)
         outputs = {"sequence": sequence, "h": run.h[-1]}
         returns = [("outputs", "sequence")]
         if run.c is not None:

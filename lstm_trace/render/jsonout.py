@@ -64,6 +64,8 @@ def _step(run: Run, s: int) -> str:
         pre = array_json(run.gate(block.canonical, "pre")[s])
         post = array_json(run.gate(block.canonical)[s])
         common = f'"activation": "{act.name}", "pre": {pre}, "act": {post}'
+        if run.pre_clipped is not None:
+            common += f', "clipped": {array_json(run.pre_clipped[s][..., cell.block(block.canonical)])}'
         gates.append(f'"{block.canonical}": {{"native": "{block.native}", {common}}}')
         native.append(f'"{block.native}": {{"canonical": "{block.canonical}", {common}}}')
     parts.append('"gates": {' + ", ".join(gates) + "}")

@@ -150,16 +150,19 @@ class TraceView:
         cell = tr.first.cell
         names = cell.names
         if names.transposed:
+            kernel_as = "shown as" if names.kernel == "W" else "as W ="  # ONNX already calls it W
             parts = [
-                f"{names.kernel} {cell.kernel.shape[::-1]} as W = {names.kernel}ᵀ {cell.kernel.shape}",
+                f"{names.kernel} {cell.kernel.shape[::-1]} {kernel_as} {names.kernel}ᵀ {cell.kernel.shape}",
                 f"{names.recurrent} {cell.recurrent.shape[::-1]} as U = {names.recurrent}ᵀ",
             ]
         else:
             parts = [f"{names.kernel} W {cell.kernel.shape}", f"{names.recurrent} U {cell.recurrent.shape}"]
-        if cell.bias is not None:
-            parts.append(f"{cell.names.bias} {cell.names.bias_label} {cell.bias.shape}")
-        if cell.recurrent_bias is not None:
-            parts.append(f"{cell.names.recurrent_bias} {cell.names.recurrent_bias_label} {cell.recurrent_bias.shape}")
+        for name, label, vector in (
+            (names.bias, names.bias_label, cell.bias),
+            (names.recurrent_bias, names.recurrent_bias_label, cell.recurrent_bias),
+        ):
+            if vector is not None:
+                parts.append(f"{name} {vector.shape}" if name == label else f"{name} {label} {vector.shape}")
         parts.append("blocks " + "|".join(block.native for block in cell.blocks))
         yield Text(" · ".join(parts))
         for note in sc.notes:

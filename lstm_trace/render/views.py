@@ -217,6 +217,15 @@ class StepBuilder:
     def _skip_reason(self, s: int, b: int) -> str:
         assert self.run.active is not None
         length = int(self.run.active[:, b].sum())
+        if length == 0:
+            return f"batch row {b + 1} has sequence length 0: nothing is computed for it, and its output rows are zero."
+        if self.run.direction == "reverse":
+            read = int(self.run.reads[s]) + 1
+            return (
+                f"x{sub(read)} lies past batch row {b + 1}'s sequence length {length}, so nothing is computed at "
+                f"this step: the reverse direction starts at x{sub(length)}, from the initial state, and this output "
+                "row is zero."
+            )
         return (
             f"batch row {b + 1} has ended: its sequence length is {length}, so nothing is computed at this "
             "step; its state is carried through unchanged and its output row is zero."
@@ -256,6 +265,8 @@ class StepBuilder:
         if cell.kind == "gru" and cell.reset_after and run.gated is not None:
             rows.append(Row(f"r⊙({hu_label}+{names.recurrent_bias_label})", self._only("n", run.gated[s, b])))
         rows.append(Row(f"= {cell.pre_symbol}{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
+        if run.pre_clipped is not None and cell.pre_clip is not None:
+            rows.append(Row(f"clip ±{cell.pre_clip:g}", self._blocks(run.pre_clipped[s, b]), "sum"))
         rows.append(Row("act", tuple(c.activation for c in self.cols), "act"))
         rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate", self._marks(run.act[s, b])))
         return tuple(rows)
@@ -306,7 +317,7 @@ class StepBuilder:
     def _lstm_equations(self, s: int, b: int, t: int) -> tuple[Equation, ...]:
         run, cell, p = self.run, self.cell, self.p
         assert run.c is not None and run.c_act is not None
-        act = cell.activation.label
+        act = cell.cell_activation.label
         h_new = run.h[s + 1, b]
         i, f, g, o = (run.gate(name)[s, b] for name in "ifgo")
         c_prev, c_new, c_act = run.c[s, b], run.c[s + 1, b], run.c_act[s, b]
