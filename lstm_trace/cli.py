@@ -82,9 +82,9 @@ def main() -> None:
     and activation, and the state update, with the numbers; `check` compares
     the values you worked out by hand (the scenario's `expect` block).
 
-    Frameworks: keras (Keras 3), keras2 (tf.keras), torch (a state_dict) and
-    tf1 (tf.compat.v1 cells under dynamic_rnn); bundled examples are in
-    scenarios/.
+    Frameworks: keras (Keras 3), keras2 (tf.keras), torch (a state_dict),
+    tf1 (tf.compat.v1 cells under dynamic_rnn) and onnx (the LSTM, GRU and
+    RNN operators); bundled examples are in scenarios/.
 
     \b
     Examples:
