@@ -85,6 +85,31 @@ def write(framework: str, name: str, scenario: dict[str, Any], reference: dict[s
     print(f"  {framework}/{name}.yaml")
 
 
+def scenario_of(
+    title: str,
+    framework: str,
+    layer: str,
+    dtype: str,
+    config: dict[str, Any],
+    weights: dict[str, np.ndarray],
+    initial: dict[str, np.ndarray],
+    inputs: np.ndarray,
+) -> dict[str, Any]:
+    """A scenario in the contract's key order; initial_state only where one was given."""
+    scenario: dict[str, Any] = {
+        "title": title,
+        "framework": framework,
+        "layer": layer,
+        "dtype": dtype,
+        "config": config,
+        "weights": weights,
+    }
+    if initial:
+        scenario["initial_state"] = initial
+    scenario["inputs"] = inputs
+    return scenario
+
+
 # --------------------------------------------------------------------------- keras
 def keras_cases(version: int) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """(name, layer, constructor kwargs, extra) for every case; extra holds dtype, initial_state, inputs."""
@@ -402,17 +427,7 @@ def tf1_fixtures(framework: str) -> None:
             rnn["time_major"] = True
         if rnn:
             config["dynamic_rnn"] = rnn
-        scenario: dict[str, Any] = {
-            "title": f"tf1 {cell_name} {name}",
-            "framework": "tf1",
-            "layer": cell_name,
-            "dtype": dtype,
-            "config": config,
-            "weights": weights,
-        }
-        if initial:
-            scenario["initial_state"] = initial
-        scenario["inputs"] = x
+        scenario = scenario_of(f"tf1 {cell_name} {name}", "tf1", cell_name, dtype, config, weights, initial, x)
         write("tf1", name, scenario, reference)
 
 
@@ -600,17 +615,7 @@ def onnx_fixtures(framework: str) -> None:
         config: dict[str, Any] = dict(attrs)
         if "lens" in extra:
             config["sequence_lens"] = extra["lens"]
-        scenario: dict[str, Any] = {
-            "title": f"ONNX {op} {name}",
-            "framework": "onnx",
-            "layer": op,
-            "dtype": dtype,
-            "config": config,
-            "weights": weights,
-        }
-        if initial:
-            scenario["initial_state"] = initial
-        scenario["inputs"] = x
+        scenario = scenario_of(f"ONNX {op} {name}", "onnx", op, dtype, config, weights, initial, x)
         write("onnx", name, scenario, reference)
 
 

@@ -201,3 +201,9 @@ def sequence_output(run: Run) -> np.ndarray:
         taken[run.reads] = run.active  # steps to input times: a reverse direction reads them backwards
         sequence = np.where(taken.T[..., None], sequence, 0)
     return sequence
+
+
+def reorder_blocks(array: np.ndarray, order: tuple[int, ...], hidden: int) -> np.ndarray:
+    """Gate rows (or entries) stored block after block, reordered: canonical block k is stored block order[k]."""
+    parts = [array[k * hidden : (k + 1) * hidden] for k in order]
+    return np.concatenate(parts, axis=0)

@@ -20,7 +20,17 @@ import numpy as np
 from .. import activations as A
 from ..errors import ScenarioError, unknown_name
 from ..model import Block, Cell, Kind, Network, WeightNames
-from .base import Built, Raw, Returned, check_keys, positive_int, sequence_lengths, sequence_output, state_array
+from .base import (
+    Built,
+    Raw,
+    Returned,
+    check_keys,
+    positive_int,
+    reorder_blocks,
+    sequence_lengths,
+    sequence_output,
+    state_array,
+)
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -90,8 +100,7 @@ SPELLING = {
 
 def _blocks(array: np.ndarray, kind: str, hidden: int) -> np.ndarray:
     """ONNX's gate rows (or entries) reordered into canonical blocks."""
-    parts = [array[k * hidden : (k + 1) * hidden] for k in ORDER[kind]]
-    return np.concatenate(parts, axis=0)
+    return reorder_blocks(array, ORDER[kind], hidden)
 
 
 class Onnx:

@@ -18,7 +18,7 @@ import numpy as np
 from .. import activations as A
 from ..errors import ScenarioError, unknown_name
 from ..model import Block, Cell, Kind, Network, WeightNames
-from .base import Built, Raw, Returned, check_keys, option, positive_int, state_array
+from .base import Built, Raw, Returned, check_keys, option, positive_int, reorder_blocks, state_array
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -73,8 +73,7 @@ NAMES = WeightNames(
 
 def _blocks(array: np.ndarray, kind: str, hidden: int) -> np.ndarray:
     """torch's gate rows (or entries) reordered into canonical blocks."""
-    parts = [array[k * hidden : (k + 1) * hidden] for k in ORDER[kind]]
-    return np.concatenate(parts, axis=0)
+    return reorder_blocks(array, ORDER[kind], hidden)
 
 
 class Torch:
