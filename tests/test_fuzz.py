@@ -34,7 +34,7 @@ scalars = st.one_of(
     st.integers(-5, 5),
     st.floats(allow_nan=True, allow_infinity=True, width=32),
     st.text(max_size=6),
-    st.sampled_from(["keras", "keras2", "torch", "tf1", "LSTM", "GRU", "RNN", "LSTMCell", "tanh", "relu"]),
+    st.sampled_from(["keras", "keras2", "torch", "tf1", "onnx", "LSTM", "GRU", "RNN", "LSTMCell", "tanh", "relu"]),
 )
 numbers = st.floats(-3, 3, width=32) | st.integers(-3, 3)
 arrays = st.recursive(st.lists(numbers, max_size=4), lambda inner: st.lists(inner, max_size=3), max_leaves=40)
@@ -133,6 +133,45 @@ def test_random_torch(layer: str, hidden: int, layers: int, bidirectional: bool,
         assert code == 2 and "missing weight" in err, err
     else:
         assert code == 2, err
+
+
+@FUZZ
+@given(
+    layer=st.sampled_from(["LSTM", "GRU", "RNN"]),
+    hidden=st.integers(1, 3),
+    direction=st.sampled_from(["forward", "reverse", "bidirectional"]),
+    attributes=st.dictionaries(
+        st.sampled_from(
+            [
+                "clip",
+                "input_forget",
+                "linear_before_reset",
+                "layout",
+                "activations",
+                "activation_alpha",
+                "sequence_lens",
+            ]
+        ),
+        values,
+        max_size=3,
+    ),
+    peepholes=st.booleans(),
+)
+def test_random_onnx(layer: str, hidden: int, direction: str, attributes: dict[str, Any], peepholes: bool) -> None:
+    g, d = {"LSTM": 4, "GRU": 3, "RNN": 1}[layer], 2 if direction == "bidirectional" else 1
+    weights: dict[str, Any] = {
+        "W": [[[0.1, -0.2]] * (g * hidden)] * d,
+        "R": [[[0.1] * hidden] * (g * hidden)] * d,
+        "B": [[0.05] * (2 * g * hidden)] * d,
+    }
+    if peepholes and layer == "LSTM":
+        weights["P"] = [[0.3] * (3 * hidden)] * d
+    config = {"hidden_size": hidden, "direction": direction, **attributes}
+    data = {"framework": "onnx", "layer": layer, "config": config, "weights": weights, "inputs": [[[1, 2], [3, 4]]]}
+    code, out_text, err = run_file(yaml.safe_dump(data))
+    assert_clean(code, out_text, err)
+    if not attributes:
+        assert code == 0, err
 
 
 @FUZZ
