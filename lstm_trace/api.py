@@ -28,6 +28,6 @@ def trace(scenario: Scenario) -> Trace:
         outputs=returned.outputs,
         returns=returned.returns,
         returns_note=returned.note,
-        stacked_states=returned.stacked_states,
+        states_axis=returned.states_axis,
         warnings=(*scenario.warnings, *overflows),
     )

@@ -88,11 +88,14 @@ def _one(trace: Trace, item: Expected, tolerance: float, precision: int) -> Resu
     index = tuple(int(k) for k in np.argwhere(~close)[0])
     unit = index[-1]
     row = index[-2] if len(index) > 1 else 0
-    where = f"unit {unit + 1}" if got.ndim < 2 or got.shape[-2] == 1 else f"batch row {row + 1}, unit {unit + 1}"
-    if item.step is None and trace.stacked_states:
-        run = trace.all_runs()[index[0]]
-        where = f"layer {run.layer} {run.direction}, {where}"
-    where = f"{item.name}{sub(unit + 1)} ({where})"
+    batch, prefix = (got.shape[-2] if got.ndim > 1 else 1), ""
+    if item.step is None and trace.states_axis is not None:  # (runs, B, H) or (B, runs, H)
+        axis = trace.states_axis
+        run = trace.all_runs()[index[axis]]
+        row, batch = index[1 - axis], got.shape[1 - axis]
+        prefix = f"layer {run.layer} {run.direction}, "
+    where = f"unit {unit + 1}" if batch == 1 else f"batch row {row + 1}, unit {unit + 1}"
+    where = f"{item.name}{sub(unit + 1)} ({prefix}{where})"
     if item.step is None and run.active is not None:  # a finished row's state was made at its last active step
         taken = np.flatnonzero(run.active[:, row])
         if not taken.size:

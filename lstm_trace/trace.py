@@ -75,7 +75,7 @@ class Trace:
     returns: tuple[tuple[str, str], ...]
     returns_note: str = ""
     warnings: tuple[str, ...] = ()
-    stacked_states: bool = False  # outputs h and c run over all_runs() on their first axis
+    states_axis: int | None = None  # the axis of outputs h and c that runs over all_runs(), where they have one
 
     @property
     def first(self) -> Run:

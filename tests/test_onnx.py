@@ -160,3 +160,14 @@ def test_initial_state_shape_follows_layout(tmp_path: Path) -> None:
     del data["reference"]
     data["initial_state"]["initial_h"] = np.zeros((1, 3, 3)).tolist()  # layout 0's (D, B, H)
     refused(write_scenario(tmp_path, yaml.safe_dump(data)), "initial_state.initial_h", "B=3 × D=1 × H=3 (layout 1)")
+
+
+def test_check_finds_the_wrong_row_of_a_layout_1_state(tmp_path: Path) -> None:
+    path = fixture_scenario(tmp_path, "lstm_layout1")
+    h = lstm_trace.trace(lstm_trace.load(path)).outputs["h"]  # Y_h (B=3, D=1, H=3)
+    wrong = h.copy()
+    wrong[2, 0, 1] += 0.5
+    text = path.read_text(encoding="utf-8") + f"expect:\n  h: {wrong.tolist()}\n"
+    result = run_cli("check", str(write_scenario(tmp_path, text, "h.yaml")), "--width", "200")
+    assert result.exit_code == 1
+    assert "first wrong: h₂ (layer 1 forward, batch row 3, unit 2)" in result.output

@@ -98,7 +98,7 @@ class Returned:
     outputs: dict[str, np.ndarray]
     returns: tuple[tuple[str, str], ...]
     note: str = ""
-    stacked_states: bool = False  # h and c have a leading axis over every layer and direction, in order
+    states_axis: int | None = None  # the axis of h and c over every layer and direction, in order, if any
 
 
 class Framework(Protocol):

@@ -368,7 +368,7 @@ class Onnx:
         outputs.update({key: value.transpose(1, 0, 2) if layout else value for key, value in states.items()})
         returns = [("Y", "sequence"), ("Y_h", "h")] + ([("Y_c", "c")] if "c" in outputs else [])
         note = "Y, Y_h, Y_c" if "c" in outputs else "Y, Y_h"
-        return Returned(outputs, tuple(returns), note, stacked_states=not layout)
+        return Returned(outputs, tuple(returns), note, states_axis=layout)  # (D, B, H), or (B, D, H)
 
 
 FRAMEWORKS = {"onnx": Onnx()}

@@ -318,7 +318,7 @@ class Torch:
             outputs["c"] = np.stack([run.c[-1] for run in flat if run.c is not None])
         returns = [("output", "sequence"), ("h_n", "h")] + ([("c_n", "c")] if "c" in outputs else [])
         note = "output, (h_n, c_n)" if "c" in outputs else "output, h_n"
-        return Returned(outputs, tuple(returns), note, stacked_states=True)
+        return Returned(outputs, tuple(returns), note, states_axis=0)
 
 
 FRAMEWORKS = {"torch": Torch()}

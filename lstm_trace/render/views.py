@@ -275,9 +275,10 @@ class StepBuilder:
         cell, run = self.cell, self.run
         if run.peep is not None:
             t = s + 1
+            after = " after clipping" if cell.cell_clip is not None else ""
             return (
                 f"peepholes (w⊙c): i and f add w ⊙ c{sub(t - 1)}, the previous c; o adds w ⊙ c{sub(t)}, "
-                "the new c after clipping.",
+                f"the new c{after}.",
             )
         if cell.kind != "gru" or run.gated is None:
             return ()
