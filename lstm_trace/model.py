@@ -31,8 +31,12 @@ GATE_TITLES = {
 }
 
 
-# a forget gate coupled to the input gate is not a function of its own sum
-COUPLED_FORGET = Activation("1 − i", "f = 1 − i, whatever the f sum", lambda x: x)
+def _coupled(x: np.ndarray) -> np.ndarray:
+    raise TypeError("a coupled forget gate is 1 − i, not a function of its own sum")
+
+
+# what `activation_of` names for a forget gate coupled to the input gate; the engine computes 1 − i itself
+COUPLED_FORGET = Activation("1 − i", "f = 1 − i, whatever the f sum", _coupled)
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ class Onnx:
         layer, kind = raw.layer, KINDS[raw.layer]
         valid = ATTRIBUTES | {key for key, op in ONLY_FOR.items() if op == layer}
         check_keys(raw.config, sorted(valid), f"ONNX {layer} attribute", raw, "config")
-        hidden = self._hidden(raw, kind)
+        hidden = self._hidden(raw)
         direction = self._direction(raw)
         dirs = 2 if direction == "bidirectional" else 1
         layout = self._flag(raw, "layout")
@@ -152,7 +152,7 @@ class Onnx:
         )
 
     # ---- reading -----------------------------------------------------------------------
-    def _hidden(self, raw: Raw, kind: str) -> int:
+    def _hidden(self, raw: Raw) -> int:
         if "hidden_size" in raw.config:
             return positive_int(raw, "hidden_size", raw.config["hidden_size"])
         if isinstance(raw.weights, Mapping) and "R" in raw.weights:  # R is (D, G·H, H)
