@@ -28,7 +28,8 @@ class ExitStatus(enum.IntEnum):
     ERROR = 2
 
 
-FORMATS = ("terminal", "markdown", "json")
+FORMATS = ("terminal", "markdown", "json", "html", "svg")
+EXPORT_WIDTH = 140  # html and svg are pages and slides, not a terminal: a width that fits both
 
 
 def _console(width: int | None, stderr: bool = False) -> Console:
@@ -117,7 +118,8 @@ _precision = click.option(
     type=click.Choice(FORMATS),
     default="terminal",
     show_default=True,
-    help="terminal: tables for reading; markdown: pipe tables for handouts; json: every value.",
+    help="terminal: tables for reading; markdown: pipe tables for handouts; json: every value; "
+    "html, svg: the terminal trace in colour as a page or a picture, for slides (width 140 unless --width).",
 )
 @_steps
 @_batch
@@ -163,12 +165,38 @@ def run(
         from .render.markdown import render_markdown
 
         _write(line + "\n" for line in render_markdown(tr, sel))
+    elif fmt in ("html", "svg"):
+        _write([_export(tr, sel, fmt, width or EXPORT_WIDTH)])
     else:
         from .render.terminal import TraceView
 
         console = _console(width)
         for part in TraceView(tr, sel).parts(console.width):  # printed as produced: long traces stream
             console.print(part, crop=False)
+
+
+def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
+    """The terminal trace recorded in colour, whatever the terminal, and exported as one HTML page or SVG."""
+    import io
+
+    from .render.terminal import TraceView
+
+    console = Console(
+        width=width,
+        height=50,  # with both set, rich keeps them even where TERM=dumb would force 80 columns
+        file=io.StringIO(),
+        record=True,
+        force_terminal=True,
+        color_system="truecolor",
+        no_color=False,  # colour is part of a picture, whatever NO_COLOR asks of terminals
+        highlight=False,
+    )
+    for part in TraceView(tr, sel).parts(console.width):
+        console.print(part, crop=False)
+    if fmt == "html":
+        return console.export_html(inline_styles=True)
+    title = tr.scenario.title or tr.scenario.header
+    return console.export_svg(title=f"lstm-trace · {title}")
 
 
 @main.command()

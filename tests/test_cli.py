@@ -54,6 +54,24 @@ def test_markdown_and_json_formats(seed_path: Path) -> None:
     assert [step["t"] for step in doc["steps"]] == [2, 4, 5]
 
 
+def test_html_and_svg_exports(seed_path: Path) -> None:
+    page = run_cli("run", str(SCENARIOS / "keras_defaults.yaml"), "--format", "html", "--steps", "1")
+    assert page.exit_code == 0 and page.output.startswith("<!DOCTYPE html>")
+    assert "h₁ = o ⊙ tanh(c₁) = [0.5449·(-0.3544), 0.5744·(-0.4791), 0.3058·(-0.0794)]" in page.output
+    assert "color: #" in page.output  # in colour even under NO_COLOR, which the test console sets
+    picture = run_cli("run", str(seed_path), "--format", "svg")
+    assert picture.exit_code == 0 and picture.output.startswith("<svg")
+    title = "lstm-trace · The seed example: one LSTM step by hand".replace(" ", "&#160;")  # the window title
+    assert title in picture.output
+    assert (
+        "h₁&#160;=&#160;o&#160;⊙&#160;linear(c₁)&#160;=&#160;[2·0,&#160;1·4,&#160;0·1]&#160;=&#160;[0&#160;4&#160;0]"
+        in picture.output
+    )
+    wide = re.search(r'viewBox="0 0 (\d+)', picture.output)
+    narrow = re.search(r'viewBox="0 0 (\d+)', run_cli("run", str(seed_path), "--format", "svg", "--width", "60").output)
+    assert wide and narrow and int(narrow.group(1)) < int(wide.group(1)) / 2  # --width sets the columns: 60, not 140
+
+
 def test_precision_option(tmp_path: Path) -> None:
     out = run_cli("run", str(SCENARIOS / "gru.yaml"), "--precision", "2", "--width", "120").output
     assert re.search(r"\b0\.\d\d\b", out) and not re.search(r"\b0\.\d{3,}\b", out)
