@@ -284,10 +284,10 @@ class StepBuilder:
             return ()
         n = cell.native_name("n")
         if cell.reset_after:
-            b, rb = cell.names.bias_label, cell.names.recurrent_bias_label
+            bias, rbias = cell.names.bias_label, cell.names.recurrent_bias_label
             return (
-                f"{n} sums differently: pre = x·W + {b} + r ⊙ ({h_prev}·U + {rb}); "
-                f"its {h_prev}·U and {rb} rows enter only through r.",
+                f"{n} sums differently: pre = x·W + {bias} + r ⊙ ({h_prev}·U + {rbias}); "
+                f"its {h_prev}·U and {rbias} rows enter only through r.",
             )
         return (
             f"r ⊙ {h_prev} = {self._vec(run.gated[s, b])}; the {n} block's {h_prev}·U row is "
