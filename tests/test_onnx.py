@@ -171,3 +171,19 @@ def test_check_finds_the_wrong_row_of_a_layout_1_state(tmp_path: Path) -> None:
     result = run_cli("check", str(write_scenario(tmp_path, text, "h.yaml")), "--width", "200")
     assert result.exit_code == 1
     assert "first wrong: h₂ (layer 1 forward, batch row 3, unit 2)" in result.output
+
+
+def test_hidden_size_may_be_left_to_r(tmp_path: Path) -> None:
+    text = SEED_ONNX.replace("  hidden_size: 3\n", "")
+    tr = lstm_trace.trace(lstm_trace.load(write_scenario(tmp_path, text)))
+    assert tr.outputs["h"].tolist() == [[[0, 4, 0]]]  # R (1, 12, 3) says H = 3
+
+
+def test_bidirectional_needs_two_directions_of_weights(tmp_path: Path) -> None:
+    data = yaml.safe_load(SEED_ONNX)
+    config = data["config"]
+    config["direction"] = "bidirectional"
+    for key in ("activations", "activation_alpha", "activation_beta"):
+        config[key] = config[key] * 2
+    text = yaml.safe_dump(data, default_flow_style=None)
+    refused(write_scenario(tmp_path, text), "weights.W", "shape (2, 12, 2): D=2 × 4·hidden_size=12 × F=2")
