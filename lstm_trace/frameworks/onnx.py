@@ -12,7 +12,7 @@ couples the forget gate to the input gate (f = 1 − i).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,40 +62,23 @@ ONLY_FOR = {"input_forget": "LSTM", "linear_before_reset": "GRU"}
 NAMES = WeightNames("W", "R", "Wb", "Rb", bias_label="Wb", recurrent_bias_label="Rb", projection="", transposed=True)
 
 
-def _activation(name: str, alpha: float | None, beta: float | None) -> A.Activation:
-    """One of ONNX's activation functions; alpha and beta are the ones its position in the list consumed."""
-    table = {
-        "sigmoid": lambda: A.SIGMOID,
-        "tanh": lambda: A.TANH,
-        "relu": lambda: A.RELU,
-        "softsign": lambda: A.COMMON["softsign"],
-        "softplus": lambda: A.COMMON["softplus"],
-        "affine": lambda: A.affine(alpha or 0.0, beta or 0.0),
-        "leakyrelu": lambda: A.leaky_relu(0.01 if alpha is None else alpha),
-        "thresholdedrelu": lambda: A.thresholded_relu(0.0 if alpha is None else alpha),
-        "scaledtanh": lambda: A.scaled_tanh(alpha or 0.0, beta or 0.0),
-        "hardsigmoid": lambda: A.hard_sigmoid(0.2 if alpha is None else alpha, 0.5 if beta is None else beta),
-        "elu": lambda: A.elu(1.0 if alpha is None else alpha),
-    }
-    return table[name]()
-
-
-# which activations take an alpha and which a beta from the attribute lists, in list order
-TAKES_ALPHA = {"affine", "leakyrelu", "thresholdedrelu", "scaledtanh", "hardsigmoid", "elu"}
-TAKES_BETA = {"affine", "scaledtanh", "hardsigmoid"}
-SPELLING = {
-    "sigmoid": "Sigmoid",
-    "tanh": "Tanh",
-    "relu": "Relu",
-    "affine": "Affine",
-    "leakyrelu": "LeakyRelu",
-    "thresholdedrelu": "ThresholdedRelu",
-    "scaledtanh": "ScaledTanh",
-    "hardsigmoid": "HardSigmoid",
-    "elu": "Elu",
-    "softsign": "Softsign",
-    "softplus": "Softplus",
+# ONNX's activation functions by lower-case name (onnxruntime ignores case): their spelling, whether each
+# takes the next alpha and the next beta from the attribute lists, and the function given them
+FUNCTIONS: dict[str, tuple[str, bool, bool, Callable[[float, float], A.Activation]]] = {
+    "sigmoid": ("Sigmoid", False, False, lambda a, b: A.SIGMOID),
+    "tanh": ("Tanh", False, False, lambda a, b: A.TANH),
+    "relu": ("Relu", False, False, lambda a, b: A.RELU),
+    "softsign": ("Softsign", False, False, lambda a, b: A.COMMON["softsign"]),
+    "softplus": ("Softplus", False, False, lambda a, b: A.COMMON["softplus"]),
+    "affine": ("Affine", True, True, A.affine),
+    "leakyrelu": ("LeakyRelu", True, False, lambda a, b: A.leaky_relu(a)),
+    "thresholdedrelu": ("ThresholdedRelu", True, False, lambda a, b: A.thresholded_relu(a)),
+    "scaledtanh": ("ScaledTanh", True, True, A.scaled_tanh),
+    "hardsigmoid": ("HardSigmoid", True, True, A.hard_sigmoid),
+    "elu": ("Elu", True, False, lambda a, b: A.elu(a)),
 }
+# where the lists run out, onnxruntime's defaults; 0 for every other function, ThresholdedRelu included
+DEFAULTS = {"leakyrelu": (0.01, 0.0), "hardsigmoid": (0.2, 0.5), "elu": (1.0, 0.0)}
 
 
 def _blocks(array: np.ndarray, kind: str, hidden: int) -> np.ndarray:
@@ -208,11 +191,15 @@ class Onnx:
             picked = {}
             for role, name in zip(roles, names[d * len(roles) : (d + 1) * len(roles)], strict=True):
                 key = name.lower()
-                if key not in SPELLING:
-                    raise unknown_name("ONNX activation", name, list(SPELLING.values()), where)
-                alpha = alphas.pop(0) if key in TAKES_ALPHA and alphas else None
-                beta = betas.pop(0) if key in TAKES_BETA and betas else None
-                picked[role] = _activation(key, alpha, beta)
+                if key not in FUNCTIONS:
+                    raise unknown_name("ONNX activation", name, [f[0] for f in FUNCTIONS.values()], where)
+                _, takes_alpha, takes_beta, make = FUNCTIONS[key]
+                alpha, beta = DEFAULTS.get(key, (0.0, 0.0))
+                if takes_alpha and alphas:
+                    alpha = alphas.pop(0)
+                if takes_beta and betas:
+                    beta = betas.pop(0)
+                picked[role] = make(alpha, beta)
             chosen.append(picked)
         return chosen
 
