@@ -176,21 +176,12 @@ def run(
 
 
 def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
-    """The terminal trace recorded in colour, whatever the terminal, and exported as one HTML page or SVG."""
+    """The terminal trace recorded off-screen and exported as one HTML page or SVG; the export keeps every style."""
     import io
 
     from .render.terminal import TraceView
 
-    console = Console(
-        width=width,
-        height=50,  # with both set, rich keeps them even where TERM=dumb would force 80 columns
-        file=io.StringIO(),
-        record=True,
-        force_terminal=True,
-        color_system="truecolor",
-        no_color=False,  # colour is part of a picture, whatever NO_COLOR asks of terminals
-        highlight=False,
-    )
+    console = Console(width=width, file=io.StringIO(), record=True, highlight=False)
     for part in TraceView(tr, sel).parts(console.width):
         console.print(part, crop=False)
     if fmt == "html":
