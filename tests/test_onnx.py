@@ -127,6 +127,7 @@ def test_row_of_length_0_returns_zero_states(tmp_path: Path) -> None:
             ("unknown ONNX LSTM attribute 'linear_before_reset'",),
         ),
         ("hidden_size: 3", "hidden_size: 3\n  clip: -1", ("clip must be a positive number", "config.clip")),
+        ("hidden_size: 3", "hidden_size: 3\n  clip: .nan", ("clip must be a positive number", "found:    nan")),
         ("hidden_size: 3", "hidden_size: 3\n  layout: 2", ("layout must be 0 or 1",)),
         ("hidden_size: 3", "hidden_size: 3\n  input_forget: true", ("input_forget must be 0 or 1",)),
         (

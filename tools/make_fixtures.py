@@ -432,8 +432,11 @@ def tf1_fixtures(framework: str) -> None:
 
 
 # --------------------------------------------------------------------------- onnx
-ONNX_INPUTS = {"LSTM": ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"), "GRU": (), "RNN": ()}
-ONNX_INPUTS["GRU"] = ONNX_INPUTS["RNN"] = ONNX_INPUTS["LSTM"][:6]
+ONNX_INPUTS = {  # the node's inputs in the operator's order
+    "LSTM": ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"),
+    "GRU": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
+    "RNN": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
+}
 ONNX_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 

@@ -156,6 +156,14 @@ def option(raw: Raw, key: str, default: Any, kind: type | tuple[type, ...]) -> A
     return value
 
 
+def positive_number(raw: Raw, key: str) -> float | None:
+    """An optional config number above 0: TF1's cell_clip and proj_clip, ONNX's clip."""
+    value = option(raw, key, None, (int, float))
+    if value is not None and not value > 0:  # NaN is refused too
+        raise ScenarioError(f"{key} must be a positive number", raw.where("config", key), found=repr(value))
+    return None if value is None else float(value)
+
+
 def positive_int(raw: Raw, key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ScenarioError("must be a positive whole number", raw.where("config", key), found=repr(value))

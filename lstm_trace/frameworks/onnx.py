@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import activations as A
 from ..errors import ScenarioError, unknown_name
+from ..model import GATES as CANONICAL_GATES
 from ..model import Block, Cell, Kind, Network, WeightNames
 from .base import (
     Built,
@@ -26,6 +27,7 @@ from .base import (
     Returned,
     check_keys,
     positive_int,
+    positive_number,
     reorder_blocks,
     sequence_lengths,
     sequence_output,
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from ..trace import Run
 
 KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+GATES = {kind: len(names) for kind, names in CANONICAL_GATES.items()}  # how many blocks W and R stack
 BLOCKS = {
     "lstm": (Block("i", "i"), Block("o", "o"), Block("f", "f"), Block("c", "g")),
     "gru": (Block("z", "z"), Block("r", "r"), Block("h", "n")),
@@ -101,7 +103,7 @@ class Onnx:
         direction = self._direction(raw)
         dirs = 2 if direction == "bidirectional" else 1
         layout = self._flag(raw, "layout")
-        clip = self._clip(raw)
+        clip = positive_number(raw, "clip")
         coupled = bool(self._flag(raw, "input_forget"))
         reset_after = bool(self._flag(raw, "linear_before_reset"))
         chosen = self._activations(raw, kind, dirs)
@@ -155,14 +157,6 @@ class Onnx:
         if isinstance(value, bool) or value not in (0, 1):
             raise ScenarioError(f"{key} must be 0 or 1", raw.where("config", key), found=repr(value))
         return int(value)
-
-    def _clip(self, raw: Raw) -> float | None:
-        if "clip" not in raw.config:
-            return None
-        value = raw.config["clip"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ScenarioError("clip must be a positive number", raw.where("config", "clip"), found=repr(value))
-        return float(value)
 
     def _numbers(self, raw: Raw, key: str) -> list[float]:
         value = raw.config.get(key, [])
@@ -241,7 +235,7 @@ class Onnx:
             peepholes=peepholes,
             output_activation=acts.get("h"),
             pre_clip=clip,
-            coupled_forget=coupled and kind == "lstm",
+            coupled_forget=coupled,  # input_forget is an LSTM attribute only
         )
 
     def _initial_state(

@@ -27,6 +27,7 @@ from .base import (
     inert_reason,
     option,
     positive_int,
+    positive_number,
     sequence_lengths,
     sequence_output,
     state_array,
@@ -200,16 +201,10 @@ class TF1:
                 projection="projection/kernel",
             ),
             peepholes=peep,
-            cell_clip=self._clip(raw, "cell_clip"),
+            cell_clip=positive_number(raw, "cell_clip"),
             projection=projection,
-            proj_clip=self._clip(raw, "proj_clip"),
+            proj_clip=positive_number(raw, "proj_clip"),
         )
-
-    def _clip(self, raw: Raw, key: str) -> float | None:
-        value = option(raw, key, None, (int, float))
-        if value is not None and value <= 0:
-            raise ScenarioError(f"{key} must be positive", raw.where("config", key), found=repr(value))
-        return None if value is None else float(value)
 
     def _gru(self, raw: Raw, weights: dict[str, str], units: int, activation: A.Activation) -> Cell:
         rows = f"F={raw.features} input rows + num_units={units} state rows"

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import activations as A
 from ..errors import ScenarioError, unknown_name
+from ..model import GATES as CANONICAL_GATES
 from ..model import Block, Cell, Kind, Network, WeightNames
 from .base import Built, Raw, Returned, check_keys, option, positive_int, reorder_blocks, state_array
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from ..trace import Run
 
 KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+GATES = {kind: len(names) for kind, names in CANONICAL_GATES.items()}  # how many blocks the weights stack
 BLOCKS = {
     "lstm": (Block("i", "i"), Block("f", "f"), Block("g", "g"), Block("o", "o")),
     "gru": (Block("r", "r"), Block("z", "z"), Block("n", "n")),
