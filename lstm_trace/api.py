@@ -8,7 +8,12 @@ from . import frameworks
 from .engine import run_network
 from .overflow import first_nonfinite
 from .scenario import Scenario
-from .trace import Trace
+from .trace import Run, Trace
+
+
+def returns(scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> frameworks.Returned:
+    """What the framework's layer returns for these runs."""
+    return frameworks.get(scenario.framework).returned(scenario, runs)
 
 
 def trace(scenario: Scenario) -> Trace:
@@ -17,7 +22,7 @@ def trace(scenario: Scenario) -> Trace:
     # numpy reports floating-point trouble to this callback instead of warning; a clean run skips the scan
     with np.errstate(all="call", call=lambda kind, flag: flagged.append(kind)):
         runs = run_network(scenario.network)
-    returned = frameworks.get(scenario.framework).returned(scenario, runs)
+    returned = returns(scenario, runs)
     given = bool(scenario.warnings)
     overflows = []
     if flagged or given:

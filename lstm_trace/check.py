@@ -1,30 +1,71 @@
-"""`expect` against a trace: which values are right, and the arithmetic behind a wrong one.
+"""`expect` against a trace: which of a student's values are right, and what went wrong with the others.
 
-A wrong value is explained at its first wrong unit with the equation that
-made the right value, using the numbers the engine recorded, and then with a
-guess at the slip: a value that equals what the equation gives with one piece
-left out (the output gate, the activation, the forget term) names that piece.
+A wrong answer is read three ways, in order:
+1. a misconception carried through every step: the layer is run again under
+   each known wrong rule (diagnose.py), through the same engine, and the first
+   that reproduces every value the student wrote names the mistake;
+2. rounding: values right to fewer decimals than the tolerance asks;
+3. a slip, marked with follow-through as an examiner marks error carried
+   forward: the layer is run with the student's own values put in place of
+   the engine's as soon as each is computed, so a later value that follows
+   correctly from an earlier wrong one is `carried`, not wrong.
+Every explanation is written from a run's record (render/explain.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .api import returns
+from .diagnose import Variant, variants
+from .engine import run_network
 from .errors import ScenarioError, Where
 from .expect import Expected
-from .render.numbers import num, signed_sum, sub, vec
+from .render.explain import Explainer, unit
+from .render.numbers import num, sub, vec
 from .trace import Run, Trace
+
+Runs = tuple[tuple[Run, ...], ...]
+STATUSES = ("right", "wrong", "carried")
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    mistake: str  # an id of SCENARIO.md's table, or arithmetic_slip / rounded
+    text: str
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a value is first wrong, numbered from 1; `step` is the processing step that made it."""
+
+    step: int
+    batch: int
+    unit: int
+
+
+@dataclass(frozen=True, eq=False)
 class Result:
     item: Expected
-    got: np.ndarray
-    ok: bool
-    where: str = ""  # "unit 3", "batch row 2, unit 3"
+    got: np.ndarray  # the right values, in the quantity's shape
+    status: str = "right"
+    first_wrong: Position | None = None
+    where: str = ""  # h₁[3], with the batch row or direction when there are several
+    first_value: float | None = None  # the student's value there
     explanation: tuple[str, ...] = ()
+    diagnosis: Diagnosis | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "right"
+
+    @property
+    def yours(self) -> np.ndarray:
+        return self.item.values.reshape(self.got.shape)
 
 
 @dataclass(frozen=True)
@@ -41,7 +82,7 @@ class Report:
         return sum(not r.ok for r in self.results)
 
 
-def check(trace: Trace, precision: int = 4) -> Report:
+def check(trace: Trace, precision: int | str = 4) -> Report:
     expect = trace.scenario.expect
     if expect is None or not expect.items:
         raise ScenarioError(
@@ -49,214 +90,391 @@ def check(trace: Trace, precision: int = 4) -> Report:
             Where(trace.scenario.source),
             expected="expect: {h: [...], c: [...], steps: {1: {i: [...]}}}",
         )
-    results = tuple(_one(trace, item, expect.tolerance, precision) for item in expect.items)
-    return Report(results, expect.tolerance)
+    return _Checker(trace, expect.tolerance, precision).report(expect.items)
 
 
-def _actual(trace: Trace, item: Expected) -> tuple[np.ndarray, Run, int]:
-    """The traced value, the run it comes from, and the step (0-based) that made it."""
-    run = trace.first
+def values_of(item: Expected, runs: Runs, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The value an expected item names, in a set of runs (layer 1, forward, for step quantities)."""
     if item.step is None:
-        return np.asarray(trace.outputs[item.name]), run, run.steps - 1
-    s = item.step - 1
-    name = item.name
+        return np.asarray(outputs[item.name])
+    run, s, name = runs[0][0], item.step - 1, item.name
     if name == "x":
-        return run.x[s], run, s
-    if name in ("h", "c"):
-        states = run.h if name == "h" else run.c
-        assert states is not None
-        return states[s + 1], run, s
-    which = "pre" if name.startswith("pre_") else "act"
-    return run.gate(name.removeprefix("pre_"), which)[s], run, s
+        return run.x[s]
+    if name == "h":
+        return run.h[s + 1]
+    if name == "c":
+        assert run.c is not None
+        return run.c[s + 1]
+    if name.startswith("pre_"):
+        return run.blocks[name[4:]].pre[s]
+    return run.blocks[name].act[s]
 
 
-def _one(trace: Trace, item: Expected, tolerance: float, precision: int) -> Result:
-    got, run, s = _actual(trace, item)
-    want = item.values
-    if want.size != got.size:
-        raise ScenarioError(
-            "wrong shape",
-            Where(trace.scenario.source, item.line, f"expect.{item.name}"),
-            expected=f"{got.size} values, shape {got.shape} (the batch axis may be left out for a batch of one)",
-            found=f"shape {want.shape}",
-        )
-    want = want.reshape(got.shape)
-    close = np.abs(want - got.astype(np.float64)) <= tolerance + 1e-6 * np.abs(got)
-    close |= np.isnan(want) & np.isnan(got)
-    if close.all():
-        return Result(item, got, True)
-    index = tuple(int(k) for k in np.argwhere(~close)[0])
-    unit = index[-1]
-    row = index[-2] if len(index) > 1 else 0
-    batch, prefix = (got.shape[-2] if got.ndim > 1 else 1), ""
-    if item.step is None and trace.states_axis is not None:  # (runs, B, H) or (B, runs, H)
-        axis = trace.states_axis
-        run = trace.all_runs()[index[axis]]
-        row, batch = index[1 - axis], got.shape[1 - axis]
-        prefix = f"layer {run.layer} {run.direction}, "
-    where = f"unit {unit + 1}" if batch == 1 else f"batch row {row + 1}, unit {unit + 1}"
-    where = f"{item.name}{sub(unit + 1)} ({prefix}{where})"
-    if item.step is None and run.active is not None:  # a finished row's state was made at its last active step
-        taken = np.flatnonzero(run.active[:, row])
-        if not taken.size:
-            return Result(item, got, False, where, ("this batch row has length 0: its state is the initial state",))
-        s = int(taken[-1])
-    explain = Explainer(run, s, row, unit, precision)
-    return Result(item, got, False, where, explain.why(item.name, float(want[index])))
+def decimals(values: np.ndarray, most: int = 8) -> int | None:
+    """How many decimals the student wrote: the fewest that hold every value exactly."""
+    for d in range(most + 1):
+        scaled = values * 10**d
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1, np.abs(scaled))):
+            return d
+    return None
 
 
-class Explainer:
-    """The arithmetic of one unit at one step, written with the recorded numbers."""
+class _Substitute:
+    """An engine hook: each value the student wrote replaces the engine's as soon as that is computed.
 
-    def __init__(self, run: Run, s: int, b: int, k: int, precision: int) -> None:
-        self.run, self.s, self.b, self.k, self.p = run, s, b, k, precision
-        self.cell = run.cell
-        self.u = sub(k + 1)
+    What the engine computed just before, from the student's own earlier
+    values, is kept in `computed`; `order` is the order the step computed them.
+    """
+
+    def __init__(self, student: Mapping[tuple[int, str], np.ndarray]) -> None:
+        self.student = student
+        self.computed: dict[tuple[int, str], np.ndarray] = {}
+        self.order: dict[tuple[int, str], int] = {}
+
+    def __call__(self, s: int, name: str, values: np.ndarray) -> None:
+        self.order.setdefault((s, name), len(self.order))
+        wanted = self.student.get((s, name))
+        if wanted is not None:
+            self.computed[(s, name)] = values.copy()
+            values[...] = wanted
+
+
+class _Checker:
+    def __init__(self, trace: Trace, tolerance: float, precision: int | str) -> None:
+        self.trace, self.tol, self.p = trace, tolerance, precision
 
     def n(self, value: float) -> str:
-        return num(value, self.p)
+        return num(value, self.p)  # type: ignore[arg-type]
 
-    def g(self, gate: str, which: str = "act") -> float:
-        return float(self.run.gate(gate, which)[self.s, self.b, self.k])
+    # ---- comparing ------------------------------------------------------------------------
+    def _close(self, want: np.ndarray, got: np.ndarray, tol: float | None = None) -> np.ndarray:
+        got = np.asarray(got, dtype=np.float64)
+        close = np.abs(want - got) <= (self.tol if tol is None else tol) + 1e-6 * np.abs(got)
+        return np.asarray(close | (np.isnan(want) & np.isnan(got)))
 
-    def why(self, name: str, wanted: float) -> tuple[str, ...]:
-        kind = self.cell.kind
-        base = name.removeprefix("pre_")
-        if name == "x":
-            return ()
-        if name.startswith("pre_") or (base in self.cell.gates and name not in ("h", "c")):
-            return self._gate(base, wanted, pre=name.startswith("pre_"))
-        if kind == "lstm":
-            return self._lstm_h(wanted) if name == "h" else self._lstm_c(wanted)
-        if kind == "gru":
-            return self._gru_h(wanted)
-        return self._gate("h", wanted, pre=False)
+    def _loose(self, want: np.ndarray) -> float:
+        """The tolerance for telling what a student meant: as loose as the decimals they wrote."""
+        d = decimals(want)
+        return max(self.tol, 0.5 * 10.0**-d * (1 + 1e-6)) if d is not None else self.tol
 
-    def _close(self, a: float, b: float) -> bool:
-        return bool(abs(a - b) <= 5e-4 + 1e-6 * abs(b))
-
-    def _gate(self, gate: str, wanted: float, pre: bool) -> tuple[str, ...]:
-        col = self.cell.block(gate).start + self.k
-        name = self.cell.native_name(gate)
-        labels, parts = self._terms(gate, name, col)
-        z = self.g(gate, "pre")
-        act = self.cell.activation_of(gate)
-        plain = act.name == "linear" and not pre
-        pre_name = f"{self.cell.pre_symbol}_{gate}{self.u}"
-        lhs = f"{gate}{self.u}" if plain else pre_name
-        sums = " + ".join(labels) + " = " + signed_sum(parts, self.p)
-        lines = [f"{lhs} = {sums} = {self.n(z)}"]
-        if gate == "f" and self.cell.coupled_forget and not pre:
-            i = self.g("i")
-            f = self.n(self.g("f"))
-            lines.append(f"f{self.u} = 1 − i{self.u} = 1 − {self.n(i)} = {f} (input_forget: the f sum is unused)")
-            return tuple(lines)
-        if not pre and not plain:
-            a = self.g(gate)
-            given, shown = pre_name, self.n(z)
-            if self.run.pre_clipped is not None and self.cell.pre_clip is not None:
-                clipped = float(self.run.pre_clipped[self.s, self.b, col])
-                given = f"clip({pre_name}, ±{self.n(self.cell.pre_clip)})"
-                shown = self.n(clipped)
-            lines.append(f"{gate}{self.u} = {act.label}({given}) = {act.label}({shown}) = {self.n(a)}")
-            if self._close(wanted, z):
-                lines.append(f"Your {self.n(wanted)} is the pre-activation: the activation {act.name} was left out.")
-        return tuple(lines)
-
-    def _terms(self, gate: str, name: str, col: int) -> tuple[list[str], list[float]]:
-        """The recorded terms that the engine summed into this gate's pre-activation, in its order."""
-        run, cell, s, b, u = self.run, self.cell, self.s, self.b, self.u
-        x_name, h_name = f"x{sub(int(run.reads[s]) + 1)}", f"h{sub(s)}"
-        candidate_after_reset = cell.kind == "gru" and gate == "n"
-        terms = [(f"{x_name}·W[:, {name}{u}]", run.xw[s, b, col])]
-        if candidate_after_reset and not cell.reset_after:
-            terms.append((f"(r⊙{h_name})·U[:, {name}{u}]", run.hu[s, b, col]))
-        elif not candidate_after_reset:
-            terms.append((f"{h_name}·U[:, {name}{u}]", run.hu[s, b, col]))
-        names = cell.names
-        for label, vector in (
-            (names.bias_label, cell.bias),
-            (names.recurrent_bias_label, None if candidate_after_reset and cell.reset_after else cell.recurrent_bias),
-            (names.runtime_bias_label, cell.runtime_bias),
-        ):
-            if vector is not None and (vector is not cell.runtime_bias or vector[col]):
-                terms.append((f"{label}[{name}{u}]", vector[col]))
-        if candidate_after_reset and cell.reset_after and run.gated is not None:
-            terms.append((f"r{u}⊙({h_name}·U + {names.recurrent_bias_label})[{name}{u}]", run.gated[s, b, self.k]))
-        if run.peep is not None and gate in "ifo":
-            terms.append((f"w_{gate}{u}⊙c", run.peep[s, b, "ifo".index(gate) * cell.units + self.k]))
-        return [t[0] for t in terms], [float(t[1]) for t in terms]
-
-    def _lstm_h(self, wanted: float) -> tuple[str, ...]:
-        run, s, b, k, u = self.run, self.s, self.b, self.k, self.u
-        assert run.c is not None and run.c_act is not None
-        if run.m is not None:  # a projected h mixes every unit's m
-            return (
-                f"h{u} = m·{self.cell.names.projection}[:, {k + 1}] = {self.n(float(run.h[s + 1, b, k]))}, "
-                "with m = o ⊙ act(c); see the step's m line for each unit.",
+    def _got(self, item: Expected) -> np.ndarray:
+        got = values_of(item, self.trace.runs, self.trace.outputs)
+        if item.values.size != got.size:
+            raise ScenarioError(
+                "wrong shape",
+                Where(self.trace.scenario.source, item.line, f"expect.{item.label}"),
+                expected=f"{got.size} values, shape {got.shape} (the batch axis may be left out for a batch of one)",
+                found=f"shape {item.values.shape}",
             )
-        o, c, c_act, h = self.g("o"), float(run.c[s + 1, b, k]), float(run.c_act[s, b, k]), float(run.h[s + 1, b, k])
-        act = self.cell.cell_activation
-        if act.name == "linear":
-            lines = [f"h{u} = o{u} · c{u} = {self.n(o)} · {self.n(c)} = {self.n(h)}"]
+        return got
+
+    # ---- the report -----------------------------------------------------------------------
+    def report(self, items: tuple[Expected, ...]) -> Report:
+        results = [Result(item, got := self._got(item), "right" if self._close(item.values.reshape(got.shape), got).all() else "wrong") for item in items]  # noqa: E501
+        if all(r.ok for r in results):
+            return Report(tuple(results), self.tol)
+        results = [self._locate(r) if not r.ok else r for r in results]
+        found = self._misconception(results)
+        if found is not None:
+            results = [self._diagnosed(r, found) if not r.ok else r for r in results]
         else:
-            lines = [
-                f"h{u} = o{u} · {act.label}(c{u}) = {self.n(o)} · {act.label}({self.n(c)}) = "
-                f"{self.n(o)} · {self.n(c_act)} = {self.n(h)}"
-            ]
-        lines += self._gate("o", wanted=float("nan"), pre=False)
-        if abs(o) < 0.05:
-            lines.append(
-                f"The output gate of unit {k + 1} is closed (o{u} = {self.n(o)}), so its cell value "
-                f"c{u} = {self.n(c)} never reaches h."
+            results = self._rounded(results)
+            results = self._follow_through(results)
+        return Report(tuple(results), self.tol)
+
+    def _locate(self, result: Result) -> Result:
+        """The first wrong value's position and the arithmetic that makes the right one."""
+        item, got = result.item, result.got
+        want = result.yours
+        index = tuple(int(k) for k in np.argwhere(~self._close(want, got))[0])
+        place = self._place(item, got, index)
+        first_value = float(want[index])
+        if place is None:
+            return replace(result, where=f"{item.name} at index {list(index)}", first_value=first_value)
+        run, s, b, k, label = place
+        position = Position(s + 1, b + 1, k + 1)
+        name = item.name.removeprefix("pre_") if item.name.startswith("pre_") else item.name
+        where = unit(item.name, s + 1, k + 1) + label
+        explainer = Explainer(run, s, b, self.p)
+        if item.name.startswith("pre_"):
+            lines = [explainer.gate(name, k, pre=True)]
+        elif item.name in ("h", "c", "sequence"):
+            state = "c" if item.name == "c" else "h"
+            lines = explainer.state(state, k)
+            if run.cell.kind == "lstm" and state == "h" and run.update("projection") is None:
+                lines.append(explainer.gate("o", k))
+        elif item.name == "x":
+            lines = []
+        else:
+            lines = [explainer.gate(name, k)]
+        return replace(
+            result, first_wrong=position, where=where, explanation=tuple(lines), first_value=first_value
+        )
+
+    def _place(self, item: Expected, got: np.ndarray, index: tuple[int, ...]) -> tuple[Run, int, int, int, str] | None:
+        """(run, step, batch row, unit, label) of one index of an expected quantity, all 0-based."""
+        tr = self.trace
+        batch = tr.first.h.shape[1]
+        rows = "" if batch == 1 else " (batch row {})"
+        if item.step is not None:
+            return tr.first, item.step - 1, index[0], index[1], rows.format(index[0] + 1)
+        runs = tr.all_runs()
+        if item.name == "sequence" and got.ndim == 3 and got.shape[:2] == (batch, tr.first.steps):
+            last = tr.runs[-1]
+            width = last[0].h.shape[-1]
+            run = last[min(index[2] // width, len(last) - 1)]
+            s = int(np.flatnonzero(run.reads == index[1])[0])
+            label = rows.format(index[0] + 1) + (f" ({run.direction})" if len(last) > 1 else "")
+            return run, s, index[0], index[2] % width, label
+        if item.name not in ("h", "c"):
+            return None
+        if tr.states_axis is not None and got.ndim == 3:
+            axis = tr.states_axis
+            run, b = runs[index[axis]], index[1 - axis]
+            label = f" (layer {run.layer} {run.direction}" + ("" if batch == 1 else f", batch row {b + 1}") + ")"
+        elif got.ndim == 2:
+            run, b, label = tr.first, index[0], rows.format(index[0] + 1)
+        else:
+            return None
+        s = run.steps - 1
+        if run.active is not None:  # a finished row's state was made at its last active step
+            taken = np.flatnonzero(run.active[:, b])
+            s = int(taken[-1]) if taken.size else 0
+        return run, s, b, index[-1], label
+
+    # ---- 1. misconceptions ------------------------------------------------------------------
+    def _misconception(self, results: list[Result]) -> tuple[Variant, Runs] | None:
+        sc = self.trace.scenario
+        for variant in variants(sc.network, sc.framework):
+            with np.errstate(all="ignore"):
+                runs = run_network(variant.network)
+                outputs = dict(returns(sc, runs).outputs)
+                if variant.reversed_outputs:
+                    outputs = dict(self.trace.outputs)
+                    outputs["sequence"] = returns(sc, _time_reversed(self.trace.runs)).outputs["sequence"]
+                    runs = self.trace.runs
+            if all(
+                self._close(r.yours, values_of(r.item, runs, outputs), self._loose(r.yours)).all() for r in results
+            ):
+                return variant, runs
+        return None
+
+    def _diagnosed(self, result: Result, found: tuple[Variant, Runs]) -> Result:
+        variant, runs = found
+        return replace(result, diagnosis=Diagnosis(variant.mistake, self._why(result, variant, runs)))
+
+    def _why(self, result: Result, variant: Variant, runs: Runs) -> str:
+        """The mistake in a sentence a student understands, with the number where they first went wrong."""
+        cell = self.trace.first.cell
+        yours = f"Your {self.name(result)} = {self.n(result.first_value or 0)}"
+        right = "With it, " + result.explanation[0] + "." if result.explanation else ""
+        act_c = cell.cell_activation.label
+        mistake = variant.mistake
+        fw = self.trace.scenario.framework
+        if mistake == "output_gate_left_out":
+            shown = "h = c" if cell.cell_activation.name == "linear" else f"h = {act_c}(c)"
+            gate = ""
+            if result.first_wrong is not None and result.item.name != "sequence":
+                pos = result.first_wrong
+                o = float(self.trace.first.blocks["o"].act[pos.step - 1, pos.batch - 1, pos.unit - 1])
+                gate = f" (o = {self.n(o)} for unit {pos.unit})"
+            text = f"You computed {shown}: the output gate{gate} was left out."
+        elif mistake == "cell_activation_left_out":
+            text = f"You computed h = o ⊙ c: this layer applies {act_c} to c first, h = o ⊙ {act_c}(c)."
+        elif mistake == "old_cell_state":
+            text = "You computed h from the previous cell state c_{t−1}; h_t uses the new c_t."
+            right = right.replace("With it", "With c_t")
+        elif mistake == "activation_left_out":
+            what = "the gates" if variant.detail == "gates" else "the gates and the candidate"
+            text = f"You used the sums of {what} as their values: the activation ({cell.recurrent_activation.label}) was left out."
+            right = right.replace("With it", "With the activation")
+        elif mistake == "activation_where_linear":
+            text = (
+                "You applied σ or tanh, but this layer's activation is linear (activation: null means a(x) = x): "
+                "the sums are the values."
             )
-        if self._close(wanted, c_act):
-            left = "h = c" if act.name == "linear" else f"h = {act.label}(c)"
-            lines.append(f"Your {self.n(wanted)} is what h{u} would be with the output gate left out ({left}).")
-        elif self._close(wanted, c):
-            lines.append(f"Your {self.n(wanted)} is c{u} itself: both the output gate and {act.label} were left out.")
-        elif self._close(wanted, o * c):
-            lines.append(f"Your {self.n(wanted)} is o{u} · c{u}: the activation {act.label} on c was left out.")
-        return tuple(lines)
+            right = right.replace("With it", "Without it")
+        elif mistake == "hard_sigmoid_version":
+            mine = next(a for a in (cell.recurrent_activation, cell.activation) if a.name == "hard_sigmoid")
+            version = "Keras 3" if fw == "keras" else "Keras 2"
+            text = f"You used the other Keras version's hard_sigmoid; in {version} it is {mine.formula}."
+        elif mistake == "forget_term_left_out":
+            text = "You computed c = i ⊙ g: the forget term f ⊙ c_{t−1} was left out."
+        elif mistake == "input_gate_left_out":
+            text = "You computed c = f ⊙ c_{t−1} + g: the input gate i was left out."
+        elif mistake == "bias_left_out":
+            text = "You left out the bias."
+        elif mistake == "forget_bias_left_out":
+            text = (
+                "You left out forget_bias: TF1 adds it to the forget gate's sum when the cell runs; "
+                "it is not stored in the bias variable."
+            )
+        elif mistake == "one_bias_left_out":
+            names = cell.names
+            text = (
+                f"You used only {variant.detail}: this layer adds two biases, "
+                f"{names.bias_label} and {names.recurrent_bias_label}."
+            )
+        elif mistake == "gate_order":
+            theirs = " | ".join(b.native for b in cell.blocks)
+            text = (
+                f"You read the gate blocks in {variant.detail}'s order; {fw} stores them as {theirs} "
+                f"(canonically {', '.join(b.canonical for b in cell.blocks)}, not the order {variant.detail} uses)."
+            )
+        elif mistake == "kernel_transposed":
+            matrix = cell.names.recurrent if variant.detail == "U" else cell.names.kernel
+            text = (
+                f"You read each gate block of {matrix} transposed: unit k's column of a block is what multiplies "
+                "into unit k, not its row."
+            )
+        elif mistake == "gru_update_swapped":
+            text = (
+                "You swapped z and 1 − z: here h = z ⊙ h_{t−1} + (1 − z) ⊙ n, so z keeps the old state "
+                "and 1 − z lets the candidate in."
+            )
+        elif mistake == "gru_reset_placement":
+            if cell.reset_after:
+                text = "You applied r before the product, (r ⊙ h)·U; this layer applies it after: r ⊙ (h·U + b_rec)."
+            else:
+                text = "You applied r after the product, r ⊙ (h·U); this layer applies it before: (r ⊙ h)·U."
+        else:  # reversed_sequence
+            text = (
+                "You wrote the reverse direction's outputs in the other time order: "
+                + (
+                    "this layer returns them in the order it processed them (not flipped back)."
+                    if fw in ("keras", "keras2")
+                    else "this layer returns them aligned with the input time."
+                )
+            )
+        return " ".join(part for part in (yours + ".", text, right) if part)
 
-    def _lstm_c(self, wanted: float) -> tuple[str, ...]:
-        run, s, b, k, u = self.run, self.s, self.b, self.k, self.u
-        assert run.c is not None
-        i, f, g = self.g("i"), self.g("f"), self.g("g")
-        c_prev, c = float(run.c[s, b, k]), float(run.c[s + 1, b, k])
-        lines = [
-            f"c{u} = f{u} · c_prev{u} + i{u} · g{u} = {self.n(f)} · {self.n(c_prev)} + "
-            f"{self.n(i)} · {self.n(g)} = {self.n(c)}"
-        ]
-        if self._close(wanted, i * g):
-            lines.append(f"Your {self.n(wanted)} is i{u} · g{u} alone: the forget term f ⊙ c_prev was left out.")
-        elif self._close(wanted, f * c_prev + g):
-            lines.append(f"Your {self.n(wanted)} leaves out the input gate: f ⊙ c_prev + g.")
-        elif self._close(wanted, f * c_prev + i * self.g("g", "pre")):
-            lines.append(f"Your {self.n(wanted)} uses g before its activation {self.cell.activation.label}.")
-        return tuple(lines)
+    @staticmethod
+    def name(result: Result) -> str:
+        """h₁[3]: where a result is first wrong, without the batch row."""
+        return result.where.split(" ")[0]
 
-    def _gru_h(self, wanted: float) -> tuple[str, ...]:
-        run, s, b, k, u = self.run, self.s, self.b, self.k, self.u
-        z, n = self.g("z"), self.g("n")
-        h_prev, h = float(run.h[s, b, k]), float(run.h[s + 1, b, k])
-        lines = [
-            f"h{u} = z{u} · h_prev{u} + (1 − z{u}) · n{u} = {self.n(z)} · {self.n(h_prev)} + "
-            f"(1 − {self.n(z)}) · {self.n(n)} = {self.n(h)}"
-        ]
-        if self._close(wanted, (1 - z) * h_prev + z * n):
-            lines.append(f"Your {self.n(wanted)} swaps z and 1 − z: here z keeps the old state, 1 − z lets n in.")
-        return tuple(lines)
+    # ---- 2. rounding ----------------------------------------------------------------------
+    def _rounded(self, results: list[Result]) -> list[Result]:
+        out = []
+        for r in results:
+            d = decimals(r.yours)
+            half = 0.5 * 10.0**-d if d is not None else 0.0
+            if not r.ok and d is not None and half > self.tol and self._close(r.yours, r.got, half * (1 + 1e-6)).all():
+                text = (
+                    f"Your values are right to {d} decimal{'s' if d != 1 else ''}, but the tolerance {self.tol:g} "
+                    f"asks for more: write more decimals, or set expect.tolerance: {half:g} to accept {d}."
+                )
+                r = replace(r, diagnosis=Diagnosis("rounded", text))
+            out.append(r)
+        return out
+
+    # ---- 3. slips, with follow-through ----------------------------------------------------------
+    def _follow_through(self, results: list[Result]) -> list[Result]:
+        sc = self.trace.scenario
+        student = {
+            (r.item.step - 1, r.item.name): r.yours
+            for r in results
+            if r.item.step is not None and r.item.name != "x" and r.diagnosis is None
+        }
+        if not student:
+            return results
+        hook = _Substitute(student)
+        with np.errstate(all="ignore"):
+            runs = run_network(sc.network, hooks={(0, 0): hook})
+            outputs = returns(sc, runs).outputs
+        steps = self.trace.first.steps
+
+        def order(r: Result) -> tuple[int, int]:
+            if r.item.step is None:
+                return (steps, 0)
+            return (r.item.step - 1, hook.order.get((r.item.step - 1, r.item.name), -1))
+
+        first: Result | None = None
+        marked: dict[int, Result] = {}
+        for k in sorted(range(len(results)), key=lambda k: order(results[k])):
+            r = results[k]
+            if r.ok or r.diagnosis is not None:
+                continue
+            key = (r.item.step - 1, r.item.name) if r.item.step is not None else None
+            mine = hook.computed.get(key) if key is not None else values_of(r.item, runs, outputs)
+            if first is not None and mine is not None and self._close(r.yours, mine.reshape(r.got.shape), self._loose(r.yours)).all():
+                text = (
+                    f"Your {self.name(r)} follows correctly from your earlier {self.name(first)}: "
+                    "the error is carried forward, not a new one."
+                )
+                marked[k] = replace(r, status="carried", diagnosis=Diagnosis("arithmetic_slip", text))
+            elif key is not None:
+                marked[k] = replace(r, diagnosis=Diagnosis("arithmetic_slip", self._slip(r, mine, first)))
+                first = first or r
+        return [marked.get(k, r) for k, r in enumerate(results)]
+
+    def _slip(self, r: Result, mine: np.ndarray | None, first: Result | None) -> str:
+        pos = r.first_wrong
+        assert pos is not None
+        name, yours = self.name(r), r.first_value or 0.0
+        if first is None or mine is None:
+            return f"Your {name} = {self.n(yours)} is one slip in the arithmetic; the right working is above."
+        theirs = float(mine.reshape(r.got.shape)[pos.batch - 1, pos.unit - 1])
+        return (
+            f"Your {name} = {self.n(yours)} does not follow from your own earlier values either: "
+            f"they give {self.n(theirs)}."
+        )
 
 
-def expected_text(result: Result, precision: int) -> tuple[str, str]:
-    want = result.item.values.reshape(result.got.shape)
-    return _flat(want, precision), _flat(result.got, precision)
+def _time_reversed(runs: Runs) -> Runs:
+    """The runs with each reverse direction's steps in the other order: its outputs read the other way round."""
+
+    def flip(run: Run) -> Run:
+        if run.direction != "reverse":
+            return run
+        return replace(run, h=np.concatenate([run.h[:1], run.h[1:][::-1]]))
+
+    return tuple(tuple(flip(run) for run in layer) for layer in runs)
 
 
-def _flat(values: np.ndarray, precision: int) -> str:
+def label(item: Expected, trace: Trace) -> str:
+    """h₁ for a step quantity (or a single run's final state), `sequence` and `h` otherwise."""
+    if item.step is not None:
+        return f"{item.name}{sub(item.step)}"
+    if item.name in ("h", "c") and trace.states_axis is None and len(trace.all_runs()) == 1:
+        return f"{item.name}{sub(trace.first.steps)}"
+    return item.name
+
+
+def values_text(values: np.ndarray, precision: int | str) -> str:
     if values.ndim >= 2 and values.shape[0] == 1:
         values = values[0]
     if values.ndim == 1:
-        return vec(values, precision)
-    return "[" + ", ".join(_flat(v, precision) for v in values) + "]"
+        return vec(values, precision)  # type: ignore[arg-type]
+    return "[" + ", ".join(values_text(v, precision) for v in values) + "]"
+
+
+def as_json(report: Report, trace: Trace) -> dict[str, object]:
+    """check's report as SCENARIO.md fixes it."""
+
+    def number(v: float) -> float | int | None:
+        if not math.isfinite(v):
+            return None
+        return int(v) if v.is_integer() and abs(v) < 2**53 else v
+
+    def plain(values: np.ndarray) -> object:
+        if values.ndim == 1:
+            return [number(v) for v in values.tolist()]
+        return [plain(v) for v in values]
+
+    return {
+        "ok": report.ok,
+        "tolerance": report.tolerance,
+        "results": [
+            {
+                "quantity": r.item.name,
+                "step": r.item.step,
+                "status": r.status,
+                "expected": plain(r.yours.astype(np.float64)),
+                "got": plain(np.asarray(r.got, dtype=np.float64)),
+                "first_wrong": None if r.first_wrong is None else vars(r.first_wrong),
+                "diagnosis": None if r.diagnosis is None else {"mistake": r.diagnosis.mistake, "text": r.diagnosis.text},
+            }
+            for r in report.results
+        ],
+    }

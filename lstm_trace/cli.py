@@ -192,48 +192,48 @@ def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("terminal", "json")),
+    default="terminal",
+    show_default=True,
+    help="terminal: ✓/✗ per value with the arithmetic and the mistake; json: the report as data.",
+)
 @_precision
 @click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
-def check(scenario: str, precision: int, width: int | None) -> None:
-    """Compare SCENARIO's `expect` block with the trace.
+def check(scenario: str, fmt: str, precision: int, width: int | None) -> None:
+    """Compare the values you worked out (SCENARIO's `expect` block) with the trace.
 
-    Each expected value gets ✓ or ✗ with both numbers; a wrong one is
-    explained at its first wrong unit with the arithmetic that gives the right
-    value. Exit 0 when all match, 1 on a mismatch, 2 when the scenario is wrong.
+    Each value gets ✓ (right), ✗ (wrong) or ~ (carried: wrong only because an
+    earlier value of yours was wrong, and right from it). A wrong value is shown
+    at its first wrong unit with the arithmetic that gives the right one, and
+    the mistake is named when a known one reproduces your numbers: the output
+    gate left out, a bias forgotten, the gate blocks read in another
+    framework's order, a value rounded too far, one slip carried forward, ...
+    Exit 0 when all match, 1 on a mismatch, 2 when the scenario is wrong.
     """
-    from rich.padding import Padding
-
     from .check import check as run_check
-    from .check import expected_text
 
     tr = _load_and_trace(scenario)
     try:
         report = run_check(tr, precision)
     except ScenarioError as exc:
         _fail(exc.format())
-    console = _console(width)
-    for warning in tr.warnings:
-        console.print(Text("⚠ " + warning, style="bold yellow"))
-    for result in report.results:
-        want, got = expected_text(result, precision)
-        mark = Text("✓ ", style="bold green") if result.ok else Text("✗ ", style="bold red")
-        line = mark + Text(f"{result.item.label:<8} expected {want}   got {got}")
-        wrong = Text(f"first wrong: {result.where}", style="bold")
-        if result.ok:
-            console.print(line)
-        elif line.cell_len + wrong.cell_len + 3 <= console.width:
-            console.print(line + Text("   ") + wrong)
-        else:
-            console.print(line)
-            console.print(Padding(wrong, (0, 0, 0, 6), expand=False))
-        for text in result.explanation:
-            console.print(Padding(Text(text), (0, 0, 0, 6), expand=False))
-    total = len(report.results)
-    if report.ok:
-        console.print(f"all {total} expected values match (tolerance {report.tolerance:g})")
-        sys.exit(ExitStatus.OK)
-    console.print(f"{report.wrong} of {total} expected values wrong (tolerance {report.tolerance:g})")
-    sys.exit(ExitStatus.MISMATCH)
+    if fmt == "json":
+        import json
+
+        from .check import as_json
+
+        _write([json.dumps(as_json(report, tr)) + "\n"])
+    else:
+        from .render.report import ReportView
+
+        console = _console(width)
+        for warning in tr.warnings:
+            console.print(Text("⚠ " + warning, style="bold yellow"))
+        console.print(ReportView(report, tr, precision))
+    sys.exit(ExitStatus.OK if report.ok else ExitStatus.MISMATCH)
 
 
 if __name__ == "__main__":  # pragma: no cover

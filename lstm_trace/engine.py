@@ -3,23 +3,116 @@
 The engine knows no framework: it reads a `Network` and writes arrays. The
 input products x·W for all steps are one matrix product; each step then adds
 h·U and the biases, applies the activations block by block, and updates the
-state, writing into preallocated arrays.
+state, writing into preallocated arrays. `gate_terms` decides, once per cell,
+which named terms each gate block sums; the engine adds exactly those, and the
+run's record lists them, so nothing downstream works them out again.
+
+A `Hook` sees each quantity of a step as soon as it is computed and may
+replace it: `check` uses one to recompute a student's later values from their
+own earlier ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from .activations import Activation
 from .model import Cell, Network
 from .prefault import prefault
-from .trace import Run
+from .trace import GateRecord, Op, Run, StateOp, Term
 
 
-def run_network(net: Network) -> tuple[tuple[Run, ...], ...]:
-    """Every layer and direction, each layer reading the one below (directions concatenated)."""
+class Hook(Protocol):
+    def __call__(self, s: int, name: str, values: np.ndarray) -> None:
+        """Step s's quantity `name` (`pre_i`, `i`, `c`, `h`, ...) was just computed into `values` (B, ·)."""
+
+
+def constant_terms(cell: Cell, gate: str) -> list[tuple[str, np.ndarray]]:
+    """The constant terms a gate block adds, in the order a sum lists them: biases, TF1's forget_bias."""
+    cols = cell.block(gate)
+    inside_reset = cell.kind == "gru" and gate == "n" and cell.reset_after  # b_rec is then scaled by r
+    terms = []
+    if cell.bias is not None:
+        terms.append(("b", cell.bias[cols]))
+    if cell.recurrent_bias is not None and not inside_reset:
+        terms.append(("b_rec", cell.recurrent_bias[cols]))
+    if cell.runtime_bias is not None and cell.runtime_bias[cols].any():
+        terms.append(("forget_bias", cell.runtime_bias[cols]))
+    return terms
+
+
+def gate_terms(cell: Cell, gate: str, arrays: _Arrays) -> tuple[Term, ...]:
+    """Every term summed into `gate`'s pre-activation, in order, as views of the run's arrays."""
+    cols = cell.block(gate)
+    inside_reset = cell.kind == "gru" and gate == "n" and cell.reset_after
+    terms = [Term("xW", arrays.xw[..., cols])]
+    if not inside_reset:
+        terms.append(Term("hU", arrays.hu[..., cols]))
+    terms += [Term(key, vector) for key, vector in constant_terms(cell, gate)]
+    peep = arrays.extra.get("peep")
+    if peep is not None and gate in "ifo":
+        k = "ifo".index(gate)
+        terms.append(Term("peephole", peep[..., k * cell.units : (k + 1) * cell.units]))
+    if inside_reset:
+        terms.append(Term("reset", arrays.extra["gated"]))
+    return tuple(terms)
+
+
+def summed_bias(cell: Cell) -> np.ndarray:
+    """All constant terms of every block as one (G·H,) vector, added once per step."""
+    parts = []
+    for gate in cell.gates:
+        total = np.zeros(cell.units, cell.kernel.dtype)
+        for _, vector in constant_terms(cell, gate):
+            total = total + vector
+        parts.append(total)
+    return np.concatenate(parts)
+
+
+def _record(cell: Cell, a: _Arrays, active: np.ndarray | None) -> tuple[dict[str, GateRecord], tuple[StateOp, ...]]:
+    """The run's record: each block's terms and operations, and the state update's operations, in order."""
+    blocks = {}
+    clipped = a.extra.get("pre_clipped")
+    for gate in cell.gates:
+        cols = cell.block(gate)
+        ops = []
+        if clipped is not None:
+            ops.append(Op("clip", clipped[..., cols], bound=cell.pre_clip))
+        if gate == "f" and cell.coupled_forget:
+            ops.append(Op("one_minus", a.act[..., cols]))
+        else:
+            ops.append(Op("act", a.act[..., cols], cell.activation_of(gate)))
+        blocks[gate] = GateRecord(gate, gate_terms(cell, gate, a), a.pre[..., cols], tuple(ops))
+    h, extra, updates = a.h[1:], a.extra, []
+    if cell.kind == "lstm":
+        c = extra["c"][1:]
+        if cell.cell_clip is not None:
+            updates += [StateOp("cell_update", extra["c_unclipped"]), StateOp("cell_clip", c, bound=cell.cell_clip)]
+        else:
+            updates.append(StateOp("cell_update", c))
+        updates.append(StateOp("act_c", extra["c_act"], cell.cell_activation))
+        if cell.projection is not None:
+            updates += [StateOp("output", extra["m"]), StateOp("projection", h)]
+            if cell.proj_clip is not None:
+                updates.append(StateOp("proj_clip", h, bound=cell.proj_clip))
+        else:
+            updates.append(StateOp("output", h))
+    else:
+        updates.append(StateOp("gru_update" if cell.kind == "gru" else "state", h))
+    if active is not None:
+        updates.append(StateOp("mask", active))
+    return blocks, tuple(updates)
+
+
+def run_network(net: Network, hooks: Mapping[tuple[int, int], Hook] | None = None) -> tuple[tuple[Run, ...], ...]:
+    """Every layer and direction, each layer reading the one below (directions concatenated).
+
+    `hooks[(layer, direction)]`, both from 0, watches that run's steps.
+    """
     layers: list[tuple[Run, ...]] = []
     seq = net.inputs
     for depth, cells in enumerate(net.cells):
@@ -33,6 +126,7 @@ def run_network(net: Network) -> tuple[tuple[Run, ...], ...]:
                 lengths=net.lengths,
                 layer=depth + 1,
                 direction="reverse" if net.backwards[d] else "forward",
+                hook=(hooks or {}).get((depth, d)),
             )
             for d, cell in enumerate(cells)
         )
@@ -52,6 +146,7 @@ def run_cell(
     lengths: np.ndarray | None = None,
     layer: int = 1,
     direction: str = "forward",
+    hook: Hook | None = None,
 ) -> Run:
     """One direction over a (B, T, F) sequence."""
     batch, steps, _ = inputs.shape
@@ -72,10 +167,13 @@ def run_cell(
     active = None
     if lengths is not None:
         active = reads[:, None] < lengths[None, :]
-    step.loop(cell, _Arrays(xw, hu, pre, act, h, cell.total_bias(), extra), active)
+    arrays = _Arrays(xw, hu, pre, act, h, summed_bias(cell), extra, hook)
+    step.loop(cell, arrays, active)
     if helper is not None:
         helper.join()
-    return Run(layer, direction, cell, reads, x, xw, hu, pre, act, h, active=active, **extra)
+    blocks, updates = _record(cell, arrays, active)
+    return Run(layer, direction, cell, reads, x, xw, hu, pre, act, h, active=active, blocks=blocks, updates=updates,
+               **extra)  # fmt: skip
 
 
 def _hold(s: int, active: np.ndarray, h: np.ndarray, extra: dict[str, np.ndarray]) -> None:
@@ -100,6 +198,8 @@ class _Stepper:
             self.step(cell, s, arrays)
             if active is not None:
                 _hold(s, active[s], arrays.h, arrays.extra)
+            if arrays.hook is not None:
+                arrays.hook(s, "h", arrays.h[s + 1])
 
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:
         raise NotImplementedError
@@ -116,6 +216,7 @@ class _Arrays:
     h: np.ndarray
     bias: np.ndarray
     extra: dict[str, np.ndarray]
+    hook: Hook | None = None
 
 
 def _source(cell: Cell, pre: np.ndarray, clipped: np.ndarray | None, cols: slice) -> np.ndarray:
@@ -154,8 +255,8 @@ class _LSTM(_Stepper):
         """All steps, with everything the loop touches bound once: this loop is the engine's hot path."""
         width = cell.units
         i, f, g, o = slice(0, width), slice(width, 2 * width), slice(2 * width, 3 * width), slice(3 * width, None)
-        xw, hu, pre, act, h, bias, extra = (
-            arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h, arrays.bias, arrays.extra
+        xw, hu, pre, act, h, bias, extra, hook = (
+            arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h, arrays.bias, arrays.extra, arrays.hook
         )  # fmt: skip
         c, c_act, peep, m, unclipped, clipped = (
             extra["c"],
@@ -166,8 +267,9 @@ class _LSTM(_Stepper):
             extra.get("pre_clipped"),
         )
         recurrent, gate, main, outer = cell.recurrent, cell.recurrent_activation, cell.activation, cell.cell_activation
+        rules = cell.rules
         # one call over the whole contiguous row beats three over strided blocks; g is redone after it
-        whole_row = peep is None and gate.elementwise and clipped is None and not cell.coupled_forget
+        whole_row = peep is None and gate.elementwise and clipped is None and not cell.coupled_forget and hook is None
         scratch = np.empty_like(c[0])
         matmul, add, multiply = np.matmul, np.add, np.multiply
         for s in range(pre.shape[0]):
@@ -183,6 +285,9 @@ class _LSTM(_Stepper):
                     multiply(cell.peepholes[0], c[s], out=peep[s][:, i])  # type: ignore[index]
                     multiply(cell.peepholes[1], c[s], out=peep[s][:, f])  # type: ignore[index]
                     pre_s[:, : 2 * width] += peep[s][:, : 2 * width]
+                if hook is not None:
+                    for name, cols in (("pre_i", i), ("pre_f", f), ("pre_g", g)):
+                        hook(s, name, pre_s[:, cols])
                 source = _source(cell, pre_s, clipped_s, slice(0, 2 * width))
                 if cell.coupled_forget:
                     _activate(gate, source, act_s, [i])
@@ -190,27 +295,46 @@ class _LSTM(_Stepper):
                 else:
                     _activate(gate, source, act_s, [i, f])
             main.apply(_source(cell, pre_s, clipped_s, g)[:, g], act_s[:, g])
-            multiply(act_s[:, f], c[s], out=c_new)
-            multiply(act_s[:, i], act_s[:, g], out=scratch)
-            c_new += scratch
+            if hook is not None:
+                for name, cols in (("i", i), ("f", f), ("g", g)):
+                    hook(s, name, act_s[:, cols])
+            if rules.forget_term:
+                multiply(act_s[:, f], c[s], out=c_new)
+            else:
+                c_new[...] = 0
+            if rules.input_gate:
+                multiply(act_s[:, i], act_s[:, g], out=scratch)
+                c_new += scratch
+            else:
+                c_new += act_s[:, g]
             if unclipped is not None:
                 unclipped[s] = c_new
                 np.clip(c_new, -cell.cell_clip, cell.cell_clip, out=c_new)  # type: ignore[operator]
+            if hook is not None:
+                hook(s, "c", c_new)
             if peep is not None:  # the output peephole sees the new, clipped c
                 multiply(cell.peepholes[2], c_new, out=peep[s][:, 2 * width :])  # type: ignore[index]
                 pre_s[:, o] += peep[s][:, 2 * width :]
             if not whole_row:
+                if hook is not None:
+                    hook(s, "pre_o", pre_s[:, o])
                 _activate(gate, _source(cell, pre_s, clipped_s, o), act_s, [o])
-            outer.apply(c_new, c_act[s])
-            if m is None:
-                multiply(act_s[:, o], c_act[s], out=h[s + 1])
+                if hook is not None:
+                    hook(s, "o", act_s[:, o])
+            outer.apply(c_new if rules.new_cell_state else c[s], c_act[s])
+            out = h[s + 1] if m is None else m[s]
+            if rules.output_gate:
+                multiply(act_s[:, o], c_act[s], out=out)
             else:
-                multiply(act_s[:, o], c_act[s], out=m[s])
+                out[...] = c_act[s]
+            if m is not None:
                 matmul(m[s], cell.projection, out=h[s + 1])  # type: ignore[arg-type]
                 if cell.proj_clip is not None:
                     np.clip(h[s + 1], -cell.proj_clip, cell.proj_clip, out=h[s + 1])
             if active is not None:
                 _hold(s, active[s], h, extra)
+            if hook is not None:
+                hook(s, "h", h[s + 1])
 
 
 class _GRU(_Stepper):
@@ -220,7 +344,7 @@ class _GRU(_Stepper):
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:
         z, r, n = (cell.block(name) for name in "zrn")
         zr = slice(z.start, r.stop)
-        xw_s, hu_s, pre_s, act_s, h, bias = a.xw[s], a.hu[s], a.pre[s], a.act[s], a.h, a.bias
+        xw_s, hu_s, pre_s, act_s, h, bias, hook = a.xw[s], a.hu[s], a.pre[s], a.act[s], a.h, a.bias, a.hook
         gated = a.extra["gated"]
         rb = cell.recurrent_bias
         if cell.reset_after:
@@ -228,10 +352,14 @@ class _GRU(_Stepper):
         else:
             hu_s[:, zr] = h[s] @ cell.recurrent[:, zr]
         pre_s[:, zr] = xw_s[:, zr] + hu_s[:, zr] + bias[zr]
-        if cell.reset_after and rb is not None:
-            pre_s[:, zr] += rb[zr]
+        if hook is not None:
+            hook(s, "pre_z", pre_s[:, z])
+            hook(s, "pre_r", pre_s[:, r])
         clipped = a.extra["pre_clipped"][s] if "pre_clipped" in a.extra else None
         _activate(cell.recurrent_activation, _source(cell, pre_s, clipped, zr), act_s, [z, r])
+        if hook is not None:
+            hook(s, "z", act_s[:, z])
+            hook(s, "r", act_s[:, r])
         if cell.reset_after:  # r scales the recurrent product after it is taken
             gated[s] = act_s[:, r] * (hu_s[:, n] + rb[n] if rb is not None else hu_s[:, n])
             pre_s[:, n] = xw_s[:, n] + bias[n] + gated[s]
@@ -239,9 +367,13 @@ class _GRU(_Stepper):
             gated[s] = act_s[:, r] * h[s]
             hu_s[:, n] = gated[s] @ cell.recurrent[:, n]
             pre_s[:, n] = xw_s[:, n] + hu_s[:, n] + bias[n]
+        if hook is not None:
+            hook(s, "pre_n", pre_s[:, n])
         cell.activation.apply(_source(cell, pre_s, clipped, n)[:, n], act_s[:, n])
-        update = act_s[:, z]
-        h[s + 1] = update * h[s] + (1 - update) * act_s[:, n]
+        if hook is not None:
+            hook(s, "n", act_s[:, n])
+        keep, take = (1 - act_s[:, z], act_s[:, z]) if cell.rules.update_swapped else (act_s[:, z], 1 - act_s[:, z])
+        h[s + 1] = keep * h[s] + take * act_s[:, n]
 
 
 class _RNN(_Stepper):
@@ -249,6 +381,8 @@ class _RNN(_Stepper):
         np.matmul(a.h[s], cell.recurrent, out=a.hu[s])
         np.add(a.xw[s], a.hu[s], out=a.pre[s])
         a.pre[s] += a.bias
+        if a.hook is not None:
+            a.hook(s, "pre_h", a.pre[s])
         clipped = a.extra["pre_clipped"][s] if "pre_clipped" in a.extra else None
         cell.activation.apply(_source(cell, a.pre[s], clipped, slice(None)), a.act[s])
         a.h[s + 1] = a.act[s]

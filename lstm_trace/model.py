@@ -62,6 +62,26 @@ class WeightNames:
     runtime_bias_label: str = "forget_bias"
 
 
+@dataclass(frozen=True)
+class Rules:
+    """How a cell updates its state. The defaults are what every framework computes.
+
+    Each field off its default is one wrong rule a student may hold (h without
+    the output gate, c without the forget term, ...): `check` runs the layer
+    with one rule changed to see whether it reproduces a student's numbers.
+    """
+
+    output_gate: bool = True  # h = o ⊙ act(c); without it h = act(c)
+    new_cell_state: bool = True  # h is made from c_t; without it from c_{t−1}
+    forget_term: bool = True  # c = f ⊙ c_{t−1} + i ⊙ g; without it c = i ⊙ g
+    input_gate: bool = True  # without it c = f ⊙ c_{t−1} + g
+    update_swapped: bool = False  # GRU: h = (1 − z) ⊙ h_{t−1} + z ⊙ n instead of z ⊙ h_{t−1} + (1 − z) ⊙ n
+
+    @property
+    def standard(self) -> bool:
+        return self == Rules()
+
+
 @dataclass(frozen=True, eq=False)
 class Cell:
     """One direction of one layer, in canonical form.
@@ -91,6 +111,7 @@ class Cell:
     output_activation: Activation | None = None  # what h applies to c, where it is not `activation` (ONNX's h)
     pre_clip: float | None = None  # every pre-activation clipped to ±pre_clip before its activation (ONNX's clip)
     coupled_forget: bool = False  # f = 1 − i, the forget sum unused (ONNX's input_forget)
+    rules: Rules = field(default_factory=Rules)
 
     @property
     def gates(self) -> tuple[str, ...]:
@@ -128,16 +149,6 @@ class Cell:
 
     def native_name(self, gate: str) -> str:
         return next(b.native for b in self.blocks if b.canonical == gate)
-
-    def total_bias(self) -> np.ndarray:
-        """Input-side plus run-time bias: what z adds besides the two products."""
-        total = np.zeros(len(self.gates) * self.units, self.kernel.dtype)
-        for part in (self.bias, self.runtime_bias):
-            if part is not None:
-                total = total + part
-        if self.recurrent_bias is not None and not (self.kind == "gru" and self.reset_after):
-            total = total + self.recurrent_bias
-        return total
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,23 +1,99 @@
-"""The record of a run: every product and gate the engine computed, as it computed them.
+"""The record of a run: every product and gate the engine computed, and how it computed them.
 
-Renderers and `check` read these arrays and never recompute them. Arrays are
-preallocated over all steps, so a long run costs a few large arrays, not a
-Python object per step and unit. Step s (0-based here, shown as t = s + 1)
-read input time `reads[s]`.
+As micrograd's values keep what they were made from, a run keeps, for each
+gate block, the named terms that were summed into its pre-activation and the
+operations applied after the sum, and for the state, the operations of its
+update in order. Renderers, `check` and its diagnosis read this record and
+never rebuild the list of terms. The values live in arrays preallocated over
+all steps (terms and operations hold views of them), so a long run costs a
+few large arrays, not a Python object per step and unit. Step s (0-based
+here, shown as t = s + 1) read input time `reads[s]`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .activations import Activation
 from .model import Cell
 
 if TYPE_CHECKING:
     from .scenario import Scenario
+
+
+# What a term is, in the order a gate block's sum lists them.
+TERM_KEYS = ("xW", "hU", "b", "b_rec", "forget_bias", "peephole", "reset")
+
+
+@dataclass(frozen=True, eq=False)
+class Term:
+    """One named term summed into a gate block: per step (T, B, H), or one constant (H,) for every step.
+
+    Keys: `xW` and `hU` the products (a GRU's `hU` into n is (r ⊙ h)·U without
+    reset_after), `b` and `b_rec` the input and recurrent biases, `forget_bias`
+    TF1's run-time constant, `peephole` w ⊙ c, `reset` a GRU's r ⊙ (h·U + b_rec).
+    """
+
+    key: str
+    values: np.ndarray
+
+    @property
+    def constant(self) -> bool:
+        return self.values.ndim == 1
+
+    def at(self, s: int, b: int) -> np.ndarray:
+        return self.values if self.constant else self.values[s, b]
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """An operation after a gate block's sum, and its result (T, B, H).
+
+    Kinds: `clip` (to ±bound), `act` (the activation), `one_minus` (f = 1 − i,
+    a coupled forget gate whose own sum is unused).
+    """
+
+    kind: str
+    out: np.ndarray
+    activation: Activation | None = None
+    bound: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class GateRecord:
+    """One gate block over all steps: the terms summed, the sum, and each operation after it."""
+
+    gate: str
+    terms: tuple[Term, ...]
+    pre: np.ndarray  # (T, B, H)
+    ops: tuple[Op, ...]
+
+    @property
+    def act(self) -> np.ndarray:
+        return self.ops[-1].out
+
+    def op(self, kind: str) -> Op | None:
+        return next((op for op in self.ops if op.kind == kind), None)
+
+
+@dataclass(frozen=True, eq=False)
+class StateOp:
+    """One operation of the state update, in order, and its result (T, B, ·).
+
+    LSTM: `cell_update` (c = f ⊙ c_{t−1} + i ⊙ g, as `Cell.rules` say), `cell_clip`,
+    `act_c`, `output` (o ⊙ act(c): h, or m before a projection), `projection`,
+    `proj_clip`. GRU: `gru_update`. RNN: `state` (h is the h block). Any kind:
+    `mask` (a row past its length keeps its state).
+    """
+
+    kind: str
+    out: np.ndarray
+    activation: Activation | None = None
+    bound: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +123,14 @@ class Run:
     c_unclipped: np.ndarray | None = None  # (T, B, H) f ⊙ c + i ⊙ g before cell_clip
     pre_clipped: np.ndarray | None = None  # (T, B, GH) what each activation was given, where pre_clip is set
     active: np.ndarray | None = None  # (T, B) False where a step was masked
+    blocks: Mapping[str, GateRecord] = field(default_factory=dict)  # canonical gate → its record
+    updates: tuple[StateOp, ...] = ()
+
+    def terms(self, gate: str) -> tuple[Term, ...]:
+        return self.blocks[gate].terms
+
+    def update(self, kind: str) -> StateOp | None:
+        return next((op for op in self.updates if op.kind == kind), None)
 
     @property
     def steps(self) -> int:

@@ -9,7 +9,7 @@ import pytest
 
 import lstm_trace
 from conftest import FIXTURES, SEED, fixture_files, read_fixture, run_cli, write_scenario
-from lstm_trace.check import Explainer
+from lstm_trace.render.explain import Explainer
 
 CASES = [p for fw in ("keras", "keras2", "torch", "tf1", "onnx") for p in fixture_files(fw)]
 
@@ -20,7 +20,7 @@ def test_explained_terms_sum_to_the_recorded_pre_activation(path: Path) -> None:
     run = lstm_trace.trace(lstm_trace.Scenario.from_dict(data)).first
     for gate in run.cell.gates:
         for s in {0, run.steps - 1}:
-            _, parts = Explainer(run, s, 0, 0, 4)._terms(gate, run.cell.native_name(gate), run.cell.block(gate).start)
+            _, parts = Explainer(run, s, 0).terms(gate, 0)
             z = float(run.gate(gate, "pre")[s, 0, 0])
             if np.isfinite(z):
                 assert sum(parts) == pytest.approx(z, rel=1e-4, abs=1e-5), (gate, s)
@@ -29,8 +29,8 @@ def test_explained_terms_sum_to_the_recorded_pre_activation(path: Path) -> None:
 def test_gru_candidate_is_explained_with_its_reset_term() -> None:
     data, _ = read_fixture(FIXTURES / "keras" / "gru_reset_after.yaml")
     run = lstm_trace.trace(lstm_trace.Scenario.from_dict(data)).first
-    labels, _ = Explainer(run, 1, 0, 0, 4)._terms("n", "h", run.cell.block("n").start)
-    assert labels == ["x₂·W[:, h₁]", "b[h₁]", "r₁⊙(h₁·U + b_rec)[h₁]"]
+    labels, _ = Explainer(run, 1, 0).terms("n", 0)
+    assert labels == ["x₂·W_n[:,1]", "b_n[1]", "r₂[1]·(h₁·U_n[:,1] + b_rec_n[1])"]
 
 
 def test_check_names_a_forgotten_activation(tmp_path: Path) -> None:

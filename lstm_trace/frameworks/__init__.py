@@ -15,10 +15,19 @@ ALIASES = {"keras3": "keras", "tf.keras": "keras2", "tf_keras": "keras2", "pytor
 PLANNED: tuple[str, ...] = ()  # in the scenario format, not yet here
 
 
+def block_orders(kind: str) -> dict[str, tuple[str, ...]]:
+    """Each framework's order of the gate blocks of a layer kind, as canonical names: a student may read one as another."""
+    orders = {}
+    for name in ("keras", "tf1", "torch", "onnx"):
+        blocks = importlib.import_module(f"{__name__}.{name}").BLOCKS[kind]
+        orders[name] = tuple(block.canonical for block in blocks)
+    return orders
+
+
 def get(name: str) -> Framework:
     module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
     framework: Framework = module.FRAMEWORKS[name]
     return framework
 
 
-__all__ = ["ALIASES", "NAMES", "PLANNED", "Built", "Framework", "Raw", "Returned", "get"]
+__all__ = ["ALIASES", "NAMES", "PLANNED", "Built", "Framework", "Raw", "Returned", "block_orders", "get"]

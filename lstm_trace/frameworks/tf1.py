@@ -64,6 +64,8 @@ INERT = {
     "scope": "names variables",
 }
 LSTM_BLOCKS = (Block("i", "i"), Block("j", "g"), Block("f", "f"), Block("o", "o"))
+GRU_BLOCKS = (Block("r", "r"), Block("u", "z"), Block("c", "n"))  # gates/kernel r | u, then candidate/kernel
+BLOCKS = {"lstm": LSTM_BLOCKS, "gru": GRU_BLOCKS, "rnn": (Block("h", "h"),)}
 
 
 def _activation(raw: Raw) -> A.Activation:
@@ -220,7 +222,7 @@ class TF1:
             recurrent=u,
             activation=activation,
             recurrent_activation=A.SIGMOID,
-            blocks=(Block("r", "r"), Block("u", "z"), Block("c", "n")),
+            blocks=GRU_BLOCKS,
             bias=np.concatenate([gate_bias[units:], gate_bias[:units], cand_bias]),
             reset_after=False,
             names=WeightNames("kernels[x rows]", "kernels[h rows]", "biases"),
@@ -237,7 +239,7 @@ class TF1:
             recurrent=u,
             activation=activation,
             recurrent_activation=A.SIGMOID,
-            blocks=(Block("h", "h"),),
+            blocks=BLOCKS["rnn"],
             bias=self._get(raw, weights, "bias", (units,), "num_units values"),
             names=WeightNames("kernel[x rows]", "kernel[h rows]", "bias"),
         )

@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..model import CANDIDATES, GATE_TITLES, Cell
-from ..trace import Run
+from ..trace import TERM_KEYS, Run, Term
+from .explain import Explainer, term_row_label
 from .numbers import factor, num, pick_units, sub, vec
 
 Units = Sequence[int | None]  # unit indices to show; None marks elided units
@@ -72,6 +73,7 @@ class StepView:
     equations: tuple[Equation, ...]
     skipped: str = ""
     units: tuple[int | None, ...] = ()
+    explained: tuple[str, ...] = ()  # --explain: every equation of every shown unit, with its numbers
 
 
 def columns(cell: Cell) -> tuple[Column, ...]:
@@ -92,9 +94,12 @@ class StepBuilder:
         label_layer: bool = False,
         x_limit: int | None = 10,
         below: Sequence[Run] = (),
+        explain: bool = False,
     ) -> None:
         self.run = run
         self.below = below
+        self.explain = explain
+        self.x_limit = x_limit
         self.x_units = pick_units(run.cell.features, x_limit)
         self.label_layer = label_layer
         self.cell = run.cell
@@ -158,7 +163,7 @@ class StepBuilder:
                 if k is None:
                     rows.append(Row("⋮", tuple("" for _ in self.cols)))
                 else:
-                    rows.append(Row(f"{label}{sub(k + 1)}", self._blocks(matrix[k])))
+                    rows.append(Row(f"{label}[{k + 1}]", self._blocks(matrix[k])))
         for label, vector in (
             (names.bias_label, cell.bias),
             (names.recurrent_bias_label, cell.recurrent_bias),
@@ -192,21 +197,33 @@ class StepBuilder:
         if batch_label:
             heading += f" · batch row {b + 1}"
         x_name, h_prev = f"x{sub(read)}", f"h{sub(t - 1)}"
-        given = [(x_name, vec(run.x[s, b], self.p, self.x_units)), (h_prev, self._state(run.h[s, b]))]
+        # the whole x and previous state, whatever units are shown: the products use all of them
+        given = [(x_name, vec(run.x[s, b], self.p, self.x_units)), (h_prev, self._whole(run.h[s, b]))]
         if run.c is not None:
-            given.append((f"c{sub(t - 1)}", self._vec(run.c[s, b])))
+            given.append((f"c{sub(t - 1)}", self._whole(run.c[s, b])))
         if run.active is not None and not run.active[s, b]:
             return StepView(heading, tuple(given), (), (), (), (), (), self._skip_reason(s, b), tuple(self.units))
         return StepView(
             heading=heading,
             given=tuple(given),
-            expansion=self._expansion(s, b, x_name),
+            expansion=self._expansion(run.x[s, b], self.cell.kernel, x_name, "W")
+            + (self._expansion(run.h[s, b], self.cell.recurrent, h_prev, "U") if self.explain else ()),
             columns=self.cols,
             rows=self._rows(s, b, x_name, h_prev, t),
             notes=self._notes(s, b, h_prev),
             equations=self._equations(s, b, t),
             units=tuple(self.units),
+            explained=self._explained(s, b),
         )
+
+    def _whole(self, state: np.ndarray) -> str:
+        return vec(state, self.p, pick_units(len(state), self.x_limit))
+
+    def _explained(self, s: int, b: int) -> tuple[str, ...]:
+        if not self.explain:
+            return ()
+        explainer = Explainer(self.run, s, b, self.p)
+        return tuple(line for k in self.units if k is not None for line in explainer.step(k))
 
     @staticmethod
     def _source(below: Run, time: int) -> str:
@@ -231,42 +248,38 @@ class StepBuilder:
             "step; its state is carried through unchanged and its output row is zero."
         )
 
-    def _expansion(self, s: int, b: int, x_name: str) -> tuple[str, ...]:
-        """x·W as a sum of W's rows scaled by x's entries, for inputs narrow enough to read."""
-        x = self.run.x[s, b]
-        if len(x) > 4:
+    def _expansion(self, vector: np.ndarray, matrix: np.ndarray, name: str, symbol: str) -> tuple[str, ...]:
+        """x·W (or h·U) as a sum of the matrix's rows scaled by the vector's entries, when narrow enough to read."""
+        if len(vector) > 4:
             return ()
         lines = []
-        for f, value in enumerate(x):
-            row = " │ ".join(" ".join(block) for block in self._blocks(self.cell.kernel[f]))
+        for f, value in enumerate(vector):
+            row = " │ ".join(" ".join(block) for block in self._blocks(matrix[f]))
             lines.append(f"{num(value, self.p)} × [{row}]")
-        first = f"{x_name}·W = "
+        first = f"{name}·{symbol} = "
         pad = " " * (len(first) - 2)
         return tuple((first if k == 0 else pad + "+ ") + line for k, line in enumerate(lines))
 
+    def _term(self, gate: str, key: str) -> Term | None:
+        return next((term for term in self.run.terms(gate) if term.key == key), None)
+
     def _rows(self, s: int, b: int, x_name: str, h_prev: str, t: int) -> tuple[Row, ...]:
+        """One row per kind of term the record says was summed, then the sum and the operations after it."""
         run, cell = self.run, self.cell
-        names = cell.names
-        rows = [Row(f"{x_name}·W", self._blocks(run.xw[s, b]))]
-        hu_label = f"{h_prev}·U"
-        rows.append(Row(f"+ {hu_label}", self._blocks(run.hu[s, b])))
-        if cell.bias is not None:
-            rows.append(Row(f"+ {names.bias_label}", self._blocks(cell.bias)))
-        if cell.recurrent_bias is not None:
-            rows.append(Row(f"+ {names.recurrent_bias_label}", self._blocks(cell.recurrent_bias)))
-        if cell.runtime_bias is not None:
-            rows.append(Row(f"+ {names.runtime_bias_label}", self._touched(cell.runtime_bias)))
-        if run.peep is not None:
-            peep = run.peep[s, b]
-            width = cell.units
-            parts = {"i": peep[:width], "f": peep[width : 2 * width], "o": peep[2 * width :]}
-            cells = tuple(self._each(parts[c.canonical]) if c.canonical in parts else "" for c in self.cols)
-            rows.append(Row("+ w⊙c", cells))
-        if cell.kind == "gru" and cell.reset_after and run.gated is not None:
-            rows.append(Row(f"r⊙({hu_label}+{names.recurrent_bias_label})", self._only("n", run.gated[s, b])))
+        rows = []
+        for key in TERM_KEYS:
+            terms = [self._term(col.canonical, key) for col in self.cols]
+            if not any(terms):
+                continue
+            cells = tuple(self._each(term.at(s, b)) if term is not None else "" for term in terms)
+            label = term_row_label(key, cell, x_name, h_prev)
+            rows.append(Row(label if not rows else f"+ {label}", cells))
         rows.append(Row(f"= {cell.pre_symbol}{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
-        if run.pre_clipped is not None and cell.pre_clip is not None:
-            rows.append(Row(f"clip ±{cell.pre_clip:g}", self._blocks(run.pre_clipped[s, b]), "sum"))
+        clips = [run.blocks[col.canonical].op("clip") for col in self.cols]
+        if any(clips):
+            bound = next(op.bound for op in clips if op is not None)
+            cells = tuple(self._each(op.out[s, b]) if op is not None else "" for op in clips)
+            rows.append(Row(f"clip ±{bound:g}", cells, "sum"))
         rows.append(Row("act", tuple(c.activation for c in self.cols), "act"))
         rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate", self._marks(run.act[s, b])))
         return tuple(rows)
@@ -330,23 +343,27 @@ class StepBuilder:
             self._vec(c_new),
             self._each(c_new),
         )
-        if run.c_unclipped is not None and cell.cell_clip is not None:
-            raw = run.c_unclipped[s, b]
+        clip = run.update("cell_clip")
+        if clip is not None:
+            raw = run.updates[0].out[s, b]
             shown = self._terms(
                 lambda k: f"{num(raw[k], p)} → {num(c_new[k], p)}" if raw[k] != c_new[k] else num(raw[k], p)
             )
-            c_eq = replace(c_eq, formula=f"clip(f ⊙ c{sub(t - 1)} + i ⊙ g, ±{num(cell.cell_clip, p)})", values=shown)
-        gated = run.h[s + 1, b] if run.m is None else run.m[s, b]  # h, or m before the projection
+            c_eq = replace(c_eq, formula=f"clip(f ⊙ c{sub(t - 1)} + i ⊙ g, ±{num(clip.bound or 0, p)})", values=shown)
+        output, projection = run.update("output"), run.update("projection")
+        assert output is not None
+        gated = output.out[s, b]  # h, or m before the projection
         out_eq = Equation(
-            f"{'h' if run.m is None else 'm'}{sub(t)}",
+            f"{'h' if projection is None else 'm'}{sub(t)}",
             f"o ⊙ {act}(c{sub(t)})",
             self._terms(lambda k: f"{num(o[k], p)}·{factor(c_act[k], p)}"),
             self._state(gated),
             self._each(gated),
         )
-        if run.m is None:
+        if projection is None:
             return (c_eq, out_eq)
         formula = f"m{sub(t)}·{cell.names.projection}"
-        if cell.proj_clip is not None:
-            formula = f"clip({formula}, ±{num(cell.proj_clip, p)})"
+        proj_clip = run.update("proj_clip")
+        if proj_clip is not None:
+            formula = f"clip({formula}, ±{num(proj_clip.bound or 0, p)})"
         return (c_eq, out_eq, Equation(f"h{sub(t)}", formula, (), self._state(h_new)))
