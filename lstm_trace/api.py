@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import frameworks
 from .engine import run_network
 from .overflow import first_nonfinite
 from .scenario import Scenario
-from .trace import Run, Trace
-
-
-def returns(scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> frameworks.Returned:
-    """What the framework's layer returns for these runs."""
-    return frameworks.get(scenario.framework).returned(scenario, runs)
+from .trace import Trace
 
 
 def trace(scenario: Scenario) -> Trace:
@@ -22,7 +16,7 @@ def trace(scenario: Scenario) -> Trace:
     # numpy reports floating-point trouble to this callback instead of warning; a clean run skips the scan
     with np.errstate(all="call", call=lambda kind, flag: flagged.append(kind)):
         runs = run_network(scenario.network)
-    returned = returns(scenario, runs)
+    returned = scenario.returns(runs)
     given = bool(scenario.warnings)
     overflows = []
     if flagged or given:

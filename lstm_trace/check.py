@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .api import returns
 from .diagnose import Variant, variants
 from .engine import run_network
 from .errors import ScenarioError, Where
@@ -248,10 +247,10 @@ class _Checker:
         for variant in variants(sc.network, sc.framework):
             with np.errstate(all="ignore"):
                 runs = run_network(variant.network)
-                outputs = dict(returns(sc, runs).outputs)
+                outputs = dict(sc.returns(runs).outputs)
                 if variant.reversed_outputs:
                     outputs = dict(self.trace.outputs)
-                    outputs["sequence"] = returns(sc, _time_reversed(self.trace.runs)).outputs["sequence"]
+                    outputs["sequence"] = sc.returns(_time_reversed(self.trace.runs)).outputs["sequence"]
                     runs = self.trace.runs
             if all(
                 self._close(r.yours, values_of(r.item, runs, outputs), self._loose(r.yours)).all() for r in results
@@ -381,7 +380,7 @@ class _Checker:
         hook = _Substitute(student)
         with np.errstate(all="ignore"):
             runs = run_network(sc.network, hooks={(0, 0): hook})
-            outputs = returns(sc, runs).outputs
+            outputs = sc.returns(runs).outputs
         steps = self.trace.first.steps
 
         def order(r: Result) -> tuple[int, int]:

@@ -48,7 +48,7 @@ DTYPES = ("float32", "float64")
 
 @dataclass(frozen=True, eq=False)
 class Scenario:
-    """A validated scenario: the user's words, and the network they describe."""
+    """A validated scenario: the user's words, the network they describe, and what the layer returns."""
 
     framework: str
     layer: str
@@ -56,6 +56,7 @@ class Scenario:
     config: Mapping[str, Any]
     network: Network
     header: str
+    returns: frameworks.Returns  # the engine's runs → what the framework returns, for the validated options
     notes: tuple[str, ...] = ()
     inert: tuple[tuple[str, str], ...] = ()
     title: str | None = None
@@ -127,6 +128,7 @@ def _build(data: Any, source: Path | None) -> Scenario:
         config=built.config,
         network=built.network,
         header=built.header,
+        returns=built.returns,
         notes=built.notes,
         inert=built.inert,
         title=_text(data, "title", where),

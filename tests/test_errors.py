@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SEED, run_cli, write_scenario
+from conftest import SCENARIOS, SEED, run_cli, write_scenario
 
 
 def refused(path: Path, *parts: str) -> str:
@@ -200,3 +200,91 @@ def test_expect_with_wrong_shape(tmp_path: Path) -> None:
     result = run_cli("check", str(write_scenario(tmp_path, SEED + "expect: {h: [1, 2]}\n")))
     assert result.exit_code == 2
     assert "expect.h" in result.stderr and "3 values" in result.stderr
+
+
+TORCH_RNN = """\
+framework: torch
+layer: RNN
+config: {hidden_size: 1, OPTION}
+weights: {weight_ih_l0: [[1]], weight_hh_l0: [[1]], bias_ih_l0: [0], bias_hh_l0: [0]}
+inputs: [[1]]
+"""
+TF1_CELL = """\
+framework: tf1
+layer: LAYER
+config: {num_units: 1, OPTION}
+weights: {kernel: [[1, 1, 1, 1], [1, 1, 1, 1]], bias: [0, 0, 0, 0]}
+inputs: [[1]]
+"""
+
+
+@pytest.mark.parametrize(
+    ("option", "found"),
+    [
+        ("return_sequences: 'no'", "'no'"),
+        ("return_sequences: no", "'no'"),  # YAML 1.2: a string, not false
+        ("return_sequences: 'false'", "'false'"),
+        ("return_sequences: 0", "0"),
+        ("return_state: 1", "1"),
+        ("return_state: null", "None"),
+        ("go_backwards: 'no'", "'no'"),
+        ("use_bias: 'yes'", "'yes'"),
+        ("stateful: 'false'", "'false'"),
+        ("unroll: 0", "0"),
+        ("trainable: 'true'", "'true'"),
+        ("unit_forget_bias: 1", "1"),
+        ("zero_output_for_mask: off", "'off'"),
+    ],
+)
+def test_keras_booleans_are_booleans(tmp_path: Path, option: str, found: str) -> None:
+    field = "config." + option.split(":")[0]
+    text = SEED.replace("units: 3,", f"units: 3, {option},")
+    refused(write_scenario(tmp_path, text), f"line 3: {field}: wrong type", "expected: bool", f"found:    {found}")
+
+
+@pytest.mark.parametrize(
+    ("framework", "layer", "option"),
+    [("keras2", "LSTM", "time_major: 'no'"), ("keras", "GRU", "reset_after: 'no'")],
+)
+def test_keras_layer_booleans_are_booleans(tmp_path: Path, framework: str, layer: str, option: str) -> None:
+    text = f"framework: {framework}\nlayer: {layer}\nconfig: {{units: 1, {option}}}\n" + (
+        "weights: {kernel: [[1, 1, 1]], recurrent_kernel: [[1, 1, 1]], bias: [[0, 0, 0], [0, 0, 0]]}\ninputs: [[1]]\n"
+    )
+    field = "config." + option.split(":")[0]
+    refused(write_scenario(tmp_path, text), f"line 3: {field}: wrong type", "expected: bool", "found:    'no'")
+
+
+@pytest.mark.parametrize(
+    ("option", "found"),
+    [("batch_first: 'yes'", "'yes'"), ("batch_first: 1", "1"), ("bias: 'false'", "'false'"), ("bidirectional: 0", "0")],
+)
+def test_torch_booleans_are_booleans(tmp_path: Path, option: str, found: str) -> None:
+    field = "config." + option.split(":")[0]
+    text = TORCH_RNN.replace("OPTION", option)
+    refused(write_scenario(tmp_path, text), f"line 3: {field}: wrong type", "expected: bool", f"found:    {found}")
+
+
+@pytest.mark.parametrize(
+    ("layer", "option", "field", "found"),
+    [
+        ("LSTMCell", "use_peepholes: 'yes'", "config.use_peepholes", "'yes'"),
+        ("BasicLSTMCell", "state_is_tuple: 1", "config.state_is_tuple", "1"),
+        ("BasicLSTMCell", "dynamic_rnn: {time_major: 'no'}", "config.dynamic_rnn.time_major", "'no'"),
+        ("BasicLSTMCell", "dynamic_rnn: {swap_memory: 0}", "config.dynamic_rnn.swap_memory", "0"),
+    ],
+)
+def test_tf1_booleans_are_booleans(tmp_path: Path, layer: str, option: str, field: str, found: str) -> None:
+    text = TF1_CELL.replace("LAYER", layer).replace("OPTION", option)
+    refused(write_scenario(tmp_path, text), f"line 3: {field}: wrong type", "expected: bool", f"found:    {found}")
+
+
+@pytest.mark.parametrize(
+    ("attribute", "found"),
+    [("layout: 1.0", "1.0"), ("layout: 'no'", "'no'"), ("input_forget: false", "False"), ("input_forget: 0.0", "0.0")],
+)
+def test_onnx_flags_are_0_or_1(tmp_path: Path, attribute: str, found: str) -> None:
+    """ONNX's flags are int attributes: 0 or 1, never a boolean or a float."""
+    key = attribute.split(":")[0]
+    text = (SCENARIOS / "onnx_seed.yaml").read_text(encoding="utf-8")
+    text = text.replace("  hidden_size: 3\n", f"  hidden_size: 3\n  {attribute}\n", 1)
+    refused(write_scenario(tmp_path, text), f"config.{key}: {key} must be 0 or 1", f"found:    {found}")

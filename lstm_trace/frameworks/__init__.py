@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Built, Framework, Raw, Returned
+from .base import Built, Framework, Raw, Returned, Returns, Runs
 
 _MODULES = {"keras": "keras", "keras2": "keras", "torch": "torch", "tf1": "tf1", "onnx": "onnx"}
 NAMES = tuple(_MODULES)
@@ -30,4 +30,4 @@ def get(name: str) -> Framework:
     return framework
 
 
-__all__ = ["ALIASES", "NAMES", "PLANNED", "Built", "Framework", "Raw", "Returned", "block_orders", "get"]
+__all__ = ["ALIASES", "NAMES", "PLANNED", "Built", "Framework", "Raw", "Returned", "Returns", "Runs", "block_orders", "get"]

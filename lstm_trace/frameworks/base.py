@@ -1,17 +1,18 @@
 """What every framework module gets and gives, and the checks they share.
 
 A framework module reads a `Raw` (the scenario's sections, still in the
-framework's words) and returns a `Built` (the canonical `Network` plus the
-words that explain the translation). After the engine has run, it turns the
-runs back into what the framework itself returns.
+framework's words), validates every option, and returns a `Built`: the
+canonical `Network`, the words that explain the translation, and `returns`,
+which turns the engine's runs back into what the framework itself returns,
+closed over the options already validated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import numpy as np
 
@@ -20,8 +21,9 @@ from ..errors import ScenarioError, Where, unknown_name
 from ..model import Network
 
 if TYPE_CHECKING:
-    from ..scenario import Scenario
     from ..trace import Run
+
+Runs: TypeAlias = "tuple[tuple[Run, ...], ...]"  # layer by layer, direction by direction, as the engine ran them
 
 
 @dataclass(frozen=True)
@@ -80,17 +82,6 @@ class Raw:
         return int(self.inputs.shape[2])
 
 
-@dataclass(frozen=True, eq=False)
-class Built:
-    """A framework's translation of a scenario: the network and how to talk about it."""
-
-    network: Network
-    header: str
-    config: Mapping[str, Any]
-    notes: tuple[str, ...] = ()
-    inert: tuple[tuple[str, str], ...] = ()
-
-
 @dataclass(frozen=True)
 class Returned:
     """What the framework returns: plain output arrays, and what a call to the layer gives back."""
@@ -101,6 +92,21 @@ class Returned:
     states_axis: int | None = None  # the axis of h and c over every layer and direction, in order, if any
 
 
+Returns: TypeAlias = Callable[[Runs], Returned]
+
+
+@dataclass(frozen=True, eq=False)
+class Built:
+    """A framework's translation of a scenario: the network, how to talk about it, and what the layer returns."""
+
+    network: Network
+    header: str
+    config: Mapping[str, Any]
+    returns: Returns  # the runs → the framework's own outputs, for the options validated here
+    notes: tuple[str, ...] = ()
+    inert: tuple[tuple[str, str], ...] = ()
+
+
 class Framework(Protocol):
     name: str
     layers: tuple[str, ...]
@@ -108,8 +114,6 @@ class Framework(Protocol):
     def dtype_of(self, config: Mapping[str, Any]) -> str | None: ...
 
     def build(self, raw: Raw) -> Built: ...
-
-    def returned(self, scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> Returned: ...
 
 
 # Options that cannot change a forward pass, with the one line that says why.
@@ -148,12 +152,30 @@ def option(raw: Raw, key: str, default: Any, kind: type | tuple[type, ...]) -> A
     value = raw.config.get(key, default)
     if value is default:
         return value
+    return typed(value, kind, raw.where("config", key))
+
+
+def typed(value: Any, kind: type | tuple[type, ...], where: Where) -> Any:
+    """`value` if it is of the right type; bool is never accepted as a number."""
     kinds = kind if isinstance(kind, tuple) else (kind,)
     ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
     if not ok:
         names = " or ".join(k.__name__ for k in kinds)
-        raise ScenarioError("wrong type", raw.where("config", key), expected=names, found=repr(value))
+        raise ScenarioError("wrong type", where, expected=names, found=repr(value))
     return value
+
+
+def flag(raw: Raw, key: str, default: bool) -> bool:
+    """A boolean config option: true or false as YAML writes them; never 'no', 0 or null."""
+    if key not in raw.config:
+        return default
+    return bool(typed(raw.config[key], bool, raw.where("config", key)))
+
+
+def flags(raw: Raw, keys: Iterable[str]) -> None:
+    """Refuse a non-boolean for any of `keys` that the config gives, whether or not the option has an effect."""
+    for key in keys:
+        flag(raw, key, False)
 
 
 def positive_number(raw: Raw, key: str) -> float | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -19,11 +19,7 @@ from .. import activations as A
 from ..errors import ScenarioError, unknown_name
 from ..model import Block, Cell, Kind, Network
 from ..yamlio import MarkedDict
-from .base import Built, Raw, Returned, check_keys, inert_reason, option, positive_int, state_array
-
-if TYPE_CHECKING:
-    from ..scenario import Scenario
-    from ..trace import Run
+from .base import Built, Raw, Returned, Returns, Runs, check_keys, flag, flags, inert_reason, positive_int, state_array
 
 KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
 GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -64,6 +60,19 @@ NOT_FOR = {  # options a layer does not have
     "SimpleRNN": {"recurrent_activation", "unit_forget_bias", "reset_after"},
     "GRU": {"unit_forget_bias"},
     "LSTM": {"reset_after"},
+}
+BOOLEANS = {  # get_config() always writes these as true or false
+    "use_bias",
+    "go_backwards",
+    "return_sequences",
+    "return_state",
+    "reset_after",
+    "time_major",
+    "stateful",
+    "unroll",
+    "trainable",
+    "zero_output_for_mask",
+    "unit_forget_bias",
 }
 INERT_EXTRA = {
     "batch_input_shape": "describes the input shape; the inputs here give it",
@@ -120,6 +129,7 @@ class Keras:
         if self.version == 3:
             valid -= {"time_major", "implementation"}
         check_keys(raw.config, sorted(valid), f"{layer} option", raw, "config")
+        flags(raw, BOOLEANS)
         weights = self._weights_mapping(raw)
         check_keys(weights, ["kernel", "recurrent_kernel", "bias"], f"{layer} weight", raw, "weights")
         for required in ("kernel", "recurrent_kernel"):
@@ -133,8 +143,8 @@ class Keras:
             "weights", "kernel", (raw.features, n * units), f"F={raw.features} input features × {columns}"
         )
         recurrent = raw.array("weights", "recurrent_kernel", (units, n * units), f"units={units} rows × {columns}")
-        use_bias = option(raw, "use_bias", True, bool)
-        reset_after = option(raw, "reset_after", True, bool) if kind == "gru" else True
+        use_bias = flag(raw, "use_bias", True)
+        reset_after = flag(raw, "reset_after", True) if kind == "gru" else True
         bias, recurrent_bias = self._biases(raw, kind, units, use_bias, reset_after)
         activation = self.activation(raw, "activation", "tanh")
         recurrent_activation = self.activation(raw, "recurrent_activation", "sigmoid")
@@ -151,13 +161,16 @@ class Keras:
             reset_after=reset_after,
         )
         h0, c0 = self._initial_state(raw, kind, units)
-        backwards = option(raw, "go_backwards", False, bool)
+        backwards = flag(raw, "go_backwards", False)
+        time_major = flag(raw, "time_major", False)
+        sequences, state = flag(raw, "return_sequences", False), flag(raw, "return_state", False)
         network = Network(((cell,),), raw.inputs, ((h0,),), ((c0,),), backwards=(backwards,))
         return Built(
             network=network,
             header=self._header(layer, kind, units, activation, recurrent_activation, reset_after, use_bias),
             config=dict(raw.config),
-            notes=self._notes(raw, kind, units, activation, recurrent_activation, reset_after, backwards),
+            returns=returns(sequences, state, backwards),
+            notes=self._notes(raw, kind, units, activation, recurrent_activation, reset_after, backwards, time_major),
             inert=tuple(
                 (key, INERT_EXTRA.get(key) or inert_reason(key) or "no effect on a forward pass")
                 for key in raw.config
@@ -272,6 +285,7 @@ class Keras:
         recurrent: A.Activation,
         reset_after: bool,
         backwards: bool,
+        time_major: bool,
     ) -> tuple[str, ...]:
         order = " | ".join(b.native for b in BLOCKS[kind])
         notes = [f"Keras column blocks {order}, each {units} wide; z = x·kernel + h·recurrent_kernel + bias."]
@@ -297,29 +311,30 @@ class Keras:
                 "go_backwards=True: step t=1 reads the last input; the sequence is returned in the "
                 "order processed, not flipped back."
             )
-        if raw.config.get("time_major"):
+        if time_major:
             notes.append("time_major=True: the layer takes and returns (T, B, ...) arrays; shown here batch-major.")
         if raw.config.get("activation", "tanh") is None:
             notes.append("activation=None means linear: a(x) = x.")
         return tuple(notes)
 
-    # ---- returning -------------------------------------------------------------------
-    def returned(self, scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> Returned:
+
+def returns(sequences: bool, state: bool, backwards: bool) -> Returns:
+    """What a call to the layer returns, for its return_sequences, return_state and go_backwards."""
+    note = f"return_sequences={sequences}, return_state={state}"
+    if backwards:
+        note += ", go_backwards=True: sequence in processing order"
+
+    def returned(runs: Runs) -> Returned:
         run = runs[0][0]
         outputs = {"sequence": run.h[1:].transpose(1, 0, 2), "h": run.h[-1]}
         if run.c is not None:
             outputs["c"] = run.c[-1]
-        config = scenario.config
-        sequences = bool(config.get("return_sequences", False))
-        state = bool(config.get("return_state", False))
-        first = ("sequence", "sequence") if sequences else ("output", "h")
-        returns = [first]
+        given = [("sequence", "sequence") if sequences else ("output", "h")]
         if state:
-            returns += [("h", "h")] + ([("c", "c")] if "c" in outputs else [])
-        note = f"return_sequences={sequences}, return_state={state}"
-        if scenario.config.get("go_backwards"):
-            note += ", go_backwards=True: sequence in processing order"
-        return Returned(outputs, tuple(returns), note)
+            given += [("h", "h")] + ([("c", "c")] if "c" in outputs else [])
+        return Returned(outputs, tuple(given), note)
+
+    return returned
 
 
 def strip_scope(name: str) -> str:

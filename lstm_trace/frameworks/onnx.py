@@ -13,7 +13,7 @@ couples the forget gate to the input gate (f = 1 − i).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +25,8 @@ from .base import (
     Built,
     Raw,
     Returned,
+    Returns,
+    Runs,
     check_keys,
     positive_int,
     positive_number,
@@ -33,10 +35,6 @@ from .base import (
     sequence_output,
     state_array,
 )
-
-if TYPE_CHECKING:
-    from ..scenario import Scenario
-    from ..trace import Run
 
 KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
 GATES = {kind: len(names) for kind, names in CANONICAL_GATES.items()}  # how many blocks W and R stack
@@ -133,6 +131,7 @@ class Onnx:
             network=network,
             header=self._header(layer, hidden, direction, layout, clip, coupled, reset_after, kind),
             config=dict(raw.config),
+            returns=returns(layout, lengths),
             notes=self._notes(kind, hidden, dirs, layout, chosen, clip, coupled, reset_after, lengths, b, p),
         )
 
@@ -153,8 +152,9 @@ class Onnx:
         return str(value)
 
     def _flag(self, raw: Raw, key: str) -> int:
+        """An attribute that is 0 or 1: an ONNX int, so neither true and false nor 1.0."""
         value = raw.config.get(key, 0)
-        if isinstance(value, bool) or value not in (0, 1):
+        if isinstance(value, bool) or not isinstance(value, int) or value not in (0, 1):
             raise ScenarioError(f"{key} must be 0 or 1", raw.where("config", key), found=repr(value))
         return int(value)
 
@@ -334,22 +334,25 @@ class Onnx:
         )
         return tuple(notes)
 
-    # ---- returning -----------------------------------------------------------------------
-    def returned(self, scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> Returned:
-        layout = scenario.config.get("layout", 0)
+
+def returns(layout: int, lengths: np.ndarray | None) -> Returns:
+    """Y, Y_h, Y_c in the node's layout; with sequence_lens, zero states for a row of length 0."""
+
+    def returned(runs: Runs) -> Returned:
         flat = runs[0]
         y = np.stack([sequence_output(run) for run in flat], axis=2)  # (B, T, D, H)
         states = {"h": np.stack([run.h[-1] for run in flat])}  # (D, B, H)
         if flat[0].c is not None:
             states["c"] = np.stack([run.c[-1] for run in flat if run.c is not None])
-        lengths = scenario.network.lengths
         if lengths is not None:  # onnxruntime returns zero states for a row of length 0, not its initial state
             states = {key: np.where((lengths > 0)[None, :, None], value, 0) for key, value in states.items()}
         outputs = {"sequence": y if layout else y.transpose(1, 2, 0, 3)}
         outputs.update({key: value.transpose(1, 0, 2) if layout else value for key, value in states.items()})
-        returns = [("Y", "sequence"), ("Y_h", "h")] + ([("Y_c", "c")] if "c" in outputs else [])
+        given = [("Y", "sequence"), ("Y_h", "h")] + ([("Y_c", "c")] if "c" in outputs else [])
         note = "Y, Y_h, Y_c" if "c" in outputs else "Y, Y_h"
-        return Returned(outputs, tuple(returns), note, states_axis=layout)  # (D, B, H), or (B, D, H)
+        return Returned(outputs, tuple(given), note, states_axis=layout)  # (D, B, H), or (B, D, H)
+
+    return returned
 
 
 FRAMEWORKS = {"onnx": Onnx()}

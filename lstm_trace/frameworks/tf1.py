@@ -12,7 +12,7 @@ its outputs are zero past its length and its state is carried unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +23,10 @@ from .base import (
     Built,
     Raw,
     Returned,
+    Runs,
     check_keys,
+    flag,
+    flags,
     inert_reason,
     option,
     positive_int,
@@ -31,11 +34,8 @@ from .base import (
     sequence_lengths,
     sequence_output,
     state_array,
+    typed,
 )
-
-if TYPE_CHECKING:
-    from ..scenario import Scenario
-    from ..trace import Run
 
 KINDS = {"BasicLSTMCell": "lstm", "LSTMCell": "lstm", "GRUCell": "gru", "BasicRNNCell": "rnn"}
 COMMON = {"num_units", "units", "activation", "reuse", "name", "dtype", "dynamic_rnn"}
@@ -48,6 +48,8 @@ OPTIONS = {
     "BasicRNNCell": COMMON,
 }
 RNN_OPTIONS = ("sequence_length", "time_major", "swap_memory", "parallel_iterations", "dtype", "scope")
+BOOLEANS = {"use_peepholes", "state_is_tuple"}
+RNN_BOOLEANS = {"time_major", "swap_memory"}
 WEIGHTS = {
     "BasicLSTMCell": ("kernel", "bias"),
     "LSTMCell": ("kernel", "bias", "w_i_diag", "w_f_diag", "w_o_diag", "projection/kernel"),
@@ -93,6 +95,8 @@ class TF1:
     def build(self, raw: Raw) -> Built:
         layer, kind = raw.layer, KINDS[raw.layer]
         check_keys(raw.config, sorted(OPTIONS[layer]), f"{layer} argument", raw, "config")
+        flags(raw, BOOLEANS)
+        rnn = self._dynamic_rnn(raw)
         units = self._units(raw)
         weights = self._weights(raw, layer)
         activation = _activation(raw)
@@ -102,7 +106,6 @@ class TF1:
             cell = self._gru(raw, weights, units, activation)
         else:
             cell = self._rnn(raw, weights, units, activation)
-        rnn = self._dynamic_rnn(raw)
         where = raw.where("config", "dynamic_rnn")
         lengths = sequence_lengths(raw, rnn.get("sequence_length"), where, "sequence_length")
         h0, c0 = self._initial_state(raw, kind, units, cell.output_size)
@@ -117,6 +120,7 @@ class TF1:
             network=network,
             header=self._header(layer, units, cell, activation),
             config=dict(raw.config),
+            returns=returned,
             notes=self._notes(raw, layer, kind, units, cell, rnn, lengths),
             inert=tuple(inert),
         )
@@ -155,7 +159,7 @@ class TF1:
         return columns[: raw.features].copy(), columns[raw.features :].copy()
 
     def _lstm(self, raw: Raw, layer: str, weights: dict[str, str], units: int, activation: A.Activation) -> Cell:
-        peepholes = layer == "LSTMCell" and option(raw, "use_peepholes", False, bool)
+        peepholes = layer == "LSTMCell" and flag(raw, "use_peepholes", False)
         num_proj = raw.config.get("num_proj") if layer == "LSTMCell" else None
         proj = positive_int(raw, "num_proj", num_proj) if num_proj is not None else 0
         out = proj or units
@@ -245,13 +249,17 @@ class TF1:
         )
 
     def _dynamic_rnn(self, raw: Raw) -> Mapping[str, Any]:
-        rnn = raw.config.get("dynamic_rnn") or {}
+        rnn = raw.config.get("dynamic_rnn")
+        if rnn is None:
+            rnn = {}
         if not isinstance(rnn, Mapping):
             raise ScenarioError("dynamic_rnn must be a mapping", raw.where("config", "dynamic_rnn"))
         for key in rnn:
+            where = raw.where("config", "dynamic_rnn").child(key, getattr(rnn, "line_of", lambda k: None)(key))
             if key not in RNN_OPTIONS:
-                where = raw.where("config", "dynamic_rnn").child(key, getattr(rnn, "line_of", lambda k: None)(key))
                 raise unknown_name("dynamic_rnn argument", str(key), RNN_OPTIONS, where)
+            if key in RNN_BOOLEANS:
+                typed(rnn[key], bool, where)
         return rnn
 
     def _initial_state(self, raw: Raw, kind: str, units: int, out: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -328,18 +336,19 @@ class TF1:
             notes.append("time_major=True: dynamic_rnn takes and returns (T, B, ...); shown here batch-major.")
         return tuple(notes)
 
-    # ---- returning -------------------------------------------------------------------------
-    def returned(self, scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> Returned:
-        run = runs[0][0]
-        sequence = sequence_output(run)
-        outputs = {"sequence": sequence, "h": run.h[-1]}
-        returns = [("outputs", "sequence")]
-        if run.c is not None:
-            outputs["c"] = run.c[-1]
-            returns += [("state.c", "c"), ("state.h", "h")]
-        else:
-            returns.append(("state", "h"))
-        return Returned(outputs, tuple(returns), "outputs, state = dynamic_rnn(cell, inputs)")
+
+def returned(runs: Runs) -> Returned:
+    """outputs, state = dynamic_rnn(cell, inputs), batch-major whatever time_major says."""
+    run = runs[0][0]
+    sequence = sequence_output(run)
+    outputs = {"sequence": sequence, "h": run.h[-1]}
+    given = [("outputs", "sequence")]
+    if run.c is not None:
+        outputs["c"] = run.c[-1]
+        given += [("state.c", "c"), ("state.h", "h")]
+    else:
+        given.append(("state", "h"))
+    return Returned(outputs, tuple(given), "outputs, state = dynamic_rnn(cell, inputs)")
 
 
 FRAMEWORKS = {"tf1": TF1()}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -19,11 +19,7 @@ from .. import activations as A
 from ..errors import ScenarioError, unknown_name
 from ..model import GATES as CANONICAL_GATES
 from ..model import Block, Cell, Kind, Network, WeightNames
-from .base import Built, Raw, Returned, check_keys, option, positive_int, reorder_blocks, state_array
-
-if TYPE_CHECKING:
-    from ..scenario import Scenario
-    from ..trace import Run
+from .base import Built, Raw, Returned, Runs, check_keys, flag, option, positive_int, reorder_blocks, state_array
 
 KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
 GATES = {kind: len(names) for kind, names in CANONICAL_GATES.items()}  # how many blocks the weights stack
@@ -90,18 +86,20 @@ class Torch:
         check_keys(raw.config, sorted(OPTIONS - NOT_FOR[layer]), f"nn.{layer} argument", raw, "config")
         hidden = self._hidden(raw)
         layers = positive_int(raw, "num_layers", raw.config.get("num_layers", 1))
-        directions = 2 if option(raw, "bidirectional", False, bool) else 1
+        directions = 2 if flag(raw, "bidirectional", False) else 1
         proj = int(option(raw, "proj_size", 0, int)) if kind == "lstm" else 0
         if proj < 0 or (proj >= hidden and proj):
             raise ScenarioError("proj_size must be 0 or less than hidden_size", raw.where("config", "proj_size"))
-        if "input_size" in raw.config and raw.config["input_size"] != raw.features:
+        input_size = option(raw, "input_size", None, int)
+        if input_size is not None and input_size != raw.features:
             raise ScenarioError(
                 "input_size disagrees with the inputs",
                 raw.where("config", "input_size"),
                 expected=f"{raw.features} (the inputs' feature count)",
-                found=repr(raw.config["input_size"]),
+                found=repr(input_size),
             )
-        use_bias = option(raw, "bias", True, bool)
+        use_bias = flag(raw, "bias", True)
+        batch_first = flag(raw, "batch_first", False)
         activation = self._activation(raw, kind)
         weights = self._weights(raw)
         self._no_extra_weights(raw, weights, layers, directions, use_bias, proj)
@@ -133,7 +131,8 @@ class Torch:
             network=network,
             header=header,
             config=dict(raw.config),
-            notes=self._notes(raw, kind, hidden, layers, directions, proj, use_bias),
+            returns=returned,
+            notes=self._notes(kind, hidden, layers, directions, proj, use_bias, batch_first),
             inert=tuple((key, why) for key, why in INERT.items() if key in raw.config),
         )
 
@@ -156,7 +155,7 @@ class Torch:
         key = "nonlinearity" if "nonlinearity" in raw.config else "activation"
         value = raw.config.get(key, "tanh")
         table = {"tanh": A.TANH, "relu": A.RELU}
-        if value not in table:
+        if not isinstance(value, str) or value not in table:
             raise unknown_name("nonlinearity", str(value), table, raw.where("config", key))
         return table[value]
 
@@ -275,7 +274,7 @@ class Torch:
 
     # ---- explaining ----------------------------------------------------------------------
     def _notes(
-        self, raw: Raw, kind: str, hidden: int, layers: int, dirs: int, proj: int, use_bias: bool
+        self, kind: str, hidden: int, layers: int, dirs: int, proj: int, use_bias: bool, batch_first: bool
     ) -> tuple[str, ...]:
         g = GATES[kind]
         order = " | ".join(b.native for b in BLOCKS[kind])
@@ -302,24 +301,25 @@ class Torch:
             )
         if proj:
             notes.append(f"proj_size={proj}: h = W_hr·(o ⊙ tanh c), so h is {proj} wide while c stays {hidden}.")
-        if not raw.config.get("batch_first", False):
+        if not batch_first:
             notes.append(
                 "batch_first=False: torch takes (T, B, F); the scenario's inputs and the sequence shown "
                 "are batch-major (B, T, ...)."
             )
         return tuple(notes)
 
-    # ---- returning -----------------------------------------------------------------------
-    def returned(self, scenario: Scenario, runs: tuple[tuple[Run, ...], ...]) -> Returned:
-        last = runs[-1]
-        sequence = np.concatenate([run.outputs_in_input_time() for run in last], axis=-1)
-        flat = [run for layer in runs for run in layer]
-        outputs = {"sequence": sequence, "h": np.stack([run.h[-1] for run in flat])}
-        if flat[0].c is not None:
-            outputs["c"] = np.stack([run.c[-1] for run in flat if run.c is not None])
-        returns = [("output", "sequence"), ("h_n", "h")] + ([("c_n", "c")] if "c" in outputs else [])
-        note = "output, (h_n, c_n)" if "c" in outputs else "output, h_n"
-        return Returned(outputs, tuple(returns), note, states_axis=0)
+
+def returned(runs: Runs) -> Returned:
+    """output, (h_n, c_n): output batch-major whatever batch_first says; h_n, c_n as torch returns them."""
+    last = runs[-1]
+    sequence = np.concatenate([run.outputs_in_input_time() for run in last], axis=-1)
+    flat = [run for layer in runs for run in layer]
+    outputs = {"sequence": sequence, "h": np.stack([run.h[-1] for run in flat])}
+    if flat[0].c is not None:
+        outputs["c"] = np.stack([run.c[-1] for run in flat if run.c is not None])
+    given = [("output", "sequence"), ("h_n", "h")] + ([("c_n", "c")] if "c" in outputs else [])
+    note = "output, (h_n, c_n)" if "c" in outputs else "output, h_n"
+    return Returned(outputs, tuple(given), note, states_axis=0)
 
 
 FRAMEWORKS = {"torch": Torch()}
