@@ -81,7 +81,7 @@ class Report:
         return sum(not r.ok for r in self.results)
 
 
-def check(trace: Trace, precision: int | str = 4) -> Report:
+def check(trace: Trace, precision: int = 4) -> Report:
     expect = trace.scenario.expect
     if expect is None or not expect.items:
         raise ScenarioError(
@@ -139,7 +139,7 @@ class _Substitute:
 
 
 class _Checker:
-    def __init__(self, trace: Trace, tolerance: float, precision: int | str) -> None:
+    def __init__(self, trace: Trace, tolerance: float, precision: int) -> None:
         self.trace, self.tol, self.p = trace, tolerance, precision
 
     def n(self, value: float) -> str:
@@ -169,7 +169,14 @@ class _Checker:
 
     # ---- the report -----------------------------------------------------------------------
     def report(self, items: tuple[Expected, ...]) -> Report:
-        results = [Result(item, got := self._got(item), "right" if self._close(item.values.reshape(got.shape), got).all() else "wrong") for item in items]  # noqa: E501
+        results = [
+            Result(
+                item,
+                got := self._got(item),
+                "right" if self._close(item.values.reshape(got.shape), got).all() else "wrong",
+            )
+            for item in items
+        ]
         if all(r.ok for r in results):
             return Report(tuple(results), self.tol)
         results = [self._locate(r) if not r.ok else r for r in results]
@@ -206,9 +213,7 @@ class _Checker:
             lines = []
         else:
             lines = [explainer.gate(name, k)]
-        return replace(
-            result, first_wrong=position, where=where, explanation=tuple(lines), first_value=first_value
-        )
+        return replace(result, first_wrong=position, where=where, explanation=tuple(lines), first_value=first_value)
 
     def _place(self, item: Expected, got: np.ndarray, index: tuple[int, ...]) -> tuple[Run, int, int, int, str] | None:
         """(run, step, batch row, unit, label) of one index of an expected quantity, all 0-based."""
@@ -252,9 +257,7 @@ class _Checker:
                     outputs = dict(self.trace.outputs)
                     outputs["sequence"] = sc.returns(_time_reversed(self.trace.runs)).outputs["sequence"]
                     runs = self.trace.runs
-            if all(
-                self._close(r.yours, values_of(r.item, runs, outputs), self._loose(r.yours)).all() for r in results
-            ):
+            if all(self._close(r.yours, values_of(r.item, runs, outputs), self._loose(r.yours)).all() for r in results):
                 return variant, runs
         return None
 
@@ -285,7 +288,8 @@ class _Checker:
             right = right.replace("With it", "With c_t")
         elif mistake == "activation_left_out":
             what = "the gates" if variant.detail == "gates" else "the gates and the candidate"
-            text = f"You used the sums of {what} as their values: the activation ({cell.recurrent_activation.label}) was left out."
+            label = cell.recurrent_activation.label
+            text = f"You used the sums of {what} as their values: the activation ({label}) was left out."
             right = right.replace("With it", "With the activation")
         elif mistake == "activation_where_linear":
             text = (
@@ -337,13 +341,10 @@ class _Checker:
             else:
                 text = "You applied r after the product, r ⊙ (h·U); this layer applies it before: (r ⊙ h)·U."
         else:  # reversed_sequence
-            text = (
-                "You wrote the reverse direction's outputs in the other time order: "
-                + (
-                    "this layer returns them in the order it processed them (not flipped back)."
-                    if fw in ("keras", "keras2")
-                    else "this layer returns them aligned with the input time."
-                )
+            text = "You wrote the reverse direction's outputs in the other time order: " + (
+                "this layer returns them in the order it processed them (not flipped back)."
+                if fw in ("keras", "keras2")
+                else "this layer returns them aligned with the input time."
             )
         return " ".join(part for part in (yours + ".", text, right) if part)
 
@@ -396,7 +397,11 @@ class _Checker:
                 continue
             key = (r.item.step - 1, r.item.name) if r.item.step is not None else None
             mine = hook.computed.get(key) if key is not None else values_of(r.item, runs, outputs)
-            if first is not None and mine is not None and self._close(r.yours, mine.reshape(r.got.shape), self._loose(r.yours)).all():
+            if (
+                first is not None
+                and mine is not None
+                and self._close(r.yours, mine.reshape(r.got.shape), self._loose(r.yours)).all()
+            ):
                 text = (
                     f"Your {self.name(r)} follows correctly from your earlier {self.name(first)}: "
                     "the error is carried forward, not a new one."
@@ -472,7 +477,9 @@ def as_json(report: Report, trace: Trace) -> dict[str, object]:
                 "expected": plain(r.yours.astype(np.float64)),
                 "got": plain(np.asarray(r.got, dtype=np.float64)),
                 "first_wrong": None if r.first_wrong is None else vars(r.first_wrong),
-                "diagnosis": None if r.diagnosis is None else {"mistake": r.diagnosis.mistake, "text": r.diagnosis.text},
+                "diagnosis": None
+                if r.diagnosis is None
+                else {"mistake": r.diagnosis.mistake, "text": r.diagnosis.text},
             }
             for r in report.results
         ],

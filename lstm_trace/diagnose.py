@@ -124,11 +124,17 @@ def variants(net: Network, framework: str) -> Iterator[Variant]:
     lstm = kind == "lstm"
     yield from make("output_gate_left_out", when(lstm, _rule(output_gate=False)))
     linear_c = first.cell_activation.name == "linear"
-    yield from make("cell_activation_left_out", when(lstm and not linear_c, lambda c: replace(c, output_activation=A.LINEAR)))
+    yield from make(
+        "cell_activation_left_out", when(lstm and not linear_c, lambda c: replace(c, output_activation=A.LINEAR))
+    )
     yield from make("old_cell_state", when(lstm, _rule(new_cell_state=False)))
     gates_linear = first.recurrent_activation.name == "linear"
     main_linear = first.activation.name == "linear"
-    yield from make("activation_left_out", when(kind != "rnn" and not gates_linear, lambda c: replace(c, recurrent_activation=A.LINEAR)), "gates")
+    yield from make(
+        "activation_left_out",
+        when(kind != "rnn" and not gates_linear, lambda c: replace(c, recurrent_activation=A.LINEAR)),
+        "gates",
+    )
     yield from make("activation_left_out", when(not main_linear, lambda c: replace(
         c, activation=A.LINEAR, recurrent_activation=A.LINEAR, output_activation=None)), "all")  # fmt: skip
     yield from make("activation_where_linear", when(main_linear, lambda c: replace(c, activation=A.TANH)), "tanh")
@@ -140,8 +146,11 @@ def variants(net: Network, framework: str) -> Iterator[Variant]:
     hard = framework in ("keras", "keras2") and any(
         a.formula in other for a in (first.activation, first.recurrent_activation)
     )
-    yield from make("hard_sigmoid_version", when(hard, lambda c: replace(
-        c, activation=_swap(c.activation, other), recurrent_activation=_swap(c.recurrent_activation, other))))  # fmt: skip
+    def other_version(c: Cell) -> Cell:
+        swapped = _swap(c.recurrent_activation, other)
+        return replace(c, activation=_swap(c.activation, other), recurrent_activation=swapped)
+
+    yield from make("hard_sigmoid_version", when(hard, other_version))
     yield from make("forget_term_left_out", when(lstm, _rule(forget_term=False)))
     yield from make("input_gate_left_out", when(lstm, _rule(input_gate=False)))
     biased = first.bias is not None or first.recurrent_bias is not None
@@ -159,7 +168,9 @@ def variants(net: Network, framework: str) -> Iterator[Variant]:
             seen.add(order)
             yield from make("gate_order", lambda c, order=order: _read_in_order(c, order), name)  # type: ignore[misc]
     if kind != "rnn" or first.units > 1:
-        yield from make("kernel_transposed", lambda c: _with(c, recurrent=_transposed_blocks(c.recurrent, c.units)), "U")
+        yield from make(
+            "kernel_transposed", lambda c: _with(c, recurrent=_transposed_blocks(c.recurrent, c.units)), "U"
+        )
         yield from make("kernel_transposed", lambda c: _with(c, kernel=_transposed_blocks(c.kernel, c.units)), "W")
     gru = kind == "gru"
     yield from make("gru_update_swapped", when(gru, _rule(update_swapped=True)))
@@ -168,11 +179,12 @@ def variants(net: Network, framework: str) -> Iterator[Variant]:
         yield Variant("reversed_sequence", net, reversed_outputs=True)
 
 
-def _with(cell: Cell, **arrays: np.ndarray | None) -> Cell | None:
-    """The cell with the given arrays replaced, or None where one cannot be made."""
-    if any(value is None for value in arrays.values()):
+def _with(cell: Cell, kernel: np.ndarray | None = None, recurrent: np.ndarray | None = None) -> Cell | None:
+    """The cell with its kernel or recurrent kernel replaced, or None where that cannot be made."""
+    if kernel is None and recurrent is None:
         return None
-    return replace(cell, **arrays)
+    return replace(cell, kernel=cell.kernel if kernel is None else kernel,
+                   recurrent=cell.recurrent if recurrent is None else recurrent)  # fmt: skip
 
 
 __all__ = ["MISTAKES", "Rules", "Variant", "variants"]

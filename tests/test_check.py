@@ -42,4 +42,4 @@ def test_check_names_a_forgotten_activation(tmp_path: Path) -> None:
         "check", str(write_scenario(tmp_path, text + f"expect:\n  steps:\n    1: {{o: {pre_o}}}\n")), "--width", "160"
     )
     assert result.exit_code == 1
-    assert "is the pre-activation: the activation sigmoid was left out" in result.output
+    assert "You used the sums of the gates as their values: the activation (σ) was left out." in result.output

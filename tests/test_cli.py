@@ -81,7 +81,7 @@ def test_check_passes_with_exit_0(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, SEED + "expect:\n  h: [0, 4, 0]\n  steps:\n    1: {i: [5, 2, 1], o: [2, 1, 0]}\n")
     result = run_cli("check", str(path))
     assert result.exit_code == 0
-    assert result.output.splitlines()[-1] == "all 3 expected values match (tolerance 0.0005)"
+    assert result.output.splitlines()[-1] == "all 3 values right (tolerance 0.0005)"
     assert result.output.count("✓") == 3
 
 
@@ -89,8 +89,8 @@ def test_check_explains_a_wrong_gate(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, SEED + "expect:\n  steps:\n    1: {pre_f: [1, 1, 1]}\n")
     result = run_cli("check", str(path), "--width", "120")
     assert result.exit_code == 1
-    assert "first wrong: pre_f₃ (unit 3)" in result.output
-    assert "z_f₃ = x₁·W[:, f₃] + h₀·U[:, f₃] + b[f₃] = 0 + 0 + 0 = 0" in result.output
+    assert "first wrong: pre_f₁[3]" in result.output
+    assert "pre_f₁[3] = x₁·W_f[:,3] + h₀·U_f[:,3] + b_f[3] = 0 + 0 + 0 = 0" in result.output
 
 
 def test_python_dash_m(seed_path: Path) -> None:

@@ -70,12 +70,11 @@ def test_check_explains_clip_and_coupled_forget(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8") + f"expect:\n  steps:\n    1: {{f: {wrong_f}}}\n"
     result = run_cli("check", str(write_scenario(tmp_path, text, "f.yaml")), "--width", "200")
     assert result.exit_code == 1
-    assert "f₁ = 1 − i₁ = 1 − " in result.output
-    assert "input_forget: the f sum is unused" in result.output
+    assert "f₁[1] = 1 − i₁[1] = 1 − " in result.output
     text = path.read_text(encoding="utf-8") + f"expect:\n  steps:\n    1: {{i: {wrong_i}}}\n"
     result = run_cli("check", str(write_scenario(tmp_path, text, "i.yaml")), "--width", "200")
     assert result.exit_code == 1
-    assert "i₁ = σ(clip(z_i₁, ±0.4000)) = σ(" in result.output
+    assert "i₁[1] = σ(clip(x₁·W_i[:,1] + h₀·U_i[:,1] + Wb_i[1] + Rb_i[1] + w_i[1]·c₀[1], ±0.4)) = σ(clip(" in result.output
 
 
 def test_json_steps_carry_the_clipped_sums(tmp_path: Path) -> None:
@@ -171,7 +170,7 @@ def test_check_finds_the_wrong_row_of_a_layout_1_state(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8") + f"expect:\n  h: {wrong.tolist()}\n"
     result = run_cli("check", str(write_scenario(tmp_path, text, "h.yaml")), "--width", "200")
     assert result.exit_code == 1
-    assert "first wrong: h₂ (layer 1 forward, batch row 3, unit 2)" in result.output
+    assert "first wrong: h₄[2] (layer 1 forward, batch row 3)" in result.output
 
 
 def test_hidden_size_may_be_left_to_r(tmp_path: Path) -> None:

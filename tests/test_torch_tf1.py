@@ -83,7 +83,7 @@ def test_check_points_at_the_direction(tmp_path: Path) -> None:
     wrong = text.split("expect:")[0] + f"expect:\n  h: {h.tolist()}\n"
     result = run_cli("check", str(write_scenario(tmp_path, wrong)), "--width", "140")
     assert result.exit_code == 1
-    assert "first wrong: h₃ (layer 1 reverse, batch row 1, unit 3)" in result.output
+    assert "first wrong: h₄[3] (layer 1 reverse, batch row 1)" in result.output
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ PLANNED: tuple[str, ...] = ()  # in the scenario format, not yet here
 
 
 def block_orders(kind: str) -> dict[str, tuple[str, ...]]:
-    """Each framework's order of the gate blocks of a layer kind, as canonical names: a student may read one as another."""
+    """Each framework's order of a layer kind's gate blocks, as canonical names: a student may read one as another."""
     orders = {}
     for name in ("keras", "tf1", "torch", "onnx"):
         blocks = importlib.import_module(f"{__name__}.{name}").BLOCKS[kind]
@@ -30,4 +30,16 @@ def get(name: str) -> Framework:
     return framework
 
 
-__all__ = ["ALIASES", "NAMES", "PLANNED", "Built", "Framework", "Raw", "Returned", "Returns", "Runs", "block_orders", "get"]
+__all__ = [
+    "ALIASES",
+    "NAMES",
+    "PLANNED",
+    "Built",
+    "Framework",
+    "Raw",
+    "Returned",
+    "Returns",
+    "Runs",
+    "block_orders",
+    "get",
+]

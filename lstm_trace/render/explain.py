@@ -17,7 +17,7 @@ from ..model import Cell
 from ..trace import GateRecord, Run, Term
 from .numbers import factor, num, signed_sum, sub
 
-Precision = int | str
+Precision = int
 
 
 def unit(name: str, t: int | str, k: int) -> str:
@@ -101,7 +101,8 @@ class Explainer:
         if term.key == "peephole":
             c = unit("c", t if gate == "o" else t - 1, k + 1)
             return f"w_{gate}[{k + 1}]·{c}"
-        return f"{unit('r', t, k + 1)}·(h{sub(t - 1)}·{self._w('U', gate, k)} + {names.recurrent_bias_label}{block}[{k + 1}])"
+        rec = f"{names.recurrent_bias_label}{block}[{k + 1}]"
+        return f"{unit('r', t, k + 1)}·(h{sub(t - 1)}·{self._w('U', gate, k)} + {rec})"
 
     def terms(self, gate: str, k: int) -> tuple[list[str], list[float]]:
         """The symbols and values of the terms the engine summed into `gate` for unit k, in its order."""
@@ -127,7 +128,7 @@ class Explainer:
         assert act is not None and act.activation is not None
         given = total
         if clip is not None:
-            bound = self.n(clip.bound or 0)
+            bound = f"{clip.bound:g}"
             sym, numbers = f"clip({sym}, ±{bound})", f"clip({numbers}, ±{bound})"
             given = float(clip.out[self.s, self.b, k])
         parts = [sym, numbers, self.n(given)]
@@ -156,7 +157,7 @@ class Explainer:
         if clip is None:
             return f"{unit('c', t, k + 1)} = {sym} = {numbers} = {n(c)}"
         raw = float(run.updates[0].out[self.s, self.b, k])
-        bound = n(clip.bound or 0)
+        bound = f"{clip.bound:g}"
         return f"{unit('c', t, k + 1)} = clip({sym}, ±{bound}) = clip({n(raw)}, ±{bound}) = {n(c)}"
 
     def lstm_output(self, k: int) -> str:
@@ -187,7 +188,7 @@ class Explainer:
         formula = f"m{sub(t)}·{names.projection}[:,{k + 1}]"
         clip = run.update("proj_clip")
         if clip is not None:
-            formula = f"clip({formula}, ±{self.n(clip.bound or 0)})"
+            formula = f"clip({formula}, ±{clip.bound:g})"
         return f"{unit('h', t, k + 1)} = {formula} = {h}"
 
     def gru_state(self, k: int) -> str:
@@ -196,9 +197,10 @@ class Explainer:
         zs, hs, ns = unit("z", t, k + 1), unit("h", t - 1, k + 1), unit("n", t, k + 1)
         h = n(self.value("h", k))
         fh, fn = factor(h_prev, self.precision), factor(g, self.precision)
+        lhs = unit("h", t, k + 1)
         if self.cell.rules.update_swapped:
-            return f"{unit('h', t, k + 1)} = (1 − {zs}) · {hs} + {zs} · {ns} = (1 − {n(z)}) · {fh} + {n(z)} · {fn} = {h}"
-        return f"{unit('h', t, k + 1)} = {zs} · {hs} + (1 − {zs}) · {ns} = {n(z)} · {fh} + (1 − {n(z)}) · {fn} = {h}"
+            return f"{lhs} = (1 − {zs}) · {hs} + {zs} · {ns} = (1 − {n(z)}) · {fh} + {n(z)} · {fn} = {h}"
+        return f"{lhs} = {zs} · {hs} + (1 − {zs}) · {ns} = {n(z)} · {fh} + (1 − {n(z)}) · {fn} = {h}"
 
     def state(self, name: str, k: int) -> list[str]:
         """The update of state `name` (c or h) for unit k, and the equations it rests on."""

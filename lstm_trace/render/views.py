@@ -266,7 +266,7 @@ class StepBuilder:
     def _rows(self, s: int, b: int, x_name: str, h_prev: str, t: int) -> tuple[Row, ...]:
         """One row per kind of term the record says was summed, then the sum and the operations after it."""
         run, cell = self.run, self.cell
-        rows = []
+        rows: list[Row] = []
         for key in TERM_KEYS:
             terms = [self._term(col.canonical, key) for col in self.cols]
             if not any(terms):
