@@ -132,6 +132,12 @@ _precision = click.option(
     show_default=True,
     help="Show the weights as they enter x·W and h·U (elided when large, like the steps).",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Write every equation of every shown unit in symbols, then with its numbers, then the result: "
+    "f₁[2] = σ(x₁·W_f[:,2] + h₀·U_f[:,2] + b_f[2]) = σ(0.3 + 0 + 1) = σ(1.3) = 0.7858; h·U is expanded like x·W.",
+)
 @click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
 def run(
     scenario: str,
@@ -142,6 +148,7 @@ def run(
     precision: int,
     full: bool,
     weights: bool,
+    explain: bool,
     width: int | None,
 ) -> None:
     """Trace SCENARIO and show every step's arithmetic.
@@ -150,7 +157,7 @@ def run(
     terminal; --units picks units, --full shows all, --format markdown never
     elides.
     """
-    sel = replace(_selection(steps, batch, units, precision, full), weights=weights)
+    sel = replace(_selection(steps, batch, units, precision, full), weights=weights, explain=explain)
     tr = _load_and_trace(scenario)
     run0 = tr.first
     try:

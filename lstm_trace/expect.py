@@ -30,6 +30,7 @@ class Expected:
     step: int | None
     values: np.ndarray
     line: int | None = None
+    note: str = ""  # how a framework's own name was read
 
     @property
     def label(self) -> str:
@@ -43,7 +44,12 @@ class Expect:
 
 
 def step_names(net: Network) -> dict[str, str]:
-    """Every name a step quantity may be given by, mapped to its canonical name."""
+    """Every name a step quantity may be given by, mapped to its canonical name.
+
+    A framework's own block name is taken where it cannot be misread: TF1's
+    `j` is the candidate; Keras's `c` stays the cell state, but `pre_c` can
+    only be its candidate's pre-activation, since the cell state has none.
+    """
     cell = net.cells[0][0]
     names = {"x": "x"}
     for state in STATES[cell.kind]:
@@ -54,15 +60,28 @@ def step_names(net: Network) -> dict[str, str]:
     for block in cell.blocks:
         if block.native not in names:
             names[block.native] = block.canonical
-            names[f"pre_{block.native}"] = f"pre_{block.canonical}"
+        names.setdefault(f"pre_{block.native}", f"pre_{block.canonical}")
     return names
+
+
+def name_note(given: str, canonical: str, states: tuple[str, ...]) -> str:
+    """What check says when a framework's own name was read as a canonical one."""
+    if given == canonical:
+        return ""
+    native = given.removeprefix("pre_")
+    if native in states:
+        return (
+            f"{given} is read as the sum of the block this framework calls {native}, canonically {canonical}: "
+            f"the state {native} has no pre-activation"
+        )
+    return f"{given} is this framework's name for {canonical}"
 
 
 def parse_expect(data: Any, net: Network, where: Where) -> Expect:
     if not isinstance(data, Mapping):
         raise ScenarioError("expect must be a mapping", where, expected="h:, c:, steps:, tolerance:")
     kind = net.kind
-    finals = STATES[kind]
+    finals = (*STATES[kind], "sequence")
     valid = (*finals, "steps", "tolerance")
     lines = getattr(data, "line_of", lambda key: None)
     items: list[Expected] = []
@@ -123,5 +142,6 @@ def _steps(data: Any, net: Network, where: Where) -> list[Expected]:
                     else f"({batch}, {width}): a row per batch row",
                     found=f"shape {values.shape}",
                 )
-            out.append(Expected(canonical, int(t), values, there.line))
+            note = name_note(str(name), canonical, STATES[cell.kind])
+            out.append(Expected(canonical, int(t), values, there.line, note))
     return out

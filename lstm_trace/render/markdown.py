@@ -57,6 +57,12 @@ def _step(view: StepView) -> Iterator[str]:
                 if unit is not None:
                     yield f"  - unit {unit + 1}: `{term} = {value}`"
     yield ""
+    if view.explained:
+        yield "Every equation, with its numbers:"
+        yield ""
+        for line in view.explained:
+            yield f"- `{line}`"
+        yield ""
 
 
 def render_markdown(trace: Trace, selection: Selection | None = None) -> Iterator[str]:
@@ -84,7 +90,9 @@ def render_markdown(trace: Trace, selection: Selection | None = None) -> Iterato
     for run in runs:
         units = list(sel.units) if sel.units is not None else list(range(run.cell.units))
         below = trace.runs[run.layer - 2] if run.layer > 1 else ()
-        builder = StepBuilder(run, units, sel.precision, label_layer=len(runs) > 1, x_limit=None, below=below)
+        builder = StepBuilder(
+            run, units, sel.precision, label_layer=len(runs) > 1, x_limit=None, below=below, explain=sel.explain
+        )
         for s in sel.step_list(run.steps):
             for row in sel.batch_list(run.h.shape[1]):
                 yield from _step(builder.step(s, row, batch_label=run.h.shape[1] > 1))

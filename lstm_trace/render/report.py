@@ -43,6 +43,8 @@ class ReportView:
         shown_working: set[str] = set()
         for result in self.report.results:
             yield from self._line(result, width)
+            if result.item.note:
+                yield Padding(Text(result.item.note, style="dim"), (0, 0, 0, 6), expand=False)
             if not result.ok and result.status != "carried":
                 for line in result.explanation:
                     if line not in shown_working:

@@ -40,6 +40,7 @@ class Selection:
     precision: int = 4
     full: bool = False
     weights: bool = True
+    explain: bool = False  # every equation of every shown unit, in symbols and with its numbers
     summary_after: int = 12  # longer runs show a few steps in full and all of them at a glance
 
     def checked(self, steps: int, batch: int, units: int) -> Selection:

@@ -98,6 +98,11 @@ class StepPanel:
         for eq in view.equations:
             for line in equation_lines(eq, width, self.unit_labels):
                 yield Text(line)
+        if view.explained:
+            yield Text("")
+            yield Text("every equation, with its numbers:", style="bold")
+            for line in view.explained:
+                yield Text(line)
         yield Text("")
 
 
@@ -193,7 +198,8 @@ class TraceView:
             if limit is not None and limit < total
             else (chosen if chosen is not None else list(range(cell.units)))
         )
-        return StepBuilder(run, units, self.sel.precision, label_layer, None if self.sel.full else 10, below)
+        x_limit = None if self.sel.full else 10
+        return StepBuilder(run, units, self.sel.precision, label_layer, x_limit, below, self.sel.explain)
 
     def _fit(self, run: Run, width: int, chosen: list[int] | None) -> int:
         """The most units per gate block that fit `width`: side by side if three or more fit, else stacked."""

@@ -252,13 +252,16 @@ class StepBuilder:
         """x·W (or h·U) as a sum of the matrix's rows scaled by the vector's entries, when narrow enough to read."""
         if len(vector) > 4:
             return ()
-        lines = []
+        lines: list[tuple[float, str]] = []
         for f, value in enumerate(vector):
             row = " │ ".join(" ".join(block) for block in self._blocks(matrix[f]))
-            lines.append(f"{num(value, self.p)} × [{row}]")
-        first = f"{name}·{symbol} = "
+            lines.append((value, f"{num(abs(value), self.p)} × [{row}]"))
+        first = f"{name}·{symbol} = "  # x₁·W = 1 × [row 1] − 0.5 × [row 2]
         pad = " " * (len(first) - 2)
-        return tuple((first if k == 0 else pad + "+ ") + line for k, line in enumerate(lines))
+        return tuple(
+            (first + ("-" if value < 0 else "") if k == 0 else pad + ("− " if value < 0 else "+ ")) + line
+            for k, (value, line) in enumerate(lines)
+        )
 
     def _term(self, gate: str, key: str) -> Term | None:
         return next((term for term in self.run.terms(gate) if term.key == key), None)
