@@ -23,6 +23,20 @@ Tests read these files and never import a framework.
 
 Running it again rewrites the fixtures; the random weights are seeded, so only
 a framework change alters them.
+
+The `mistakes-*` groups write tests/fixtures/mistakes/<framework>_<layer>_<mistake>[_<variant>].yaml:
+a true scenario with its `reference` and a `student` answer carrying one known
+hand-calculation mistake (SCENARIO.md's mistake ids). Both come from real runs: the
+student's is the same framework run on transformed weights or options that make its
+arithmetic the mistaken one (a gate pinned to exactly 1 or 0 by a ±1e4 bias, a bias
+zeroed, gate blocks permuted, the other Keras version, ...). Each also holds per-step
+states (`steps`) from the framework's cell API unrolled in a loop:
+
+    /tmp/tf/bin/python tools/make_fixtures.py mistakes-keras     # Keras 3 (and tf_keras for hard_sigmoid)
+    TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py mistakes-keras2
+    TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py mistakes-tf1   # graph mode: its own process
+    /tmp/torch/bin/python tools/make_fixtures.py mistakes-torch
+    /tmp/onnx/bin/python tools/make_fixtures.py mistakes-onnx
 """
 
 from __future__ import annotations
@@ -30,9 +44,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import yaml
@@ -622,12 +637,612 @@ def onnx_fixtures(framework: str) -> None:
         write("onnx", name, scenario, reference)
 
 
+# --------------------------------------------------------------------------- mistakes
+# A student's hand-worked answer with one known mistake, computed by the real framework: the
+# student's numbers are what the framework returns for TRANSFORMED weights or options that make
+# its own arithmetic equal the mistaken one (a gate pinned to exactly 1 or 0, a bias zeroed,
+# gate blocks permuted, ...). The scenario keeps the true layer. Per-step states come from the
+# framework's cell API unrolled in a Python loop, checked against the layer's final state.
+PIN = 1e4  # a sigmoid gate with zero weights and bias +1e4 is exactly 1 (−1e4: exactly 0), float32 and float64
+GATE_ORDERS = {  # each framework's stored gate blocks in canonical names (g, n: the candidate)
+    "keras": {"LSTM": "ifgo", "GRU": "zrn"},
+    "tf1": {"LSTM": "igfo"},
+    "torch": {"LSTM": "ifgo", "GRU": "rzn"},
+    "onnx": {"LSTM": "iofg", "GRU": "zrn"},
+}
+Weights = dict[str, np.ndarray]
+
+
+class Change(NamedTuple):
+    """How the student's weights are made from the true ones (order: the true gate letters; axis: the gate axis)."""
+
+    apply: Callable[[Weights, str, int], Weights]
+    how: str
+
+
+class Mistake(NamedTuple):
+    """One fixture: the true layer, and how a real run of the same framework reproduces the mistake."""
+
+    name: str
+    layer: str
+    mistake: str
+    config: dict[str, Any]  # the true layer's constructor arguments / cell kwargs / node attributes
+    change: Change | None = None  # applied to the true weights for the student's run
+    student_config: dict[str, Any] | None = None  # overrides for the student's run
+    how: str = ""  # the sentence for what student_config (or another run) does
+    dtype: str = "float32"
+    scale: float = 0.6
+    batch: int = 1
+    steps: int = 4
+    features: int = 2
+    initial_state: bool = False
+    read_as: str = ""
+    other_version: bool = False  # keras: the student's run is the other Keras version
+    seed: int = 0  # added to the name's seed, to pick other weights
+
+
+def _block(shape: tuple[int, ...], axis: int, count: int, k: int) -> tuple[slice, ...]:
+    index = [slice(None)] * len(shape)
+    size = shape[axis] // count
+    index[axis] = slice(k * size, (k + 1) * size)
+    return tuple(index)
+
+
+def _copy(weights: Weights) -> Weights:
+    return {n: w.copy() for n, w in weights.items()}
+
+
+def pinned(gate: str, value: float) -> Change:
+    """Gate `gate` exactly 1 (value +PIN) or 0 (−PIN): its blocks zeroed, the first bias's block set to value."""
+
+    def apply(weights: Weights, order: str, axis: int) -> Weights:
+        out = _copy(weights)
+        k = order.index(gate)
+        for w in out.values():
+            w[_block(w.shape, axis, len(order), k)] = 0
+        first_bias = next(w for n, w in out.items() if "bias" in n)
+        first_bias[_block(first_bias.shape, axis, len(order), k)] = value
+        return out
+
+    result = "1" if value > 0 else "0"
+    return Change(
+        apply,
+        f"{gate}'s blocks zeroed in every weight and bias, then {value:+g} in one bias, so {gate} = {result} exactly",
+    )
+
+
+def zeroed(part: str) -> Change:
+    """Every weight whose name holds `part` set to zero."""
+
+    def apply(weights: Weights, order: str, axis: int) -> Weights:
+        return {n: np.zeros_like(w) if part in n else w.copy() for n, w in weights.items()}
+
+    return Change(apply, f"every stored {part} set to zero")
+
+
+def permuted(read_as: str) -> Change:
+    """Gate X gets the stored block that `read_as`'s order puts at X's position."""
+
+    def apply(weights: Weights, order: str, axis: int) -> Weights:
+        other = GATE_ORDERS[read_as]["LSTM" if len(order) == 4 else "GRU"]
+        source = [other.index(g) for g in order]
+        out = {}
+        for n, w in weights.items():
+            blocks = [w[_block(w.shape, axis, len(order), k)] for k in range(len(order))]
+            out[n] = np.concatenate([blocks[s] for s in source], axis=axis)
+        return out
+
+    return Change(
+        apply, f"its stored gate blocks permuted so that each gate gets the block {read_as}'s order puts there"
+    )
+
+
+def negated(gate: str) -> Change:
+    """Gate `gate`'s blocks (kernels and biases) negated: σ(−x) = 1 − σ(x)."""
+
+    def apply(weights: Weights, order: str, axis: int) -> Weights:
+        out = _copy(weights)
+        for w in out.values():
+            index = _block(w.shape, axis, len(order), order.index(gate))
+            w[index] = -w[index]
+        return out
+
+    return Change(apply, f"{gate}'s blocks and biases negated, so its {gate} is 1 − the true {gate}")
+
+
+def recurrent_transposed() -> Change:
+    """Every H×H block of the recurrent weight transposed in place."""
+
+    def apply(weights: Weights, order: str, axis: int) -> Weights:
+        out = _copy(weights)
+        for n, w in out.items():
+            if "recurrent_kernel" in n or "weight_hh" in n:
+                for k in range(len(order)):
+                    index = _block(w.shape, axis, len(order), k)
+                    w[index] = w[index].T.copy()
+        return out
+
+    return Change(apply, "every H×H block of the recurrent weight transposed")
+
+
+def gru_bias_rows(merge: bool) -> Change:
+    """Keras GRU: (2, 3U) bias → input + recurrent row (merge), or (3U) bias → [bias; zeros]."""
+
+    def apply(weights: Weights, order: str, axis: int) -> Weights:
+        out = _copy(weights)
+        b = out["bias"]
+        out["bias"] = b.sum(axis=0) if merge else np.stack([b, np.zeros_like(b)])
+        return out
+
+    text = "bias = input bias + recurrent bias" if merge else "bias rows [bias; zeros]"
+    return Change(apply, text)
+
+
+def _differs(reference: dict[str, Any], student: dict[str, Any], case: Mistake) -> None:
+    """The student's answer must differ from the truth by more than 1e-3 at some step ≥ 2."""
+    if case.mistake == "reversed_sequence":  # same states, the sequence read in the other order
+        gap = float(np.max(np.abs(np.asarray(reference["sequence"]) - np.asarray(student["sequence"]))))
+    else:
+        steps = reference["steps"]
+        gap = max(float(np.max(np.abs(np.array(steps[k][1:]) - np.array(student["steps"][k][1:])))) for k in steps)
+    assert gap > 1e-3, f"{case.name}: the student's answer equals the truth (gap {gap:.2g})"
+
+
+def _same_state(loop: np.ndarray, layer: np.ndarray, dtype: str, what: str) -> None:
+    """The cell unrolled in a loop ends where the layer does."""
+    tol = 1e-6 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(loop, layer, rtol=tol, atol=tol, err_msg=what)
+
+
+def write_mistake(
+    name: str, scenario: dict[str, Any], reference: dict[str, Any], student: dict[str, Any], case: Mistake
+) -> None:
+    _differs(reference, student, case)
+    folder = OUT / "mistakes"
+    folder.mkdir(parents=True, exist_ok=True)
+    lead = {"mistake": case.mistake, **({"read_as": case.read_as} if case.read_as else {})}
+    body = {**scenario, "reference": reference, "student": {**lead, **student}}
+    text = yaml.safe_dump(plain(body), default_flow_style=None, sort_keys=False, width=100, allow_unicode=True)
+    header = f"# generated by tools/make_fixtures.py: mistakes {name}\n"
+    (folder / f"{name}.yaml").write_text(header + text, encoding="utf-8")
+    print(f"  mistakes/{name}.yaml")
+
+
+def _rng(case: Mistake) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(case.name.encode()) + case.seed)
+
+
+WHY = {  # what each student's run computes, in the words of the mistake
+    "output_gate_left_out": "h = act(c), the output gate left out",
+    "cell_activation_left_out": "h = o ⊙ c, the activation of c left out",
+    "activation_left_out": "the gates are their own pre-activations",
+    "activation_where_linear": "σ / tanh applied where the layer is linear",
+    "hard_sigmoid_version": "the other Keras version's hard_sigmoid",
+    "forget_term_left_out": "c = i ⊙ g, the forget term left out",
+    "input_gate_left_out": "c = f ⊙ c_prev + g, the input gate left out",
+    "bias_left_out": "the layer computed without its bias",
+    "forget_bias_left_out": "TF1's run-time forget_bias left out",
+    "one_bias_left_out": "only one of torch's two biases used",
+    "gate_order": "the stored gate blocks read in another framework's order",
+    "kernel_transposed": "the recurrent weight's blocks read transposed",
+    "gru_update_swapped": "z and 1 − z swapped in the new h",
+    "gru_reset_placement": "the reset gate applied on the other side of the recurrent product",
+    "reversed_sequence": "the reverse direction's outputs read in the other time order",
+}
+
+
+def _how(case: Mistake, run: str) -> str:
+    if case.how:
+        detail = case.how
+    else:
+        assert case.change is not None
+        detail = f"with {case.change.how}"
+    return f"{run} run on the same inputs {detail}: {WHY[case.mistake]}."
+
+
+# keras ---------------------------------------------------------------------------------------
+def keras_mistakes(version: int) -> Iterator[Mistake]:
+    # fmt: off
+    lstm3, gru3 = {"units": 3}, {"units": 3}
+    two = "with the same weights and options (its hard_sigmoid is clip(0.2x + 1/2, 0, 1), not clip(x/6 + 1/2, 0, 1))"
+    three = "with the same weights and options (its hard_sigmoid is clip(x/6 + 1/2, 0, 1), not clip(0.2x + 1/2, 0, 1))"
+    if version == 2:
+        yield Mistake("keras2_lstm_hard_sigmoid_version", "LSTM", "hard_sigmoid_version",
+                      {"units": 3, "recurrent_activation": "hard_sigmoid"}, other_version=True, scale=1.5,
+                      how=three)
+        yield Mistake("keras2_gru_hard_sigmoid_version", "GRU", "hard_sigmoid_version",
+                      {"units": 2, "recurrent_activation": "hard_sigmoid"}, other_version=True, scale=1.5,
+                      batch=2, features=3, how=three)
+        yield Mistake("keras2_lstm_forget_term_left_out", "LSTM", "forget_term_left_out", lstm3,
+                      pinned("f", -PIN), initial_state=True)
+        yield Mistake("keras2_lstm_gate_order", "LSTM", "gate_order", lstm3, permuted("onnx"), read_as="onnx")
+        return
+    yield Mistake("keras_lstm_output_gate_left_out", "LSTM", "output_gate_left_out", lstm3, pinned("o", PIN))
+    yield Mistake("keras_lstm_output_gate_left_out_float64", "LSTM", "output_gate_left_out", {"units": 2},
+                  pinned("o", PIN), dtype="float64", batch=2, features=3, steps=3)
+    yield Mistake("keras_lstm_activation_left_out", "LSTM", "activation_left_out", lstm3, scale=0.3,
+                  student_config={"recurrent_activation": None},
+                  how="with recurrent_activation None (linear)")
+    yield Mistake("keras_gru_activation_left_out", "GRU", "activation_left_out", gru3, scale=0.3, batch=2,
+                  student_config={"recurrent_activation": None},
+                  how="with recurrent_activation None (linear)")
+    linear = {"units": 3, "activation": None, "recurrent_activation": None}
+    yield Mistake("keras_lstm_activation_where_linear", "LSTM", "activation_where_linear", linear, scale=0.3,
+                  student_config={"activation": "tanh", "recurrent_activation": "sigmoid"},
+                  how="with activation tanh and recurrent_activation sigmoid")
+    yield Mistake("keras_lstm_activation_where_linear_activation", "LSTM", "activation_where_linear",
+                  {"units": 3, "activation": None}, scale=0.3, student_config={"activation": "tanh"},
+                  how="with activation tanh")
+    yield Mistake("keras_lstm_hard_sigmoid_version", "LSTM", "hard_sigmoid_version",
+                  {"units": 3, "recurrent_activation": "hard_sigmoid"}, other_version=True, scale=1.5, how=two)
+    yield Mistake("keras_gru_hard_sigmoid_version", "GRU", "hard_sigmoid_version",
+                  {"units": 2, "recurrent_activation": "hard_sigmoid"}, other_version=True, scale=1.5,
+                  how=two)
+    yield Mistake("keras_lstm_forget_term_left_out", "LSTM", "forget_term_left_out", lstm3, pinned("f", -PIN),
+                  initial_state=True)
+    yield Mistake("keras_lstm_input_gate_left_out", "LSTM", "input_gate_left_out", lstm3, pinned("i", PIN))
+    yield Mistake("keras_lstm_bias_left_out", "LSTM", "bias_left_out", lstm3, zeroed("bias"))
+    yield Mistake("keras_gru_bias_left_out", "GRU", "bias_left_out", gru3, zeroed("bias"))
+    yield Mistake("keras_lstm_gate_order", "LSTM", "gate_order", lstm3, permuted("tf1"), read_as="tf1")
+    yield Mistake("keras_gru_gate_order", "GRU", "gate_order", gru3, permuted("torch"), read_as="torch")
+    yield Mistake("keras_lstm_kernel_transposed", "LSTM", "kernel_transposed", lstm3, recurrent_transposed(),
+                  initial_state=True, batch=2)
+    yield Mistake("keras_gru_kernel_transposed", "GRU", "kernel_transposed", gru3, recurrent_transposed())
+    yield Mistake("keras_gru_gru_update_swapped", "GRU", "gru_update_swapped", gru3, negated("z"))
+    yield Mistake("keras_gru_gru_update_swapped_reset_before", "GRU", "gru_update_swapped",
+                  {"units": 3, "reset_after": False}, negated("z"))
+    yield Mistake("keras_gru_gru_reset_placement", "GRU", "gru_reset_placement", gru3, gru_bias_rows(merge=True),
+                  student_config={"reset_after": False},
+                  how="as reset_after False with bias = input bias + recurrent bias")
+    yield Mistake("keras_gru_gru_reset_placement_reset_before", "GRU", "gru_reset_placement",
+                  {"units": 3, "reset_after": False}, gru_bias_rows(merge=False),
+                  student_config={"reset_after": True}, how="as reset_after True with bias rows [bias; zeros]")
+    yield Mistake("keras_lstm_reversed_sequence", "LSTM", "reversed_sequence", {"units": 3, "go_backwards": True},
+                  how="as the true layer, its sequence then flipped on the time axis (h, c and steps unchanged)")
+    # fmt: on
+
+
+def _keras_run(
+    keras: Any, layer_name: str, kwargs: dict[str, Any], weights: Weights, x: np.ndarray, initial: Weights, dtype: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(outputs with per-step states, the layer's config) of one Keras layer, and its cell unrolled in a loop."""
+    import tensorflow as tf
+
+    layer = getattr(keras.layers, layer_name)(**kwargs, return_sequences=True, return_state=True, dtype=dtype)
+    layer.build(x.shape)
+    layer.set_weights(list(weights.values()))
+    state_names = ["h0", "c0"] if layer_name == "LSTM" else ["h0"]
+    call = {"initial_state": [tf.constant(initial[n]) for n in state_names]} if initial else {}
+    outs = [np.asarray(r) for r in layer(x, **call)]
+    cell_kwargs = {k: v for k, v in kwargs.items() if k != "go_backwards"}
+    cell = getattr(keras.layers, f"{layer_name}Cell")(**cell_kwargs, dtype=dtype)
+    cell.build((x.shape[0], x.shape[2]))
+    cell.set_weights(list(weights.values()))
+    units = kwargs["units"]
+    states = [tf.constant(initial[n] if initial else np.zeros((x.shape[0], units), dtype)) for n in state_names]
+    times = range(x.shape[1] - 1, -1, -1) if kwargs.get("go_backwards") else range(x.shape[1])
+    steps: dict[str, list[np.ndarray]] = {"h": []} if layer_name != "LSTM" else {"h": [], "c": []}
+    for t in times:
+        _, states = cell(tf.constant(x[:, t]), states)
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        for key, value in zip(steps, states, strict=False):
+            steps[key].append(np.asarray(value))
+    result: dict[str, Any] = {"sequence": outs[0], "h": outs[1]}
+    if layer_name == "LSTM":
+        result["c"] = outs[2]
+    for key in steps:
+        _same_state(steps[key][-1], result[key], dtype, f"{layer_name} loop vs layer: {key}")
+    _same_state(np.stack(steps["h"], axis=1), outs[0], dtype, f"{layer_name} loop vs layer: sequence")
+    result["steps"] = steps
+    return result, layer.get_config()
+
+
+def keras_mistake_fixtures(framework: str) -> None:
+    version = 3 if framework == "mistakes-keras" else 2
+    if version == 2:
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import keras as keras3
+    import tf_keras as keras2
+
+    # both Keras versions load in one process; each computes as it does alone
+    own, other = (keras3, keras2) if version == 3 else (keras2, keras3)
+    fw = "keras" if version == 3 else "keras2"
+    print(f"{framework}: keras {keras3.__version__}, tf_keras {keras2.__version__}")
+    for case in keras_mistakes(version):
+        rng = _rng(case)
+        dtype = case.dtype
+        x = rng.normal(size=(case.batch, case.steps, case.features)).astype(dtype)
+        layer = getattr(own.layers, case.layer)(**case.config, dtype=dtype)
+        layer.build(x.shape)
+        names = ["kernel", "recurrent_kernel", "bias"]
+        weights = {
+            n: rng.uniform(-case.scale, case.scale, w.shape).astype(dtype)
+            for n, w in zip(names, layer.get_weights(), strict=True)
+        }
+        state_names = ["h0", "c0"] if case.layer == "LSTM" else ["h0"]
+        units = case.config["units"]
+        initial = {}
+        if case.initial_state:
+            initial = {n: rng.uniform(-1, 1, (case.batch, units)).astype(dtype) for n in state_names}
+        reference, config = _keras_run(own, case.layer, case.config, weights, x, initial, dtype)
+        student_weights = case.change.apply(weights, GATE_ORDERS["keras"][case.layer], -1) if case.change else weights
+        student_kwargs = {**case.config, **(case.student_config or {})}
+        runner = other if case.other_version else own
+        if case.mistake == "reversed_sequence":
+            student = {**reference, "sequence": reference["sequence"][:, ::-1]}
+        else:
+            student, _ = _keras_run(runner, case.layer, student_kwargs, student_weights, x, initial, dtype)
+        run = f"{'keras' if runner is keras3 else 'tf_keras'} {runner.__version__}"
+        title = f"{fw} {case.layer} {case.mistake}"
+        scenario = scenario_of(title, fw, case.layer, dtype, config, weights, initial, x)
+        student = {"how": _how(case, f"{run} {case.layer}"), **student}
+        write_mistake(case.name, scenario, {"framework": f"keras {own.__version__}", **reference}, student, case)
+
+
+# torch ---------------------------------------------------------------------------------------
+def torch_mistakes() -> Iterator[Mistake]:
+    # fmt: off
+    lstm, gru = {"hidden_size": 3}, {"hidden_size": 3}
+    yield Mistake("torch_lstm_output_gate_left_out", "LSTM", "output_gate_left_out", lstm, pinned("o", PIN))
+    yield Mistake("torch_lstm_forget_term_left_out", "LSTM", "forget_term_left_out", lstm, pinned("f", -PIN),
+                  batch=2)
+    yield Mistake("torch_lstm_input_gate_left_out", "LSTM", "input_gate_left_out", lstm, pinned("i", PIN),
+                  initial_state=True)
+    yield Mistake("torch_lstm_bias_left_out", "LSTM", "bias_left_out", lstm, zeroed("bias"))
+    yield Mistake("torch_gru_bias_left_out", "GRU", "bias_left_out", gru, zeroed("bias"))
+    for layer in ("LSTM", "GRU"):
+        low = layer.lower()
+        yield Mistake(f"torch_{low}_one_bias_left_out", layer, "one_bias_left_out", {"hidden_size": 3},
+                      zeroed("bias_hh"))
+        yield Mistake(f"torch_{low}_one_bias_left_out_ih", layer, "one_bias_left_out", {"hidden_size": 2},
+                      zeroed("bias_ih"), features=3)
+    yield Mistake("torch_lstm_gate_order", "LSTM", "gate_order", lstm, permuted("onnx"), read_as="onnx")
+    yield Mistake("torch_gru_gate_order", "GRU", "gate_order", gru, permuted("keras"), read_as="keras")
+    yield Mistake("torch_lstm_kernel_transposed", "LSTM", "kernel_transposed", lstm, recurrent_transposed())
+    yield Mistake("torch_gru_kernel_transposed", "GRU", "kernel_transposed", gru, recurrent_transposed(), batch=2)
+    yield Mistake("torch_gru_gru_update_swapped", "GRU", "gru_update_swapped", gru, negated("z"))
+    yield Mistake("torch_gru_gru_update_swapped_float64", "GRU", "gru_update_swapped", {"hidden_size": 2},
+                  negated("z"), dtype="float64", batch=2, steps=3, features=3)
+    yield Mistake("torch_lstm_reversed_sequence", "LSTM", "reversed_sequence",
+                  {"hidden_size": 2, "bidirectional": True}, batch=2, steps=3,
+                  how="as the true layer, the reverse half of its sequence (last H columns) then flipped in time")
+    # fmt: on
+
+
+def _torch_run(
+    torch: Any, layer_name: str, kwargs: dict[str, Any], weights: Weights, x: np.ndarray, initial: Weights, dtype: str
+) -> dict[str, Any]:
+    """Outputs of one nn.LSTM/nn.GRU, and per-step states of nn.LSTMCell/GRUCell unrolled with the same weights."""
+    steps_, features = x.shape[1], x.shape[2]
+    tdtype = getattr(torch, dtype)
+    is_lstm = layer_name == "LSTM"
+    module = getattr(torch.nn, layer_name)(input_size=features, **kwargs).to(tdtype)
+    module.load_state_dict({n.removeprefix("rnn."): torch.from_numpy(w) for n, w in weights.items()})
+    xt = torch.from_numpy(x.transpose(1, 0, 2).copy())
+    args: list[Any] = [xt]
+    if initial:
+        h0 = torch.from_numpy(initial["h0"])
+        args.append((h0, torch.from_numpy(initial["c0"])) if is_lstm else h0)
+    with torch.no_grad():
+        output, hn = module(*args)
+    result: dict[str, Any] = {"sequence": output.numpy().transpose(1, 0, 2)}
+    if is_lstm:
+        result["h"], result["c"] = hn[0].numpy(), hn[1].numpy()
+    else:
+        result["h"] = hn.numpy()
+    hidden = kwargs["hidden_size"]
+    for d, suffix in enumerate(["", "_reverse"][: 2 if kwargs.get("bidirectional") else 1]):
+        cell = getattr(torch.nn, f"{layer_name}Cell")(features, hidden, bias=kwargs.get("bias", True)).to(tdtype)
+        cell.load_state_dict({k: torch.from_numpy(weights[f"rnn.{k}_l0{suffix}"]) for k in cell.state_dict()})
+        zeros = np.zeros((x.shape[0], hidden), dtype)
+        h = torch.from_numpy(initial["h0"][d] if initial else zeros)
+        c = torch.from_numpy(initial["c0"][d] if initial else zeros)
+        steps: dict[str, list[np.ndarray]] = {"h": [], "c": []} if is_lstm else {"h": []}
+        times = range(steps_) if d == 0 else range(steps_ - 1, -1, -1)
+        with torch.no_grad():
+            for t in times:
+                if is_lstm:
+                    h, c = cell(xt[t], (h, c))
+                    steps["c"].append(c.numpy())
+                else:
+                    h = cell(xt[t], h)
+                steps["h"].append(h.numpy())
+        for key in steps:
+            _same_state(steps[key][-1], result[key][d], dtype, f"{layer_name} cell loop vs module: {key}")
+        in_time = np.stack(steps["h"], axis=1)[:, :: 1 if d == 0 else -1]
+        _same_state(in_time, result["sequence"][..., d * hidden : (d + 1) * hidden], dtype, "cell loop: sequence")
+        result["steps" if d == 0 else "steps_reverse"] = steps
+    return result
+
+
+def torch_mistake_fixtures(framework: str) -> None:
+    import torch
+
+    print(f"{framework}: torch {torch.__version__}")
+    for case in torch_mistakes():
+        rng = _rng(case)
+        dtype = case.dtype
+        module = getattr(torch.nn, case.layer)(input_size=case.features, **case.config)
+        weights = {
+            f"rnn.{n}": rng.uniform(-case.scale, case.scale, tuple(p.shape)).astype(dtype)
+            for n, p in module.named_parameters()
+        }
+        x = rng.normal(size=(case.batch, case.steps, case.features)).astype(dtype)
+        hidden = case.config["hidden_size"]
+        dirs = 2 if case.config.get("bidirectional") else 1
+        initial = {}
+        if case.initial_state:
+            names = ["h0", "c0"] if case.layer == "LSTM" else ["h0"]
+            initial = {n: rng.uniform(-1, 1, (dirs, case.batch, hidden)).astype(dtype) for n in names}
+        reference = _torch_run(torch, case.layer, case.config, weights, x, initial, dtype)
+        if case.mistake == "reversed_sequence":
+            sequence = reference["sequence"].copy()
+            sequence[..., hidden:] = sequence[:, ::-1, hidden:]
+            student = {**reference, "sequence": sequence}
+        else:
+            assert case.change is not None
+            changed = case.change.apply(weights, GATE_ORDERS["torch"][case.layer], 0)
+            student = _torch_run(
+                torch, case.layer, {**case.config, **(case.student_config or {})}, changed, x, initial, dtype
+            )
+        config = {"input_size": case.features, **case.config}
+        title = f"torch nn.{case.layer} {case.mistake}"
+        scenario = scenario_of(title, "torch", case.layer, dtype, config, weights, initial, x)
+        student = {"how": _how(case, f"torch {torch.__version__} nn.{case.layer}"), **student}
+        write_mistake(case.name, scenario, {"framework": f"torch {torch.__version__}", **reference}, student, case)
+
+
+# tf1 -----------------------------------------------------------------------------------------
+def tf1_mistakes() -> Iterator[Mistake]:
+    # fmt: off
+    basic, cell = {"num_units": 3}, "BasicLSTMCell"
+    yield Mistake("tf1_basiclstmcell_output_gate_left_out", cell, "output_gate_left_out", basic, pinned("o", PIN))
+    yield Mistake("tf1_basiclstmcell_forget_term_left_out", cell, "forget_term_left_out", basic,
+                  pinned("f", -PIN), initial_state=True, batch=2)
+    yield Mistake("tf1_basiclstmcell_input_gate_left_out", cell, "input_gate_left_out", basic, pinned("i", PIN))
+    yield Mistake("tf1_basiclstmcell_bias_left_out", cell, "bias_left_out", basic, zeroed("bias"))
+    yield Mistake("tf1_basiclstmcell_gate_order", cell, "gate_order", basic, permuted("keras"), read_as="keras")
+    no_forget_bias = {"student_config": {"forget_bias": 0.0}, "how": "with forget_bias 0.0"}
+    yield Mistake("tf1_basiclstmcell_forget_bias_left_out", cell, "forget_bias_left_out",
+                  {"num_units": 3, "forget_bias": 1.0}, **no_forget_bias)
+    yield Mistake("tf1_lstmcell_forget_bias_left_out", "LSTMCell", "forget_bias_left_out",
+                  {"num_units": 2, "forget_bias": 1.0}, batch=2, features=3, **no_forget_bias)
+    yield Mistake("tf1_lstmcell_forget_bias_left_out_float64", "LSTMCell", "forget_bias_left_out",
+                  {"num_units": 3, "forget_bias": 1.0}, dtype="float64", steps=3, **no_forget_bias)
+    # fmt: on
+
+
+def _tf1_run(
+    tf: Any, case: Mistake, kwargs: dict[str, Any], x: np.ndarray, weights: Weights, initial: Weights
+) -> dict[str, Any]:
+    """dynamic_rnn over a TF1 LSTM cell, and the same cell called step by step in a loop (same variables)."""
+    graph = tf.Graph()
+    tf_dtype = getattr(tf, case.dtype)
+    with graph.as_default():
+        cell = getattr(tf.compat.v1.nn.rnn_cell, case.layer)(**kwargs)
+        rnn_kwargs: dict[str, Any] = {"dtype": tf_dtype}
+        if initial:
+            start = tf.compat.v1.nn.rnn_cell.LSTMStateTuple(tf.constant(initial["c0"]), tf.constant(initial["h0"]))
+            rnn_kwargs["initial_state"] = start
+        else:
+            start = cell.zero_state(x.shape[0], tf_dtype)
+        output, final = tf.compat.v1.nn.dynamic_rnn(cell, tf.constant(x), **rnn_kwargs)
+        variables = tf.compat.v1.global_variables()
+        state, per_step = start, []
+        for t in range(x.shape[1]):
+            _, state = cell(tf.constant(x[:, t]), state)
+            per_step.append(state)
+        assert len(tf.compat.v1.global_variables()) == len(variables), "the loop must reuse the cell's variables"
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            for variable in variables:
+                variable.load(weights[variable.name], session)
+            seq, last, steps = session.run([output, final, per_step])
+    result = {"sequence": seq, "h": last.h, "c": last.c}
+    result["steps"] = {"h": [s.h for s in steps], "c": [s.c for s in steps]}
+    for key in ("h", "c"):
+        _same_state(result["steps"][key][-1], result[key], case.dtype, f"{case.layer} loop vs dynamic_rnn: {key}")
+    return result
+
+
+def _tf1_variables(tf: Any, case: Mistake, features: int) -> dict[str, tuple[int, ...]]:
+    """The cell's variable names and shapes, as dynamic_rnn creates them."""
+    with tf.Graph().as_default():
+        cell = getattr(tf.compat.v1.nn.rnn_cell, case.layer)(**case.config)
+        x = tf.compat.v1.placeholder(getattr(tf, case.dtype), (None, None, features))
+        tf.compat.v1.nn.dynamic_rnn(cell, x, dtype=getattr(tf, case.dtype))
+        return {v.name: tuple(v.shape) for v in tf.compat.v1.global_variables()}
+
+
+def tf1_mistake_fixtures(framework: str) -> None:
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import tensorflow as tf
+
+    tf.compat.v1.disable_eager_execution()
+    print(f"{framework}: tensorflow {tf.__version__}")
+    for case in tf1_mistakes():
+        rng = _rng(case)
+        dtype, units = case.dtype, case.config["num_units"]
+        x = rng.normal(size=(case.batch, case.steps, case.features)).astype(dtype)
+        initial = {}
+        if case.initial_state:
+            initial = {n: rng.uniform(-1, 1, (case.batch, units)).astype(dtype) for n in ("c0", "h0")}
+        shapes = _tf1_variables(tf, case, case.features)
+        weights = {n: rng.uniform(-case.scale, case.scale, s).astype(dtype) for n, s in shapes.items()}
+        reference = _tf1_run(tf, case, case.config, x, weights, initial)
+        changed = case.change.apply(weights, GATE_ORDERS["tf1"]["LSTM"], -1) if case.change else weights
+        student = _tf1_run(tf, case, {**case.config, **(case.student_config or {})}, x, changed, initial)
+        title = f"tf1 {case.layer} {case.mistake}"
+        scenario = scenario_of(title, "tf1", case.layer, dtype, case.config, weights, initial, x)
+        student = {"how": _how(case, f"tensorflow {tf.__version__} {case.layer} (dynamic_rnn)"), **student}
+        write_mistake(case.name, scenario, {"framework": f"tensorflow {tf.__version__}", **reference}, student, case)
+
+
+# onnx ----------------------------------------------------------------------------------------
+def onnx_mistakes() -> Iterator[Mistake]:
+    # fmt: off
+    true = {"activations": ["Sigmoid", "Tanh", "Tanh"]}
+    affine = {"activations": ["Sigmoid", "Tanh", "Affine"], "activation_alpha": [1.0], "activation_beta": [0.0]}
+    how = "with activations [Sigmoid, Tanh, Affine], Affine's alpha 1 and beta 0 (the identity on c)"
+    yield Mistake("onnx_lstm_cell_activation_left_out", "LSTM", "cell_activation_left_out",
+                  {"hidden_size": 3, **true}, student_config=affine, how=how)
+    yield Mistake("onnx_lstm_cell_activation_left_out_state", "LSTM", "cell_activation_left_out",
+                  {"hidden_size": 2, **true}, student_config=affine, how=how, batch=2, steps=3, features=3,
+                  initial_state=True)
+    # fmt: on
+
+
+def _onnx_steps(attrs: dict[str, Any], feeds: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Y, Y_h, Y_c of the whole sequence, and each step's state from the node run on the sequence's prefixes."""
+    result = _onnx_run("LSTM", attrs, feeds, "onnxruntime")
+    steps: dict[str, list[np.ndarray]] = {"h": [], "c": []}
+    for t in range(1, feeds["X"].shape[0] + 1):
+        prefix = _onnx_run("LSTM", attrs, {**feeds, "X": feeds["X"][:t]}, "onnxruntime")
+        _same_state(prefix["Y_h"][0], result["Y"][t - 1, 0], "float32", "prefix Y_h vs Y")
+        steps["h"].append(prefix["Y_h"][0])
+        steps["c"].append(prefix["Y_c"][0])
+    for key, out in (("h", "Y_h"), ("c", "Y_c")):
+        _same_state(steps[key][-1], result[out][0], "float32", f"last prefix vs {out}")
+    return {"sequence": result["Y"], "h": result["Y_h"], "c": result["Y_c"], "steps": steps}
+
+
+def onnx_mistake_fixtures(framework: str) -> None:
+    import onnxruntime
+
+    print(f"{framework}: onnxruntime {onnxruntime.__version__}")
+    for case in onnx_mistakes():
+        rng = _rng(case)
+        hidden, dtype = case.config["hidden_size"], "float32"  # onnxruntime computes float32
+        weights = {
+            "W": rng.uniform(-case.scale, case.scale, (1, 4 * hidden, case.features)).astype(dtype),
+            "R": rng.uniform(-case.scale, case.scale, (1, 4 * hidden, hidden)).astype(dtype),
+            "B": rng.uniform(-case.scale, case.scale, (1, 8 * hidden)).astype(dtype),
+        }
+        x = rng.normal(size=(case.batch, case.steps, case.features)).astype(dtype)
+        initial = {}
+        if case.initial_state:
+            initial = {n: rng.uniform(-1, 1, (1, case.batch, hidden)).astype(dtype) for n in ("initial_h", "initial_c")}
+        feeds = {"X": x.transpose(1, 0, 2).copy(), **weights, **initial}
+        reference = _onnx_steps(dict(case.config), feeds)
+        student = _onnx_steps({**case.config, **(case.student_config or {})}, feeds)
+        scenario = scenario_of(f"ONNX LSTM {case.mistake}", "onnx", "LSTM", dtype, case.config, weights, initial, x)
+        student = {"how": _how(case, f"onnxruntime {onnxruntime.__version__} LSTM node"), **student}
+        write_mistake(
+            case.name, scenario, {"framework": f"onnxruntime {onnxruntime.__version__}", **reference}, student, case
+        )
+
+
 GENERATORS: dict[str, Callable[[str], None]] = {
     "keras": keras_fixtures,
     "keras2": keras_fixtures,
     "torch": torch_fixtures,
     "tf1": tf1_fixtures,
     "onnx": onnx_fixtures,
+    "mistakes-keras": keras_mistake_fixtures,
+    "mistakes-keras2": keras_mistake_fixtures,
+    "mistakes-torch": torch_mistake_fixtures,
+    "mistakes-tf1": tf1_mistake_fixtures,
+    "mistakes-onnx": onnx_mistake_fixtures,
 }
 
 
