@@ -179,12 +179,13 @@ class _Checker:
         ]
         if all(r.ok for r in results):
             return Report(tuple(results), self.tol)
-        results = [self._locate(r) if not r.ok else r for r in results]
+        results = self._rounded([self._locate(r) if not r.ok else r for r in results])
+        if all(r.ok or r.diagnosis is not None for r in results):  # nothing but rounding
+            return Report(tuple(results), self.tol)
         found = self._misconception(results)
         if found is not None:
-            results = [self._diagnosed(r, found) if not r.ok else r for r in results]
+            results = [self._diagnosed(r, found) if not r.ok and r.diagnosis is None else r for r in results]
         else:
-            results = self._rounded(results)
             results = self._follow_through(results)
         return Report(tuple(results), self.tol)
 

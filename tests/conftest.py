@@ -24,6 +24,7 @@ def read_fixture(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(scenario mapping, reference outputs) from a generated fixture file."""
     data = parse_yaml(path.read_text(), path)
     reference = data.pop("reference")
+    data.pop("student", None)  # a student's answer with a known mistake (tests/fixtures/mistakes)
     return data, reference
 
 
