@@ -126,7 +126,7 @@ def test_a_second_slip_is_wrong_not_carried(tmp_path: Path) -> None:
 
 def test_values_rounded_too_far_say_so(tmp_path: Path) -> None:
     # A real Keras run's final h, written to two decimals: right to 2 decimals, not to the default 0.0005
-    data, reference = read_fixture(FIXTURES / "keras" / "defaults_ten_steps.yaml")
+    _, reference = read_fixture(FIXTURES / "keras" / "defaults_ten_steps.yaml")
     h = np.round(np.asarray(reference["h"], dtype=np.float64), 2)
     path = FIXTURES / "keras" / "defaults_ten_steps.yaml"
     text = path.read_text(encoding="utf-8").split("reference:")[0] + f"expect:\n  h: {h.tolist()}\n"
@@ -147,7 +147,7 @@ def test_unexplained_final_value_has_no_diagnosis(tmp_path: Path) -> None:
 
 
 def test_a_passing_wide_check_is_short(tmp_path: Path) -> None:
-    data, reference = read_fixture(FIXTURES / "keras" / "lstm_default.yaml")
+    _, reference = read_fixture(FIXTURES / "keras" / "lstm_default.yaml")
     path = FIXTURES / "keras" / "lstm_default.yaml"
     sequence = np.asarray(reference["sequence"]).tolist()  # (2, 4, 4): more values than a passing line prints
     text = path.read_text(encoding="utf-8").split("reference:")[0] + f"expect:\n  sequence: {sequence}\n"
