@@ -65,3 +65,12 @@ def test_bundled_scenarios_check_clean() -> None:
         result = run_cli("check", str(path))
         assert result.exit_code == 0, (path, result.output)
         assert path.read_text().startswith("#"), f"{path.name} needs a header saying what it teaches"
+
+
+def test_readme_seed_trace_is_what_run_prints() -> None:
+    # the README's seed trace was read and checked by hand: z = [5 2 1 | 1 1 0 | 0 2 1 | 2 1 0], c₁ = [0 4 1], h₁ = [0 4 0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("$ lstm-trace run scenarios/seed.yaml\n") + len("$ lstm-trace run scenarios/seed.yaml\n")
+    golden = readme[start : readme.index("```", start)].rstrip("\n").splitlines()
+    result = run_cli("run", str(SCENARIOS / "seed.yaml"), "--width", "86")
+    assert [line.rstrip() for line in result.output.rstrip("\n").splitlines()] == golden
