@@ -163,3 +163,17 @@ def test_keras_pre_c_is_the_candidate_with_a_note(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert "pre_c is read as the sum of the block this framework calls c, canonically pre_g" in result.output
+
+
+def test_json_names_the_terms_each_gate_summed(tmp_path: Path) -> None:
+    # TF1 BasicLSTMCell: forget_bias is added to f alone; a Keras GRU with reset_after sums r⊙(h·U + b_rec) into n
+    def scenario(path: Path) -> str:
+        return str(write_scenario(tmp_path, path.read_text(encoding="utf-8").split("reference:")[0], path.name))
+
+    tf1 = run_cli("run", scenario(FIXTURES / "tf1" / "basiclstmcell_default.yaml"), "--format", "json")
+    gates = tf1.json["steps"][0]["gates"]
+    assert gates["f"]["terms"] == ["xW", "hU", "b", "forget_bias"]
+    assert gates["i"]["terms"] == ["xW", "hU", "b"]
+    gru = run_cli("run", scenario(FIXTURES / "keras" / "gru_reset_after.yaml"), "--format", "json").json
+    assert gru["steps"][0]["gates"]["n"]["terms"] == ["xW", "b", "reset"]
+    assert gru["steps"][0]["gates"]["z"]["terms"] == ["xW", "hU", "b", "b_rec"]

@@ -63,7 +63,8 @@ def _step(run: Run, s: int) -> str:
         act = cell.activation_of(block.canonical)
         pre = array_json(run.gate(block.canonical, "pre")[s])
         post = array_json(run.gate(block.canonical)[s])
-        common = f'"activation": "{act.name}", "pre": {pre}, "act": {post}'
+        terms = json.dumps([term.key for term in run.terms(block.canonical)])  # what the engine summed, in order
+        common = f'"activation": "{act.name}", "terms": {terms}, "pre": {pre}, "act": {post}'
         if run.pre_clipped is not None:
             common += f', "clipped": {array_json(run.pre_clipped[s][..., cell.block(block.canonical)])}'
         gates.append(f'"{block.canonical}": {{"native": "{block.native}", {common}}}')
