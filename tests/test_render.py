@@ -148,7 +148,9 @@ def test_json_obeys_the_contract(seed_path: Path) -> None:
     (step,) = doc["steps"]
     assert step["t"] == 1 and step["reads"] == 1 and step["layer"] == 1 and step["direction"] == "forward"
     assert step["pre"] == [[5, 2, 1, 1, 1, 0, 0, 2, 1, 2, 1, 0]]  # every pre-activation, Keras column order
-    assert step["gates"]["g"] == {"native": "c", "activation": "linear", "pre": [[0, 2, 1]], "act": [[0, 2, 1]]}
+    assert step["gates"]["g"] == {
+        "native": "c", "activation": "linear", "terms": ["xW", "hU", "b"], "pre": [[0, 2, 1]], "act": [[0, 2, 1]]
+    }
     assert step["native_gates"]["c"]["canonical"] == "g"
     assert step["c"] == [[0, 4, 1]] and step["h"] == [[0, 4, 0]] and step["h_prev"] == [[0, 0, 0]]
 
