@@ -23,7 +23,7 @@ import numpy as np
 from .activations import Activation
 from .model import Cell, Network
 from .prefault import prefault
-from .trace import GateRecord, Op, Run, StateOp, Term
+from .trace import GateRecord, Op, Run, Term
 
 
 class Hook(Protocol):
@@ -73,7 +73,7 @@ def summed_bias(cell: Cell) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _record(cell: Cell, a: _Arrays, active: np.ndarray | None) -> tuple[dict[str, GateRecord], tuple[StateOp, ...]]:
+def _record(cell: Cell, a: _Arrays, active: np.ndarray | None) -> tuple[dict[str, GateRecord], tuple[Op, ...]]:
     """The run's record: each block's terms and operations, and the state update's operations, in order."""
     blocks = {}
     clipped = a.extra.get("pre_clipped")
@@ -91,20 +91,20 @@ def _record(cell: Cell, a: _Arrays, active: np.ndarray | None) -> tuple[dict[str
     if cell.kind == "lstm":
         c = extra["c"][1:]
         if cell.cell_clip is not None:
-            updates += [StateOp("cell_update", extra["c_unclipped"]), StateOp("cell_clip", c, bound=cell.cell_clip)]
+            updates += [Op("cell_update", extra["c_unclipped"]), Op("cell_clip", c, bound=cell.cell_clip)]
         else:
-            updates.append(StateOp("cell_update", c))
-        updates.append(StateOp("act_c", extra["c_act"], cell.cell_activation))
+            updates.append(Op("cell_update", c))
+        updates.append(Op("act_c", extra["c_act"], cell.cell_activation))
         if cell.projection is not None:
-            updates += [StateOp("output", extra["m"]), StateOp("projection", h)]
+            updates += [Op("output", extra["m"]), Op("projection", h)]
             if cell.proj_clip is not None:
-                updates.append(StateOp("proj_clip", h, bound=cell.proj_clip))
+                updates.append(Op("proj_clip", h, bound=cell.proj_clip))
         else:
-            updates.append(StateOp("output", h))
+            updates.append(Op("output", h))
     else:
-        updates.append(StateOp("gru_update" if cell.kind == "gru" else "state", h))
+        updates.append(Op("gru_update" if cell.kind == "gru" else "state", h))
     if active is not None:
-        updates.append(StateOp("mask", active))
+        updates.append(Op("mask", active))
     return blocks, tuple(updates)
 
 

@@ -51,10 +51,15 @@ class Term:
 
 @dataclass(frozen=True, eq=False)
 class Op:
-    """An operation after a gate block's sum, and its result (T, B, H).
+    """One operation, and its result over all steps (T, B, ·).
 
-    Kinds: `clip` (to ±bound), `act` (the activation), `one_minus` (f = 1 − i,
-    a coupled forget gate whose own sum is unused).
+    After a gate block's sum: `clip` (to ±bound), `act` (the activation),
+    `one_minus` (f = 1 − i, a coupled forget gate whose own sum is unused).
+    In the state update, in order: LSTM `cell_update` (c = f ⊙ c_{t−1} + i ⊙ g,
+    as `Cell.rules` say), `cell_clip`, `act_c`, `output` (o ⊙ act(c): h, or m
+    before a projection), `projection`, `proj_clip`; GRU `gru_update`; RNN
+    `state` (h is the h block); any kind `mask` (a row past its length keeps
+    its state; `out` is then the (T, B) mask).
     """
 
     kind: str
@@ -78,22 +83,6 @@ class GateRecord:
 
     def op(self, kind: str) -> Op | None:
         return next((op for op in self.ops if op.kind == kind), None)
-
-
-@dataclass(frozen=True, eq=False)
-class StateOp:
-    """One operation of the state update, in order, and its result (T, B, ·).
-
-    LSTM: `cell_update` (c = f ⊙ c_{t−1} + i ⊙ g, as `Cell.rules` say), `cell_clip`,
-    `act_c`, `output` (o ⊙ act(c): h, or m before a projection), `projection`,
-    `proj_clip`. GRU: `gru_update`. RNN: `state` (h is the h block). Any kind:
-    `mask` (a row past its length keeps its state).
-    """
-
-    kind: str
-    out: np.ndarray
-    activation: Activation | None = None
-    bound: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,12 +113,12 @@ class Run:
     pre_clipped: np.ndarray | None = None  # (T, B, GH) what each activation was given, where pre_clip is set
     active: np.ndarray | None = None  # (T, B) False where a step was masked
     blocks: Mapping[str, GateRecord] = field(default_factory=dict)  # canonical gate → its record
-    updates: tuple[StateOp, ...] = ()
+    updates: tuple[Op, ...] = ()
 
     def terms(self, gate: str) -> tuple[Term, ...]:
         return self.blocks[gate].terms
 
-    def update(self, kind: str) -> StateOp | None:
+    def update(self, kind: str) -> Op | None:
         return next((op for op in self.updates if op.kind == kind), None)
 
     @property
