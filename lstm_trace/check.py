@@ -20,16 +20,22 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .activations import HARD_SIGMOID_K3
 from .diagnose import Variant, variants
 from .engine import run_network
 from .errors import ScenarioError, Where
 from .expect import Expected
+from .frameworks import Runs
 from .render.explain import Explainer, unit
 from .render.numbers import num, sub, vec
 from .trace import Run, Trace
 
-Runs = tuple[tuple[Run, ...], ...]
-STATUSES = ("right", "wrong", "carried")
+# how the right arithmetic is introduced after a mistake's sentence ("With it, h₁[3] = o₁[3] · c₁[3] = 0")
+WITH_RIGHT_RULE = {
+    "old_cell_state": "With c_t",
+    "activation_left_out": "With the activation",
+    "activation_where_linear": "Without it",
+}
 
 
 @dataclass(frozen=True)
@@ -96,17 +102,7 @@ def values_of(item: Expected, runs: Runs, outputs: Mapping[str, np.ndarray]) -> 
     """The value an expected item names, in a set of runs (layer 1, forward, for step quantities)."""
     if item.step is None:
         return np.asarray(outputs[item.name])
-    run, s, name = runs[0][0], item.step - 1, item.name
-    if name == "x":
-        return run.x[s]
-    if name == "h":
-        return run.h[s + 1]
-    if name == "c":
-        assert run.c is not None
-        return run.c[s + 1]
-    if name.startswith("pre_"):
-        return run.blocks[name[4:]].pre[s]
-    return run.blocks[name].act[s]
+    return runs[0][0].quantity(item.name, item.step - 1)
 
 
 def decimals(values: np.ndarray, most: int = 8) -> int | None:
@@ -143,7 +139,7 @@ class _Checker:
         self.trace, self.tol, self.p = trace, tolerance, precision
 
     def n(self, value: float) -> str:
-        return num(value, self.p)  # type: ignore[arg-type]
+        return num(value, self.p)
 
     # ---- comparing ------------------------------------------------------------------------
     def _close(self, want: np.ndarray, got: np.ndarray, tol: float | None = None) -> np.ndarray:
@@ -200,7 +196,7 @@ class _Checker:
             return replace(result, where=f"{item.name} at index {list(index)}", first_value=first_value)
         run, s, b, k, label = place
         position = Position(s + 1, b + 1, k + 1)
-        name = item.name.removeprefix("pre_") if item.name.startswith("pre_") else item.name
+        name = item.name.removeprefix("pre_")
         where = unit(item.name, s + 1, k + 1) + label
         explainer = Explainer(run, s, b, self.p)
         if item.name.startswith("pre_"):
@@ -248,29 +244,27 @@ class _Checker:
         return run, s, b, index[-1], label
 
     # ---- 1. misconceptions ------------------------------------------------------------------
-    def _misconception(self, results: list[Result]) -> tuple[Variant, Runs] | None:
+    def _misconception(self, results: list[Result]) -> Variant | None:
         sc = self.trace.scenario
-        for variant in variants(sc.network, sc.framework):
+        for variant in variants(sc.network):
+            runs, outputs = self.trace.runs, dict(self.trace.outputs)
             with np.errstate(all="ignore"):
-                runs = run_network(variant.network)
-                outputs = dict(sc.returns(runs).outputs)
-                if variant.reversed_outputs:
-                    outputs = dict(self.trace.outputs)
-                    outputs["sequence"] = sc.returns(_time_reversed(self.trace.runs)).outputs["sequence"]
-                    runs = self.trace.runs
+                if variant.reversed_outputs:  # the same arithmetic, the outputs read the other way round
+                    outputs["sequence"] = sc.returns(_time_reversed(runs)).outputs["sequence"]
+                else:
+                    runs = run_network(variant.network)
+                    outputs = dict(sc.returns(runs).outputs)
             if all(self._close(r.yours, values_of(r.item, runs, outputs), self._loose(r.yours)).all() for r in results):
-                return variant, runs
+                return variant
         return None
 
-    def _diagnosed(self, result: Result, found: tuple[Variant, Runs]) -> Result:
-        variant, runs = found
-        return replace(result, diagnosis=Diagnosis(variant.mistake, self._why(result, variant, runs)))
+    def _diagnosed(self, result: Result, variant: Variant) -> Result:
+        return replace(result, diagnosis=Diagnosis(variant.mistake, self._why(result, variant)))
 
-    def _why(self, result: Result, variant: Variant, runs: Runs) -> str:
+    def _why(self, result: Result, variant: Variant) -> str:
         """The mistake in a sentence a student understands, with the number where they first went wrong."""
         cell = self.trace.first.cell
         yours = f"Your {self.name(result)} = {self.n(result.first_value or 0)}"
-        right = "With it, " + result.explanation[0] + "." if result.explanation else ""
         act_c = cell.cell_activation.label
         mistake = variant.mistake
         fw = self.trace.scenario.framework
@@ -286,21 +280,15 @@ class _Checker:
             text = f"You computed h = o ⊙ c: this layer applies {act_c} to c first, h = o ⊙ {act_c}(c)."
         elif mistake == "old_cell_state":
             text = "You computed h from the previous cell state c_{t−1}; h_t uses the new c_t."
-            right = right.replace("With it", "With c_t")
         elif mistake == "activation_left_out":
             what = "the gates" if variant.detail == "gates" else "the gates and the candidate"
             label = cell.recurrent_activation.label
             text = f"You used the sums of {what} as their values: the activation ({label}) was left out."
-            right = right.replace("With it", "With the activation")
         elif mistake == "activation_where_linear":
-            text = (
-                "You applied σ or tanh, but this layer's activation is linear (activation: null means a(x) = x): "
-                "the sums are the values."
-            )
-            right = right.replace("With it", "Without it")
+            text = "You applied σ or tanh, but this layer's activation is linear, a(x) = x: the sums are the values."
         elif mistake == "hard_sigmoid_version":
             mine = next(a for a in (cell.recurrent_activation, cell.activation) if a.name == "hard_sigmoid")
-            version = "Keras 3" if fw == "keras" else "Keras 2"
+            version = "Keras 3" if mine.formula == HARD_SIGMOID_K3.formula else "Keras 2"
             text = f"You used the other Keras version's hard_sigmoid; in {version} it is {mine.formula}."
         elif mistake == "forget_term_left_out":
             text = "You computed c = i ⊙ g: the forget term f ⊙ c_{t−1} was left out."
@@ -342,11 +330,13 @@ class _Checker:
             else:
                 text = "You applied r after the product, r ⊙ (h·U); this layer applies it before: (r ⊙ h)·U."
         else:  # reversed_sequence
-            text = "You wrote the reverse direction's outputs in the other time order: " + (
-                "this layer returns them in the order it processed them (not flipped back)."
-                if fw in ("keras", "keras2")
-                else "this layer returns them aligned with the input time."
+            text = (
+                "You wrote the reverse direction's outputs in the opposite time order to the one this layer "
+                "returns them in (the trace's notes say which)."
             )
+        right = ""
+        if result.explanation:
+            right = f"{WITH_RIGHT_RULE.get(mistake, 'With it')}, {result.explanation[0]}."
         return " ".join(part for part in (yours + ".", text, right) if part)
 
     @staticmethod
@@ -446,11 +436,11 @@ def label(item: Expected, trace: Trace) -> str:
     return item.name
 
 
-def values_text(values: np.ndarray, precision: int | str) -> str:
+def values_text(values: np.ndarray, precision: int) -> str:
     if values.ndim >= 2 and values.shape[0] == 1:
         values = values[0]
     if values.ndim == 1:
-        return vec(values, precision)  # type: ignore[arg-type]
+        return vec(values, precision)
     return "[" + ", ".join(values_text(v, precision) for v in values) + "]"
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import activations as A
 from . import frameworks
-from .model import Cell, Network, Rules
+from .model import Cell, Network
 
 # In the order check tries them: the first that reproduces a student's numbers names the mistake.
 MISTAKES = (
@@ -108,7 +108,7 @@ def _swap(activation: A.Activation, table: dict[str, A.Activation]) -> A.Activat
     return table.get(activation.formula, activation)
 
 
-def variants(net: Network, framework: str) -> Iterator[Variant]:
+def variants(net: Network) -> Iterator[Variant]:
     """Every known wrong rule that applies to this network, in the order of MISTAKES."""
     first = net.cells[0][0]
     kind = first.kind
@@ -143,9 +143,9 @@ def variants(net: Network, framework: str) -> Iterator[Variant]:
     yield from make("activation_where_linear", when(kind != "rnn" and main_linear and gates_linear, lambda c: replace(
         c, activation=A.TANH, recurrent_activation=A.SIGMOID)), "both")  # fmt: skip
     other = {A.HARD_SIGMOID_K3.formula: A.HARD_SIGMOID_K2, A.HARD_SIGMOID_K2.formula: A.HARD_SIGMOID_K3}
-    hard = framework in ("keras", "keras2") and any(
-        a.formula in other for a in (first.activation, first.recurrent_activation)
-    )
+    # Keras 2's and Keras 3's hard_sigmoid are told apart by their formulas; no other framework uses either
+    hard = any(a.formula in other for a in (first.activation, first.recurrent_activation))
+
     def other_version(c: Cell) -> Cell:
         swapped = _swap(c.recurrent_activation, other)
         return replace(c, activation=_swap(c.activation, other), recurrent_activation=swapped)
@@ -187,4 +187,3 @@ def _with(cell: Cell, kernel: np.ndarray | None = None, recurrent: np.ndarray | 
                    recurrent=cell.recurrent if recurrent is None else recurrent)  # fmt: skip
 
 
-__all__ = ["MISTAKES", "Rules", "Variant", "variants"]

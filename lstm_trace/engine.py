@@ -31,14 +31,18 @@ class Hook(Protocol):
         """Step s's quantity `name` (`pre_i`, `i`, `c`, `h`, ...) was just computed into `values` (B, ·)."""
 
 
+def _reset_after_product(cell: Cell, gate: str) -> bool:
+    """A GRU candidate with reset_after: r scales h·U_n + b_rec, which are then one term, not two."""
+    return cell.kind == "gru" and gate == "n" and cell.reset_after
+
+
 def constant_terms(cell: Cell, gate: str) -> list[tuple[str, np.ndarray]]:
     """The constant terms a gate block adds, in the order a sum lists them: biases, TF1's forget_bias."""
     cols = cell.block(gate)
-    inside_reset = cell.kind == "gru" and gate == "n" and cell.reset_after  # b_rec is then scaled by r
     terms = []
     if cell.bias is not None:
         terms.append(("b", cell.bias[cols]))
-    if cell.recurrent_bias is not None and not inside_reset:
+    if cell.recurrent_bias is not None and not _reset_after_product(cell, gate):
         terms.append(("b_rec", cell.recurrent_bias[cols]))
     if cell.runtime_bias is not None and cell.runtime_bias[cols].any():
         terms.append(("forget_bias", cell.runtime_bias[cols]))
@@ -48,7 +52,7 @@ def constant_terms(cell: Cell, gate: str) -> list[tuple[str, np.ndarray]]:
 def gate_terms(cell: Cell, gate: str, arrays: _Arrays) -> tuple[Term, ...]:
     """Every term summed into `gate`'s pre-activation, in order, as views of the run's arrays."""
     cols = cell.block(gate)
-    inside_reset = cell.kind == "gru" and gate == "n" and cell.reset_after
+    inside_reset = _reset_after_product(cell, gate)
     terms = [Term("xW", arrays.xw[..., cols])]
     if not inside_reset:
         terms.append(Term("hU", arrays.hu[..., cols]))

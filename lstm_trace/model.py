@@ -77,10 +77,6 @@ class Rules:
     input_gate: bool = True  # without it c = f ⊙ c_{t−1} + g
     update_swapped: bool = False  # GRU: h = (1 − z) ⊙ h_{t−1} + z ⊙ n instead of z ⊙ h_{t−1} + (1 − z) ⊙ n
 
-    @property
-    def standard(self) -> bool:
-        return self == Rules()
-
 
 @dataclass(frozen=True, eq=False)
 class Cell:

@@ -127,8 +127,22 @@ class Run:
 
     def gate(self, name: str, which: str = "act") -> np.ndarray:
         """A canonical gate's (T, B, H) activations ('act') or pre-activations ('pre')."""
-        data = self.act if which == "act" else self.pre
-        return data[..., self.cell.block(name)]
+        record = self.blocks[name]
+        return record.act if which == "act" else record.pre
+
+    def quantity(self, name: str, s: int) -> np.ndarray:
+        """Step s's (B, ·) value of `name`: `x`, a gate (`i`), its sum (`pre_i`), the state (`c`, `h`) or the
+        state it started from (`c_prev`, `h_prev`). A simple RNN's `h` is its state, which is also its h block."""
+        if name == "x":
+            return self.x[s]
+        if name in ("h", "h_prev"):
+            return self.h[s + (name == "h")]
+        if name in ("c", "c_prev"):
+            assert self.c is not None
+            return self.c[s + (name == "c")]
+        if name.startswith("pre_"):
+            return self.blocks[name[4:]].pre[s]
+        return self.blocks[name].act[s]
 
     def outputs_in_input_time(self) -> np.ndarray:
         """(B, T, H_out): the output for each input time, whichever order the steps read them in."""

@@ -17,8 +17,6 @@ from ..model import Cell
 from ..trace import GateRecord, Run, Term
 from .numbers import factor, num, signed_sum, sub
 
-Precision = int
-
 
 def unit(name: str, t: int | str, k: int) -> str:
     """h₂[3]: quantity `name` at step t, unit k (both from 1)."""
@@ -52,7 +50,7 @@ class Explainer:
     run: Run
     s: int
     b: int
-    precision: Precision = 4
+    precision: int = 4
 
     @property
     def cell(self) -> Cell:
@@ -67,15 +65,7 @@ class Explainer:
 
     def value(self, name: str, k: int) -> float:
         """A recorded value of this step: a gate (`i`), its sum (`pre_i`), or the state (`c`, `h`, `c_prev`...)."""
-        run, s, b = self.run, self.s, self.b
-        if name.startswith("pre_"):
-            return float(run.blocks[name[4:]].pre[s, b, k])
-        if name in ("h", "h_prev"):
-            return float(run.h[s + (name == "h"), b, k])
-        if name in ("c", "c_prev"):
-            assert run.c is not None
-            return float(run.c[s + (name == "c"), b, k])
-        return float(run.blocks[name].act[s, b, k])
+        return float(self.run.quantity(name, self.s)[self.b, k])
 
     # ---- gate blocks --------------------------------------------------------------------------
     def _w(self, matrix: str, gate: str, k: int) -> str:
@@ -156,7 +146,7 @@ class Explainer:
         c = self.value("c", k)
         if clip is None:
             return f"{unit('c', t, k + 1)} = {sym} = {numbers} = {n(c)}"
-        raw = float(run.updates[0].out[self.s, self.b, k])
+        raw = float(run.update("cell_update").out[self.s, self.b, k])  # type: ignore[union-attr]
         bound = f"{clip.bound:g}"
         return f"{unit('c', t, k + 1)} = clip({sym}, ±{bound}) = clip({n(raw)}, ±{bound}) = {n(c)}"
 

@@ -19,7 +19,7 @@ MARKS = {"right": ("✓ ", "bold green"), "wrong": ("✗ ", "bold red"), "carrie
 
 
 class ReportView:
-    def __init__(self, report: Report, trace: Trace, precision: int | str = 4) -> None:
+    def __init__(self, report: Report, trace: Trace, precision: int = 4) -> None:
         self.report, self.trace, self.p = report, trace, precision
 
     def _line(self, result: Result, width: int) -> list[Text]:

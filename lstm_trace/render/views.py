@@ -348,7 +348,7 @@ class StepBuilder:
         )
         clip = run.update("cell_clip")
         if clip is not None:
-            raw = run.updates[0].out[s, b]
+            raw = run.update("cell_update").out[s, b]  # type: ignore[union-attr]
             shown = self._terms(
                 lambda k: f"{num(raw[k], p)} → {num(c_new[k], p)}" if raw[k] != c_new[k] else num(raw[k], p)
             )
