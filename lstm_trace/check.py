@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ScenarioError, Where
+from .exact import within
 from .expect import Expected
 from .render.numbers import num, signed_sum, sub, vec
 from .trace import Run, Trace
@@ -81,8 +82,11 @@ def _one(trace: Trace, item: Expected, tolerance: float, precision: int) -> Resu
             found=f"shape {want.shape}",
         )
     want = want.reshape(got.shape)
-    close = np.abs(want - got.astype(np.float64)) <= tolerance + 1e-6 * np.abs(got)
-    close |= np.isnan(want) & np.isnan(got)
+    if got.dtype == object:  # --exact: fractions, compared exactly within the tolerance as given
+        close = within(want, got, tolerance)
+    else:
+        close = np.abs(want - got.astype(np.float64)) <= tolerance + 1e-6 * np.abs(got)
+        close |= np.isnan(want) & np.isnan(got)
     if close.all():
         return Result(item, got, True)
     index = tuple(int(k) for k in np.argwhere(~close)[0])

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..model import CANDIDATES, GATE_TITLES, Cell
 from ..trace import Run
-from .numbers import factor, num, pick_units, sub, vec
+from .numbers import AUTO, factor, num, pick_units, sub, vec
 
 Units = Sequence[int | None]  # unit indices to show; None marks elided units
 BOUNDED = {"sigmoid", "hard_sigmoid", "sparse_sigmoid"}  # gate activations whose 0 shuts and 1 opens
@@ -266,7 +266,7 @@ class StepBuilder:
             rows.append(Row(f"r⊙({hu_label}+{names.recurrent_bias_label})", self._only("n", run.gated[s, b])))
         rows.append(Row(f"= {cell.pre_symbol}{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
         if run.pre_clipped is not None and cell.pre_clip is not None:
-            rows.append(Row(f"clip ±{cell.pre_clip:g}", self._blocks(run.pre_clipped[s, b]), "sum"))
+            rows.append(Row(f"clip ±{num(cell.pre_clip, AUTO)}", self._blocks(run.pre_clipped[s, b]), "sum"))
         rows.append(Row("act", tuple(c.activation for c in self.cols), "act"))
         rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate", self._marks(run.act[s, b])))
         return tuple(rows)
