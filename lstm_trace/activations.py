@@ -3,6 +3,10 @@
 Frameworks disagree about some names (Keras 2's hard_sigmoid is 0.2x + 1/2,
 Keras 3's is x/6 + 1/2), so each framework module picks its own table from the
 pieces here; the engine only ever sees an `Activation` object.
+
+An activation that is piecewise rational (linear, relu, hard_sigmoid, ...) also
+has an `exact` form over Fractions, which `--exact` runs on object arrays; its
+constants are Fractions too (Keras 2's 0.2 is 1/5).
 """
 
 from __future__ import annotations
@@ -10,8 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
+
+from .exact import NotFinite, fraction
 
 Array = np.ndarray
 
@@ -22,6 +30,8 @@ class Activation:
 
     `into`, where given, writes the result into a preallocated array without
     temporaries; the engine uses it for the activations that every LSTM runs.
+    `exact`, where given, computes over an object array of Fractions exactly;
+    `apply` and calling use it whenever the array holds objects.
     """
 
     name: str
@@ -30,20 +40,30 @@ class Activation:
     symbol: str = ""
     into: Callable[[Array, Array], None] | None = field(default=None, compare=False, repr=False)
     elementwise: bool = True  # softmax is not: it mixes the units of one gate
+    exact: Callable[[Array], Array] | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:
         return self.symbol or self.name
 
     def __call__(self, x: Array) -> Array:
+        if x.dtype == object:
+            return self._exact(x)
         return self.fn(x)
 
     def apply(self, x: Array, out: Array) -> None:
         """out[...] = self(x), in place where the activation allows it."""
-        if self.into is not None:
+        if x.dtype == object:  # --exact: Fractions in, Fractions out
+            out[...] = self._exact(x)
+        elif self.into is not None:
             self.into(x, out)
         else:
             out[...] = self.fn(x)
+
+    def _exact(self, x: Array) -> Array:
+        if self.exact is None:
+            raise TypeError(f"{self.name} cannot be computed with fractions")
+        return self.exact(x)
 
 
 def _erf(x: Array) -> Array:
@@ -103,20 +123,83 @@ _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
 
 
-def _act(name: str, formula: str, fn: Callable[[Array], Array], symbol: str = "") -> Activation:
-    return Activation(name, formula, fn, symbol)
+def _act(
+    name: str,
+    formula: str,
+    fn: Callable[[Array], Array],
+    symbol: str = "",
+    exact: Callable[[Fraction], Fraction] | None = None,
+) -> Activation:
+    """An activation; `exact`, where given, is its value at one Fraction, applied to every element."""
+    return Activation(name, formula, fn, symbol, exact=None if exact is None else _elementwise(exact))
 
 
-LINEAR = Activation("linear", "x", lambda x: x, into=_copy_into)
+# ---- exact forms: one Fraction in, one Fraction out, every constant a Fraction ----------------------
+
+_ZERO, _ONE, _HALF = Fraction(0), Fraction(1), Fraction(1, 2)
+
+
+def _elementwise(scalar: Callable[[Fraction], Fraction]) -> Callable[[Array], Array]:
+    """An exact activation over an object array, one value at a time."""
+    ufunc = np.frompyfunc(lambda v: scalar(Fraction(v)), 1, 1)  # a plain int 0 becomes Fraction(0): 0/6 stays exact
+
+    def apply(x: Array) -> Array:
+        out: Array = np.empty(x.shape, dtype=object)
+        if out.size:
+            ufunc(x, out=out)
+        return out
+
+    return apply
+
+
+def _clip(v: Fraction, lo: Fraction, hi: Fraction) -> Fraction:
+    return lo if v < lo else hi if v > hi else v
+
+
+def _relu_exact(v: Fraction) -> Fraction:
+    return v if v > 0 else _ZERO
+
+
+def _hard_sigmoid_k3_exact(v: Fraction) -> Fraction:
+    return _clip(v / 6 + _HALF, _ZERO, _ONE)
+
+
+def _hard_sigmoid_k2_exact(v: Fraction) -> Fraction:
+    return _clip(v * Fraction(1, 5) + _HALF, _ZERO, _ONE)  # Keras 2's 0.2 is 1/5
+
+
+def _sparse_plus_exact(v: Fraction) -> Fraction:
+    if v <= -1:
+        return _ZERO
+    return v if v >= 1 else (v + 1) ** 2 / 4
+
+
+def _soft_shrink_exact(v: Fraction) -> Fraction:
+    return v - _HALF if v > _HALF else v + _HALF if v < -_HALF else _ZERO
+
+
+def _constants(*values: Any) -> tuple[Fraction, ...] | None:
+    """Parameters as Fractions, as written; None where one has no fraction (NaN, inf)."""
+    try:
+        return tuple(fraction(v) for v in values)
+    except (NotFinite, TypeError):
+        return None
+
+
+LINEAR = Activation("linear", "x", lambda x: x, into=_copy_into, exact=lambda x: x.copy())
 TANH = Activation("tanh", "tanh(x)", np.tanh, into=_tanh_into)
 SIGMOID = Activation("sigmoid", "1 / (1 + e^-x)", _sigmoid, "σ", into=_sigmoid_into)
-RELU = _act("relu", "max(x, 0)", lambda x: np.maximum(x, 0))
-HARD_SIGMOID_K3 = _act("hard_sigmoid", "clip(x/6 + 1/2, 0, 1)", _hard_sigmoid_k3)
-HARD_SIGMOID_K2 = _act("hard_sigmoid", "clip(0.2·x + 1/2, 0, 1)", _hard_sigmoid_k2)
+RELU = _act("relu", "max(x, 0)", lambda x: np.maximum(x, 0), exact=_relu_exact)
+HARD_SIGMOID_K3 = _act("hard_sigmoid", "clip(x/6 + 1/2, 0, 1)", _hard_sigmoid_k3, exact=_hard_sigmoid_k3_exact)
+HARD_SIGMOID_K2 = _act("hard_sigmoid", "clip(0.2·x + 1/2, 0, 1)", _hard_sigmoid_k2, exact=_hard_sigmoid_k2_exact)
 
 
 def affine(alpha: float, beta: float) -> Activation:
-    return _act("affine", f"{alpha:g}·x + {beta:g}", lambda x: alpha * x + beta)
+    exact = None
+    if (ab := _constants(alpha, beta)) is not None:
+        a, b = ab
+        exact = lambda v: a * v + b  # noqa: E731
+    return _act("affine", f"{alpha:g}·x + {beta:g}", lambda x: alpha * x + beta, exact=exact)
 
 
 def scaled_tanh(alpha: float, beta: float) -> Activation:
@@ -125,15 +208,42 @@ def scaled_tanh(alpha: float, beta: float) -> Activation:
 
 def hard_sigmoid(alpha: float, beta: float) -> Activation:
     """The general form; Keras 2 fixes it at 0.2·x + 1/2."""
-    return _act("hard_sigmoid", f"clip({alpha:g}·x + {beta:g}, 0, 1)", lambda x: np.clip(alpha * x + beta, 0, 1))
+    exact = None
+    if (ab := _constants(alpha, beta)) is not None:
+        a, b = ab
+        exact = lambda v: _clip(a * v + b, _ZERO, _ONE)  # noqa: E731
+    return _act(
+        "hard_sigmoid",
+        f"clip({alpha:g}·x + {beta:g}, 0, 1)",
+        lambda x: np.clip(alpha * x + beta, 0, 1),
+        exact=exact,
+    )
 
 
 def leaky_relu(alpha: float) -> Activation:
-    return _act("leaky_relu", f"x if x ≥ 0 else {alpha:g}·x", lambda x: np.where(x >= 0, x, alpha * x).astype(x.dtype))
+    exact = None
+    if (found := _constants(alpha)) is not None:
+        a = found[0]
+        exact = lambda v: v if v >= 0 else a * v  # noqa: E731
+    return _act(
+        "leaky_relu",
+        f"x if x ≥ 0 else {alpha:g}·x",
+        lambda x: np.where(x >= 0, x, alpha * x).astype(x.dtype),
+        exact=exact,
+    )
 
 
 def thresholded_relu(alpha: float) -> Activation:
-    return _act("thresholded_relu", f"x if x > {alpha:g} else 0", lambda x: np.where(x > alpha, x, 0).astype(x.dtype))
+    exact = None
+    if (found := _constants(alpha)) is not None:
+        a = found[0]
+        exact = lambda v: v if v > a else _ZERO  # noqa: E731
+    return _act(
+        "thresholded_relu",
+        f"x if x > {alpha:g} else 0",
+        lambda x: np.where(x > alpha, x, 0).astype(x.dtype),
+        exact=exact,
+    )
 
 
 def elu(alpha: float) -> Activation:
@@ -147,7 +257,7 @@ COMMON: dict[str, Activation] = {
         TANH,
         SIGMOID,
         RELU,
-        _act("relu6", "min(max(x, 0), 6)", lambda x: np.clip(x, 0, 6)),
+        _act("relu6", "min(max(x, 0), 6)", lambda x: np.clip(x, 0, 6), exact=lambda v: _clip(v, _ZERO, Fraction(6))),
         _act("elu", "x if x > 0 else e^x - 1", _elu),
         _act(
             "selu",
@@ -155,11 +265,16 @@ COMMON: dict[str, Activation] = {
             lambda x: (_SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))).astype(x.dtype),
         ),
         _act("softplus", "log(1 + e^x)", _softplus),
-        _act("softsign", "x / (1 + |x|)", lambda x: x / (1 + np.abs(x))),
+        _act("softsign", "x / (1 + |x|)", lambda x: x / (1 + np.abs(x)), exact=lambda v: v / (1 + abs(v))),
         _act("exponential", "e^x", np.exp),
         _act("silu", "x·σ(x)", lambda x: x * _sigmoid(x)),
         _act("gelu", "x·Φ(x) = x/2·(1 + erf(x/√2))", _gelu),
-        _act("leaky_relu", "x if x > 0 else 0.2·x", lambda x: np.where(x > 0, x, 0.2 * x).astype(x.dtype)),
+        _act(
+            "leaky_relu",
+            "x if x > 0 else 0.2·x",
+            lambda x: np.where(x > 0, x, 0.2 * x).astype(x.dtype),
+            exact=lambda v: v if v > 0 else v * Fraction(1, 5),  # Keras's 0.2 is 1/5
+        ),
         _act("mish", "x·tanh(log(1 + e^x))", lambda x: x * np.tanh(_softplus(x))),
         Activation("softmax", "e^x / Σ e^x over units", _softmax, elementwise=False),
     ]
@@ -170,18 +285,39 @@ KERAS3_ONLY: dict[str, Activation] = {
     for a in [
         HARD_SIGMOID_K3,
         _act("log_sigmoid", "-log(1 + e^-x)", lambda x: -_softplus(-x)),
-        _act("hard_silu", "x·clip(x/6 + 1/2, 0, 1)", lambda x: x * _hard_sigmoid_k3(x)),
-        _act("hard_tanh", "clip(x, -1, 1)", lambda x: np.clip(x, -1, 1)),
+        _act(
+            "hard_silu",
+            "x·clip(x/6 + 1/2, 0, 1)",
+            lambda x: x * _hard_sigmoid_k3(x),
+            exact=lambda v: v * _hard_sigmoid_k3_exact(v),
+        ),
+        _act("hard_tanh", "clip(x, -1, 1)", lambda x: np.clip(x, -1, 1), exact=lambda v: _clip(v, -_ONE, _ONE)),
         _act("celu", "max(x, 0) + min(e^x - 1, 0)", _elu),
         _act("tanh_shrink", "x - tanh(x)", lambda x: x - np.tanh(x)),
         _act("squareplus", "(x + √(x² + 4)) / 2", lambda x: (x + np.sqrt(x * x + 4)) / 2),
-        _act("soft_shrink", "x ∓ 0.5 beyond ±0.5, else 0", lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0)),
-        _act("hard_shrink", "x beyond ±0.5, else 0", lambda x: np.where(np.abs(x) > 0.5, x, 0).astype(x.dtype)),
+        _act(
+            "soft_shrink",
+            "x ∓ 0.5 beyond ±0.5, else 0",
+            lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0),
+            exact=_soft_shrink_exact,
+        ),
+        _act(
+            "hard_shrink",
+            "x beyond ±0.5, else 0",
+            lambda x: np.where(np.abs(x) > 0.5, x, 0).astype(x.dtype),
+            exact=lambda v: v if abs(v) > _HALF else _ZERO,
+        ),
         _act(
             "sparse_plus",
             "0 below -1, x above 1, else (x + 1)²/4",
             lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4)).astype(x.dtype),
+            exact=_sparse_plus_exact,
         ),
-        _act("sparse_sigmoid", "clip((x + 1)/2, 0, 1)", lambda x: np.clip((x + 1) / 2, 0, 1)),
+        _act(
+            "sparse_sigmoid",
+            "clip((x + 1)/2, 0, 1)",
+            lambda x: np.clip((x + 1) / 2, 0, 1),
+            exact=lambda v: _clip((v + 1) / 2, _ZERO, _ONE),
+        ),
     ]
 }

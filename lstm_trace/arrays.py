@@ -3,6 +3,10 @@
 Shapes are worked out by walking the lists once, sharing the work for YAML
 aliases, so an alias bomb that describes billions of elements is refused by
 its element count before any memory is spent on it.
+
+With dtype `object` (`--exact`), an array is built of Fractions: YAML numbers
+and .csv cells by their text, .npy/.npz floats by the shortest decimal that
+reads back to the stored value in its own dtype.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .errors import ScenarioError, Where, unknown_name
-from .yamlio import NumericList
+from .exact import NotFinite, fraction_array
+from .yamlio import NumericList, WrittenFloat
 
 MAX_ELEMENTS = 20_000_000
 FILE_KEYS = ("npy", "npz", "csv")
@@ -26,7 +31,7 @@ def _line(value: Any, where: Where) -> Where:
 
 def _shape(value: Any, where: Where, memo: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
     """The shape of nested lists of numbers; refuses ragged rows and non-numbers."""
-    if type(value) in (int, float):
+    if type(value) in (int, float, WrittenFloat):
         return ()
     if isinstance(value, list):
         known = memo.get(id(value))
@@ -75,7 +80,9 @@ def too_many(shape: tuple[int, ...], where: Where) -> ScenarioError:
 
 
 def to_array(value: Any, where: Where, base_dir: Path | None, dtype: np.dtype[Any]) -> np.ndarray:
-    """Any array-valued field as a numpy array of the scenario's dtype."""
+    """Any array-valued field as a numpy array of the scenario's dtype (object: exact Fractions)."""
+    if dtype.kind == "O":
+        return _exact(value, where, base_dir)
     if isinstance(value, dict):
         return _from_file(value, where, base_dir).astype(dtype, copy=False)
     if isinstance(value, np.ndarray):  # the Python API may pass arrays directly
@@ -98,7 +105,39 @@ def to_array(value: Any, where: Where, base_dir: Path | None, dtype: np.dtype[An
     return array.astype(dtype, copy=False)
 
 
-def _from_file(ref: dict[str, Any], where: Where, base_dir: Path | None) -> np.ndarray:
+def _exact(value: Any, where: Where, base_dir: Path | None) -> np.ndarray:
+    """An array of Fractions, each number as written; NaN and inf are refused, having no fraction."""
+    if isinstance(value, dict):
+        array = _from_file(value, where, base_dir, exact=True)
+    elif isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iufO":
+            raise ScenarioError(
+                "array holds no numbers", where, expected="integer, float or Fraction dtype", found=str(value.dtype)
+            )
+        if value.size > MAX_ELEMENTS:
+            raise too_many(value.shape, where)
+        array = value
+    else:
+        shape = _shape(value, where, {})
+        array = np.empty(shape, dtype=object)
+        if array.size:
+            array[...] = value
+    try:
+        return fraction_array(array)
+    except NotFinite as exc:
+        index = getattr(exc, "index", ())
+        place = f"{where.path}[{']['.join(map(str, index))}]" if index else where.path
+        raise ScenarioError(
+            "--exact needs finite numbers: NaN and inf have no fraction",
+            where,
+            found=f"{exc} at {place}",
+            hint="run without --exact to trace NaN and inf",
+        ) from None
+    except TypeError as exc:
+        raise ScenarioError("not a number", where, found=str(exc)) from None
+
+
+def _from_file(ref: dict[str, Any], where: Where, base_dir: Path | None, exact: bool = False) -> np.ndarray:
     kinds = [k for k in FILE_KEYS if k in ref]
     allowed = {"npy": {"npy"}, "npz": {"npz", "key"}, "csv": {"csv", "delimiter"}}
     if len(kinds) != 1:
@@ -122,14 +161,14 @@ def _from_file(ref: dict[str, Any], where: Where, base_dir: Path | None) -> np.n
         raise ScenarioError(f"array file {what}", fwhere, found=str(path))
     try:
         if kind == "csv":
-            array = _read_csv(path, str(ref.get("delimiter", ",")), fwhere)
+            array = _read_csv(path, str(ref.get("delimiter", ",")), fwhere, exact)
         elif kind == "npy":
             array = np.load(path, allow_pickle=False)
         else:
             array = _read_npz(path, ref.get("key"), fwhere)
     except (ValueError, OSError, EOFError) as exc:
         raise ScenarioError(f"not a readable .{kind} array file", fwhere, found=f"{path}: {exc}") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "iuf":
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in ("iufO" if kind == "csv" else "iuf"):
         found = f"dtype {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
         raise ScenarioError("array file holds no numbers", fwhere, expected="integer or float dtype", found=found)
     if array.size > MAX_ELEMENTS:
@@ -153,13 +192,14 @@ def _read_npz(path: Path, key: Any, where: Where) -> np.ndarray:
         return np.asarray(archive[key])
 
 
-def _read_csv(path: Path, delimiter: str, where: Where) -> np.ndarray:
+def _read_csv(path: Path, delimiter: str, where: Where, exact: bool = False) -> np.ndarray:
+    """A .csv of numbers; with `exact`, each cell as the Fraction its text names (an object array)."""
     text = path.read_text(encoding="utf-8")
     rows = [r for r in text.splitlines() if r.strip() and not r.lstrip().startswith("#")]
-    values: list[list[float]] = []
+    values: list[list[Any]] = []
     for n, row in enumerate(rows, start=1):
         try:
-            values.append([float(cell) for cell in row.split(delimiter)])
+            values.append([_cell(cell) if exact else float(cell) for cell in row.split(delimiter)])
         except ValueError:
             raise ScenarioError("a CSV cell is not a number", where, found=f"{path.name} row {n}: {row!r}") from None
         if values[0] and len(values[-1]) != len(values[0]):
@@ -169,12 +209,25 @@ def _read_csv(path: Path, delimiter: str, where: Where) -> np.ndarray:
                 expected=f"{len(values[0])} columns",
                 found=f"{path.name} row {n} has {len(values[-1])}",
             )
-    array = np.array(values, dtype=np.float64)
+    array = np.array(values, dtype=object if exact else np.float64)
     return array[0] if array.shape[0] == 1 else array
+
+
+def _cell(text: str) -> Any:
+    """A CSV cell by its text: a number float() reads, kept as its decimal (NaN and inf stay floats)."""
+    value = float(text)  # the same cells as without --exact, and no others: '1/3' is refused
+    if not np.isfinite(value):
+        return value
+    try:
+        return WrittenFloat(text.strip())
+    except ValueError:  # pragma: no cover - float() read it
+        return value
 
 
 def nonfinite(array: np.ndarray, where: Where) -> str | None:
     """A warning naming where NaN or inf values are, or None: they are traced, not refused."""
+    if array.dtype == object:  # exact Fractions: NaN and inf were refused when they were read
+        return None
     bad = ~np.isfinite(array)
     if not bad.any():
         return None

@@ -14,9 +14,9 @@ Every explanation is written from a run's record (render/explain.py).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import numpy as np
 
@@ -24,10 +24,11 @@ from .activations import HARD_SIGMOID_K3
 from .diagnose import Variant, variants
 from .engine import run_network
 from .errors import ScenarioError, Where
+from .exact import computable, within
 from .expect import Expected
 from .frameworks import Runs
 from .render.explain import Explainer, unit
-from .render.numbers import num, sub, vec
+from .render.numbers import num, scalar, sub, vec
 from .trace import Run, Trace
 
 # how the right arithmetic is introduced after a mistake's sentence ("With it, h₁[3] = o₁[3] · c₁[3] = 0")
@@ -60,7 +61,7 @@ class Result:
     status: str = "right"
     first_wrong: Position | None = None
     where: str = ""  # h₁[3], with the batch row or direction when there are several
-    first_value: float | None = None  # the student's value there
+    first_value: float | Fraction | None = None  # the student's value there
     explanation: tuple[str, ...] = ()
     diagnosis: Diagnosis | None = None
 
@@ -107,6 +108,7 @@ def values_of(item: Expected, runs: Runs, outputs: Mapping[str, np.ndarray]) -> 
 
 def decimals(values: np.ndarray, most: int = 8) -> int | None:
     """How many decimals the student wrote: the fewest that hold every value exactly."""
+    values = np.asarray(values, dtype=np.float64)
     for d in range(most + 1):
         scaled = values * 10**d
         if np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1, np.abs(scaled))):
@@ -138,17 +140,21 @@ class _Checker:
     def __init__(self, trace: Trace, tolerance: float, precision: int) -> None:
         self.trace, self.tol, self.p = trace, tolerance, precision
 
-    def n(self, value: float) -> str:
+    def n(self, value: float | Fraction) -> str:
         return num(value, self.p)
 
     # ---- comparing ------------------------------------------------------------------------
     def _close(self, want: np.ndarray, got: np.ndarray, tol: float | None = None) -> np.ndarray:
+        if got.dtype == object:  # --exact: fractions, compared exactly within the tolerance
+            return within(want, got, self.tol if tol is None else tol)
         got = np.asarray(got, dtype=np.float64)
         close = np.abs(want - got) <= (self.tol if tol is None else tol) + 1e-6 * np.abs(got)
         return np.asarray(close | (np.isnan(want) & np.isnan(got)))
 
     def _loose(self, want: np.ndarray) -> float:
-        """The tolerance for telling what a student meant: as loose as the decimals they wrote."""
+        """The tolerance for telling what a student meant: as loose as the decimals they wrote (exact: as given)."""
+        if want.dtype == object:
+            return self.tol
         d = decimals(want)
         return max(self.tol, 0.5 * 10.0**-d * (1 + 1e-6)) if d is not None else self.tol
 
@@ -191,7 +197,7 @@ class _Checker:
         want = result.yours
         index = tuple(int(k) for k in np.argwhere(~self._close(want, got))[0])
         place = self._place(item, got, index)
-        first_value = float(want[index])
+        first_value = scalar(want[index])
         if place is None:
             return replace(result, where=f"{item.name} at index {list(index)}", first_value=first_value)
         run, s, b, k, label = place
@@ -247,6 +253,8 @@ class _Checker:
     def _misconception(self, results: list[Result]) -> Variant | None:
         sc = self.trace.scenario
         for variant in variants(sc.network):
+            if sc.exact and not computable(variant.network):  # a wrong rule that needs σ or tanh: not with fractions
+                continue
             runs, outputs = self.trace.runs, dict(self.trace.outputs)
             with np.errstate(all="ignore"):
                 if variant.reversed_outputs:  # the same arithmetic, the outputs read the other way round
@@ -264,7 +272,7 @@ class _Checker:
     def _why(self, result: Result, variant: Variant) -> str:
         """The mistake in a sentence a student understands, with the number where they first went wrong."""
         cell = self.trace.first.cell
-        yours = f"Your {self.name(result)} = {self.n(result.first_value or 0)}"
+        yours = f"Your {self.name(result)} = {self.n(0 if result.first_value is None else result.first_value)}"
         act_c = cell.cell_activation.label
         mistake = variant.mistake
         fw = self.trace.scenario.framework
@@ -273,7 +281,7 @@ class _Checker:
             gate = ""
             if result.first_wrong is not None and result.item.name != "sequence":
                 pos = result.first_wrong
-                o = float(self.trace.first.blocks["o"].act[pos.step - 1, pos.batch - 1, pos.unit - 1])
+                o = scalar(self.trace.first.blocks["o"].act[pos.step - 1, pos.batch - 1, pos.unit - 1])
                 gate = f" (o = {self.n(o)} for unit {pos.unit})"
             text = f"You computed {shown}: the output gate{gate} was left out."
         elif mistake == "cell_activation_left_out":
@@ -406,10 +414,10 @@ class _Checker:
     def _slip(self, r: Result, mine: np.ndarray | None, first: Result | None) -> str:
         pos = r.first_wrong
         assert pos is not None
-        name, yours = self.name(r), r.first_value or 0.0
+        name, yours = self.name(r), 0 if r.first_value is None else r.first_value
         if first is None or mine is None:
             return f"Your {name} = {self.n(yours)} is one slip in the arithmetic; the right working is above."
-        theirs = float(mine.reshape(r.got.shape)[pos.batch - 1, pos.unit - 1])
+        theirs = scalar(mine.reshape(r.got.shape)[pos.batch - 1, pos.unit - 1])
         return (
             f"Your {name} = {self.n(yours)} does not follow from your own earlier values either: "
             f"they give {self.n(theirs)}."
@@ -445,17 +453,13 @@ def values_text(values: np.ndarray, precision: int) -> str:
 
 
 def as_json(report: Report, trace: Trace) -> dict[str, object]:
-    """check's report as SCENARIO.md fixes it."""
+    """check's report as SCENARIO.md fixes it; numbers written as `run --format json` writes them."""
+    import json
 
-    def number(v: float) -> float | int | None:
-        if not math.isfinite(v):
-            return None
-        return int(v) if v.is_integer() and abs(v) < 2**53 else v
+    from .render.jsonout import array_json
 
     def plain(values: np.ndarray) -> object:
-        if values.ndim == 1:
-            return [number(v) for v in values.tolist()]
-        return [plain(v) for v in values]
+        return json.loads(array_json(values))
 
     return {
         "ok": report.ok,
@@ -465,8 +469,8 @@ def as_json(report: Report, trace: Trace) -> dict[str, object]:
                 "quantity": r.item.name,
                 "step": r.item.step,
                 "status": r.status,
-                "expected": plain(r.yours.astype(np.float64)),
-                "got": plain(np.asarray(r.got, dtype=np.float64)),
+                "expected": plain(r.yours),
+                "got": plain(r.got),
                 "first_wrong": None if r.first_wrong is None else vars(r.first_wrong),
                 "diagnosis": None
                 if r.diagnosis is None

@@ -10,7 +10,7 @@ import enum
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -18,6 +18,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import ScenarioError
+from .render.numbers import AUTO, for_dtype
 from .render.selection import Selection, SelectionError, parse_ranges
 from .trace import Trace
 
@@ -55,12 +56,12 @@ def _selection(steps: str | None, batch: str | None, units: str | None, precisio
         _fail(str(exc))
 
 
-def _load_and_trace(path: str) -> Trace:
+def _load_and_trace(path: str, exact: bool = False) -> Trace:
     from .api import trace
     from .scenario import load
 
     try:
-        return trace(load(path))
+        return trace(load(path, exact=exact))
     except ScenarioError as exc:
         _fail(exc.format())
 
@@ -92,8 +93,29 @@ def main() -> None:
       lstm-trace run scenarios/seed.yaml
       lstm-trace run scenario.yaml --steps 1,3-5 --units 1-4
       lstm-trace run scenario.yaml --format markdown > handout.md
+      lstm-trace run scenario.yaml --exact          # fractions: 0.1 is 1/10
       lstm-trace check homework.yaml
     """
+
+
+class PrecisionType(click.ParamType):
+    """--precision: digits after the point (0 to 17), or `auto` for the shortest that read back."""
+
+    name = "DIGITS|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return AUTO
+        try:
+            digits = int(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number of digits (0 to 17) nor 'auto'", param, ctx)
+        if not 0 <= digits <= 17:
+            self.fail(f"{digits} is not in the range 0 to 17 (or 'auto')", param, ctx)
+        return digits
 
 
 _steps = click.option(
@@ -105,9 +127,20 @@ _steps = click.option(
 _batch = click.option("--batch", metavar="LIST", help="Batch rows to show, from 1: '2' or '1-4'. Default: row 1.")
 _units = click.option("--units", metavar="LIST", help="Units to show, from 1: '1,3'. Default: what fits the width.")
 _precision = click.option(
-    "--precision", type=click.IntRange(0, 17), default=4, show_default=True,
-    help="Digits after the point for non-integral values (integral values always print exactly).",
+    "--precision", type=PrecisionType(), default=4, show_default=True,
+    help="Digits after the point for non-integral values (integral values always print exactly), or 'auto': "
+    "each value with the shortest digits that read back to it in the scenario's dtype (float32 0.1 prints 0.1).",
 )  # fmt: skip
+EXACT_HELP = (
+    "Compute with fractions, every number as written: 0.1 is 1/10 (YAML numbers and .csv cells by their text; "
+    ".npy/.npz floats by the shortest decimal that reads back to the stored value). Values print as integers "
+    'or p/q (-3/10); JSON writes an integer or a string "p/q". Only for layers whose activations fractions can '
+    "compute: linear, relu, relu6, hard_sigmoid, hard_tanh, hard_silu (hard_swish), leaky_relu, softsign, "
+    "sparse_sigmoid, sparse_plus, soft_shrink, hard_shrink; ONNX Relu, Affine, LeakyRelu, ThresholdedRelu, "
+    "HardSigmoid, Softsign; torch nn.RNN with nonlinearity relu. Any other (sigmoid, tanh, elu, softmax, ...), "
+    "NaN or inf is refused with exit 2."
+)
+_exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
 
 
 @main.command()
@@ -125,6 +158,7 @@ _precision = click.option(
 @_batch
 @_units
 @_precision
+@_exact
 @click.option("--full", is_flag=True, help="Show every unit and feature, however wide.")
 @click.option(
     "--weights/--no-weights",
@@ -146,6 +180,7 @@ def run(
     batch: str | None,
     units: str | None,
     precision: int,
+    exact: bool,
     full: bool,
     weights: bool,
     explain: bool,
@@ -155,10 +190,12 @@ def run(
 
     Wide layers are elided in the middle of each gate block (…) to fit the
     terminal; --units picks units, --full shows all, --format markdown never
-    elides.
+    elides. --exact computes with fractions (see its help); --format json then
+    writes every value as an integer or a string "p/q".
     """
     sel = replace(_selection(steps, batch, units, precision, full), weights=weights, explain=explain)
-    tr = _load_and_trace(scenario)
+    tr = _load_and_trace(scenario, exact)
+    sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype))
     run0 = tr.first
     try:
         sel = sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
@@ -208,8 +245,9 @@ def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
     help="terminal: ✓/✗ per value with the arithmetic and the mistake; json: the report as data.",
 )
 @_precision
+@_exact
 @click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
-def check(scenario: str, fmt: str, precision: int, width: int | None) -> None:
+def check(scenario: str, fmt: str, precision: int, exact: bool, width: int | None) -> None:
     """Compare the values you worked out (SCENARIO's `expect` block) with the trace.
 
     Each value gets ✓ (right), ✗ (wrong) or ~ (carried: wrong only because an
@@ -219,10 +257,13 @@ def check(scenario: str, fmt: str, precision: int, width: int | None) -> None:
     gate left out, a bias forgotten, the gate blocks read in another
     framework's order, a value rounded too far, one slip carried forward, ...
     Exit 0 when all match, 1 on a mismatch, 2 when the scenario is wrong.
+    With --exact, your values are fractions as written too, compared exactly
+    within the tolerance (tolerance: 0 asks for equality).
     """
     from .check import check as run_check
 
-    tr = _load_and_trace(scenario)
+    tr = _load_and_trace(scenario, exact)
+    precision = for_dtype(precision, tr.scenario.dtype)
     try:
         report = run_check(tr, precision)
     except ScenarioError as exc:

@@ -3,7 +3,8 @@
 Step quantities are named canonically (LSTM i f g o c h, GRU z r n h, RNN h),
 with `pre_` for a gate's pre-activation; `x` is the input a step read. Where a
 framework's own gate name is not also a state name (TF1's `j`, ONNX's ...),
-it is accepted too. Quantities refer to layer 1, forward direction.
+it is accepted too. Quantities refer to layer 1, forward direction. In an
+exact scenario (`--exact`) expected values are Fractions, as written.
 """
 
 from __future__ import annotations
@@ -97,13 +98,14 @@ def parse_expect(data: Any, net: Network, where: Where) -> Expect:
         elif key == "steps":
             items += _steps(value, net, here)
         else:
-            items.append(Expected(str(key), None, _array(value, here), here.line))
+            items.append(Expected(str(key), None, _array(value, here, net), here.line))
     return Expect(tuple(items), tolerance)
 
 
-def _array(value: Any, where: Where) -> np.ndarray:
+def _array(value: Any, where: Where, net: Network) -> np.ndarray:
     base = where.file.parent if where.file is not None else None
-    return to_array(value, where, base, np.dtype(np.float64))
+    exact = net.inputs.dtype == object  # an exact scenario: expected values as written, as Fractions
+    return to_array(value, where, base, np.dtype(object) if exact else np.dtype(np.float64))
 
 
 def _steps(data: Any, net: Network, where: Where) -> list[Expected]:
@@ -126,7 +128,7 @@ def _steps(data: Any, net: Network, where: Where) -> list[Expected]:
             if name not in names:
                 raise unknown_name("step quantity", str(name), names, there)
             canonical = names[name]
-            values = _array(value, there)
+            values = _array(value, there, net)
             width = cell.features if canonical == "x" else cell.units
             if canonical == "h":
                 width = net.h0[0][0].shape[-1]

@@ -14,6 +14,8 @@ from .trace import Run
 
 def first_nonfinite(run: Run, given: bool = False) -> str | None:
     """'layer 1 forward, step t=3: the f gate's pre-activation is inf at unit 2 (batch row 1)', or None."""
+    if run.pre.dtype == object:  # --exact: Fractions neither overflow nor become NaN
+        return None
     stages: list[tuple[str, np.ndarray]] = [("pre-activation", run.pre), ("activation", run.act)]
     if run.c is not None:
         stages.append(("cell state c", run.c[1:]))

@@ -54,6 +54,8 @@ def _populate(arrays: Sequence[np.ndarray], madvise: Callable[[int, int, int], i
 
 def prefault(arrays: Sequence[np.ndarray], chunks: int = 16) -> threading.Thread | None:
     """Start faulting in `arrays` (all indexed by step first) on another thread; join it when done with them."""
+    if any(a.dtype == object for a in arrays):  # --exact: pointers to Fractions, small and slow to fill anyway
+        return None
     if sum(a.nbytes for a in arrays) < _MIN_BYTES:
         return None
     madvise = _madvise()

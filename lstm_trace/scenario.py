@@ -2,7 +2,9 @@
 
 Everything that can be wrong with a scenario is found here, before anything
 runs, and reported as a `ScenarioError`; the framework module checks its own
-names and shapes.
+names and shapes. An exact scenario (`--exact`) holds its network as object
+arrays of Fractions, each number as written, and is refused here when the
+layer uses an activation that fractions cannot compute.
 """
 
 from __future__ import annotations
@@ -64,21 +66,26 @@ class Scenario:
     expect: Expect | None = None
     source: Path | None = None
     warnings: tuple[str, ...] = ()
+    exact: bool = False  # the network holds Fractions: every number as written, computed exactly
 
     @classmethod
-    def from_dict(cls, data: Any, source: Path | None = None) -> Scenario:
-        """Validate a mapping (parsed YAML, or built in Python with numpy arrays); `source` anchors file paths."""
-        return _build(data, source)
+    def from_dict(cls, data: Any, source: Path | None = None, exact: bool = False) -> Scenario:
+        """Validate a mapping (parsed YAML, or built in Python with numpy arrays); `source` anchors file paths.
+
+        With `exact`, the network's arrays are object arrays of Fractions: numbers parsed with
+        `parse_yaml(..., exact=True)` as written, other floats by their shortest decimal.
+        """
+        return _build(data, source, exact)
 
 
-def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
+def load(path: str | Path, exact: bool = False) -> Scenario:
+    """Read and validate a scenario file; `exact` reads every number as the fraction it writes (0.1 is 1/10)."""
     file = Path(path)
-    data = parse_yaml(read_text(file), file)
-    return Scenario.from_dict(data, source=file)
+    data = parse_yaml(read_text(file), file, exact=exact)
+    return Scenario.from_dict(data, source=file, exact=exact)
 
 
-def _build(data: Any, source: Path | None) -> Scenario:
+def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
     top = Where(source, getattr(data, "line", None))
     if data is None:
         raise ScenarioError("the scenario is empty", top, expected="a YAML mapping with at least weights and inputs")
@@ -100,7 +107,8 @@ def _build(data: Any, source: Path | None) -> Scenario:
     dtype = _dtype(data, fw.dtype_of(config), where)
     if "inputs" not in data:
         raise ScenarioError("missing key 'inputs'", top, expected="inputs: (T, F) or (B, T, F) nested lists")
-    inputs = _inputs(data["inputs"], where("inputs"), source, np.dtype(dtype))
+    numbers = np.dtype(object) if exact else np.dtype(dtype)  # object: Fractions
+    inputs = _inputs(data["inputs"], where("inputs"), source, numbers)
     state = data.get("initial_state") or {}
     if not isinstance(state, Mapping):
         raise ScenarioError("initial_state must be a mapping", where("initial_state"), found=f"a {_kind(state)}")
@@ -110,23 +118,29 @@ def _build(data: Any, source: Path | None) -> Scenario:
         weights=weights,
         initial_state=state,
         inputs=inputs,
-        dtype=np.dtype(dtype),
+        dtype=numbers,
         file=source,
         lines={key: lines(key) for key in TOP_KEYS},
     )
     raw.check_finite(inputs, where("inputs"))
     built = fw.build(raw)
+    network = built.network
+    if exact:
+        from .exact import exact_network, refuse_inexact
+
+        refuse_inexact(framework, layer, network, config, where)
+        network = exact_network(network)
     expect = None
     if data.get("expect") is not None:
         from .expect import parse_expect  # only scenarios with an expect block pay for it
 
-        expect = parse_expect(data["expect"], built.network, where("expect"))
+        expect = parse_expect(data["expect"], network, where("expect"))
     return Scenario(
         framework=framework,
         layer=layer,
         dtype=dtype,
         config=built.config,
-        network=built.network,
+        network=network,
         header=built.header,
         returns=built.returns,
         notes=built.notes,
@@ -136,6 +150,7 @@ def _build(data: Any, source: Path | None) -> Scenario:
         expect=expect,
         source=source,
         warnings=tuple(raw.warnings),
+        exact=exact,
     )
 
 

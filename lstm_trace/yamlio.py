@@ -5,7 +5,9 @@ PyYAML implements YAML 1.1, where `1e-3` is a string, `yes` is a boolean and
 print `1e-05`, so we resolve plain scalars by the YAML 1.2 core schema instead.
 Only safe constructors exist, so no tag can build an object or run code.
 Mappings and sequences remember the line they start on, so that an error about
-`weights.kernel` can point at the line that wrote it.
+`weights.kernel` can point at the line that wrote it. Read with `exact=True`,
+every decimal number also keeps the text it was written as (`WrittenFloat`),
+so that `--exact` takes 0.1 as 1/10.
 """
 
 from __future__ import annotations
@@ -40,6 +42,17 @@ class MarkedList(list[Any]):
     line: int | None = None
 
 
+class WrittenFloat(float):
+    """A float that keeps the decimal text it was written as: --exact reads `0.1` as 1/10, not as the float."""
+
+    text: str
+
+    def __new__(cls, text: str) -> WrittenFloat:
+        self = super().__new__(cls, text)
+        self.text = text
+        return self
+
+
 class NumericList(MarkedList):
     """Nested lists that the fast path read as JSON numbers: numpy may build them directly."""
 
@@ -51,7 +64,7 @@ _REST_OF_LINE = re.compile(r"[ \t]*(?:#[^\n]*)?(?:\n|$)")
 _FAST_MIN_CHARS = 2000
 
 
-def _numeric_groups(text: str) -> tuple[str, dict[str, tuple[int, list[Any]]]]:
+def _numeric_groups(text: str, exact: bool = False) -> tuple[str, dict[str, tuple[int, list[Any]]]]:
     """Large flow sequences of numbers replaced by placeholders, parsed as JSON.
 
     JSON numbers are a subset of YAML 1.2's, so json reads them exactly as
@@ -86,7 +99,7 @@ def _numeric_groups(text: str) -> tuple[str, dict[str, tuple[int, list[Any]]]]:
             continue
         group = text[start:close]
         try:
-            value = json.loads(group)
+            value = json.loads(group, parse_float=WrittenFloat) if exact else json.loads(group)
         except ValueError:
             continue
         key = f"__lstm_trace_array_{len(found)}__"
@@ -188,10 +201,22 @@ def _sequence(loader: Any, node: yaml.SequenceNode) -> MarkedList:
     return out
 
 
+class _ExactLoader(_Loader):
+    """The same loader, with decimal numbers that keep their text."""
+
+
+def _written_float(loader: Any, node: yaml.ScalarNode) -> float:
+    text = loader.construct_scalar(node)
+    if text.lower().endswith((".inf", ".nan")):
+        return _float(loader, node)
+    return WrittenFloat(text)
+
+
 _Loader.add_constructor("tag:yaml.org,2002:int", _int)
 _Loader.add_constructor("tag:yaml.org,2002:float", _float)
 _Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _sequence)
+_ExactLoader.add_constructor("tag:yaml.org,2002:float", _written_float)
 
 
 def read_text(path: Path, what: str = "scenario") -> str:
@@ -219,11 +244,14 @@ def read_text(path: Path, what: str = "scenario") -> str:
         ) from None
 
 
-def parse_yaml(text: str, file: Path | None = None) -> Any:
-    """Parse one YAML document safely; a syntax error becomes a ScenarioError with line and column."""
-    skeleton, groups = _numeric_groups(text)
+def parse_yaml(text: str, file: Path | None = None, exact: bool = False) -> Any:
+    """Parse one YAML document safely; a syntax error becomes a ScenarioError with line and column.
+
+    With `exact`, decimal numbers are `WrittenFloat`s that keep their text.
+    """
+    skeleton, groups = _numeric_groups(text, exact)
     try:
-        data = yaml.load(skeleton, Loader=_Loader)  # a SafeLoader: no tag constructs objects
+        data = yaml.load(skeleton, Loader=_ExactLoader if exact else _Loader)  # SafeLoaders: no tag constructs objects
         return _restore(data, groups) if groups else data
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

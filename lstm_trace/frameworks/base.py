@@ -183,7 +183,7 @@ def positive_number(raw: Raw, key: str) -> float | None:
     value = option(raw, key, None, (int, float))
     if value is not None and not value > 0:  # NaN is refused too
         raise ScenarioError(f"{key} must be a positive number", raw.where("config", key), found=repr(value))
-    return None if value is None else float(value)
+    return value  # as written: --exact takes a YAML 0.5 as 1/2
 
 
 def positive_int(raw: Raw, key: str, value: Any) -> int:

@@ -163,7 +163,7 @@ class Onnx:
         ok = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         if not ok:
             raise ScenarioError(f"{key} must be a list of numbers", raw.where("config", key), found=repr(value))
-        return [float(v) for v in value]
+        return list(value)  # as written: --exact takes a YAML 0.2 as 1/5
 
     def _activations(self, raw: Raw, kind: str, dirs: int) -> list[dict[str, A.Activation]]:
         """Per direction, the activation for each role (f, g, h), taking alphas and betas in list order."""

@@ -12,10 +12,11 @@ block summed and the operations after the sum, as the engine recorded them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..model import Cell
 from ..trace import GateRecord, Run, Term
-from .numbers import factor, num, signed_sum, sub
+from .numbers import AUTO, factor, num, scalar, signed_sum, sub
 
 
 def unit(name: str, t: int | str, k: int) -> str:
@@ -60,12 +61,12 @@ class Explainer:
     def t(self) -> int:
         return self.s + 1
 
-    def n(self, value: float) -> str:
+    def n(self, value: float | Fraction) -> str:
         return num(value, self.precision)
 
-    def value(self, name: str, k: int) -> float:
+    def value(self, name: str, k: int) -> float | Fraction:
         """A recorded value of this step: a gate (`i`), its sum (`pre_i`), or the state (`c`, `h`, `c_prev`...)."""
-        return float(self.run.quantity(name, self.s)[self.b, k])
+        return scalar(self.run.quantity(name, self.s)[self.b, k])
 
     # ---- gate blocks --------------------------------------------------------------------------
     def _w(self, matrix: str, gate: str, k: int) -> str:
@@ -94,11 +95,11 @@ class Explainer:
         rec = f"{names.recurrent_bias_label}{block}[{k + 1}]"
         return f"{unit('r', t, k + 1)}·(h{sub(t - 1)}·{self._w('U', gate, k)} + {rec})"
 
-    def terms(self, gate: str, k: int) -> tuple[list[str], list[float]]:
+    def terms(self, gate: str, k: int) -> tuple[list[str], list[float | Fraction]]:
         """The symbols and values of the terms the engine summed into `gate` for unit k, in its order."""
         record = self.run.blocks[gate]
         symbols = [self._term_symbol(term, gate, k) for term in record.terms]
-        values = [float(term.at(self.s, self.b)[k]) for term in record.terms]
+        values = [scalar(term.at(self.s, self.b)[k]) for term in record.terms]
         return symbols, values
 
     def gate(self, gate: str, k: int, pre: bool = False) -> str:
@@ -118,9 +119,9 @@ class Explainer:
         assert act is not None and act.activation is not None
         given = total
         if clip is not None:
-            bound = f"{clip.bound:g}"
+            bound = num(clip.bound or 0, AUTO)
             sym, numbers = f"clip({sym}, ±{bound})", f"clip({numbers}, ±{bound})"
-            given = float(clip.out[self.s, self.b, k])
+            given = scalar(clip.out[self.s, self.b, k])
         parts = [sym, numbers, self.n(given)]
         if act.activation.name != "linear":
             parts = [f"{act.activation.label}({part})" for part in parts]
@@ -146,8 +147,8 @@ class Explainer:
         c = self.value("c", k)
         if clip is None:
             return f"{unit('c', t, k + 1)} = {sym} = {numbers} = {n(c)}"
-        raw = float(run.update("cell_update").out[self.s, self.b, k])  # type: ignore[union-attr]
-        bound = f"{clip.bound:g}"
+        raw = scalar(run.update("cell_update").out[self.s, self.b, k])  # type: ignore[union-attr]
+        bound = num(clip.bound or 0, AUTO)
         return f"{unit('c', t, k + 1)} = clip({sym}, ±{bound}) = clip({n(raw)}, ±{bound}) = {n(c)}"
 
     def lstm_output(self, k: int) -> str:
@@ -159,8 +160,8 @@ class Explainer:
         name = "m" if projected else "h"
         c_name = unit("c", t if self.cell.rules.new_cell_state else t - 1, k + 1)
         c = self.value("c" if self.cell.rules.new_cell_state else "c_prev", k)
-        c_act = float(act.out[self.s, self.b, k])
-        out = float(run.update("output").out[self.s, self.b, k])  # type: ignore[union-attr]
+        c_act = scalar(act.out[self.s, self.b, k])
+        out = scalar(run.update("output").out[self.s, self.b, k])  # type: ignore[union-attr]
         label = act.activation.label
         linear = act.activation.name == "linear"
         inner_sym = c_name if linear else f"{label}({c_name})"
@@ -174,11 +175,11 @@ class Explainer:
     def projection(self, k: int) -> str:
         run, t = self.run, self.t
         names = self.cell.names
-        h = self.n(float(run.h[self.s + 1, self.b, k]))
+        h = self.n(scalar(run.h[self.s + 1, self.b, k]))
         formula = f"m{sub(t)}·{names.projection}[:,{k + 1}]"
         clip = run.update("proj_clip")
         if clip is not None:
-            formula = f"clip({formula}, ±{clip.bound:g})"
+            formula = f"clip({formula}, ±{num(clip.bound or 0, AUTO)})"
         return f"{unit('h', t, k + 1)} = {formula} = {h}"
 
     def gru_state(self, k: int) -> str:

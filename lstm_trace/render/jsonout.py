@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from .. import __version__
 from ..trace import Run, Trace
+from .numbers import fraction_text
 
 
 def _number(value: float, f32: bool) -> str:
+    if isinstance(value, Fraction):  # --exact: an integer, or the string "p/q"
+        return str(value) if value.denominator == 1 else f'"{fraction_text(value)}"'
     if not np.isfinite(value):
         return "null"
     if float(value).is_integer() and abs(value) < 2**53:
@@ -93,6 +97,7 @@ def iter_json(trace: Trace, steps: list[int] | None = None) -> Iterator[str]:
             "framework": sc.framework,
             "layer": sc.layer,
             "dtype": sc.dtype,
+            "exact": sc.exact,
             "header": sc.header,
             "notes": list(sc.notes),
             "no_effect": dict(sc.inert),
@@ -107,7 +112,7 @@ def iter_json(trace: Trace, steps: list[int] | None = None) -> Iterator[str]:
     yield json.dumps(head, indent=None)[:-1]
     outputs = ", ".join(f'"{key}": {array_json(np.asarray(value))}' for key, value in trace.outputs.items())
     yield f', "outputs": {{{outputs}}}'
-    nonfinite = [key for key, value in trace.outputs.items() if not np.isfinite(value).all()]
+    nonfinite = [key for key, value in trace.outputs.items() if value.dtype != object and not np.isfinite(value).all()]
     yield f', "nonfinite": {json.dumps(nonfinite)}'
     yield ', "steps": ['
     first = True

@@ -78,7 +78,7 @@ def render_markdown(trace: Trace, selection: Selection | None = None) -> Iterato
         yield sc.description.strip()
         yield ""
     b, t, f = sc.network.inputs.shape
-    yield f"inputs ({b}, {t}, {f}) · {sc.dtype}"
+    yield f"inputs ({b}, {t}, {f}) · {'exact fractions' if sc.exact else sc.dtype}"
     yield ""
     for note in sc.notes:
         yield f"> {note}"

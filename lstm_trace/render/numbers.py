@@ -1,13 +1,34 @@
-"""How numbers read: integral values as integers, exactly; others with a fixed precision."""
+"""How numbers read: integral values as integers, exactly; others with a fixed precision.
+
+`num` is the one place a number becomes text. A Fraction (`--exact`) reads as
+an integer or p/q (`-3/10`), whatever the precision. `--precision auto` is a
+`Shortest`: each float with the fewest digits that read back to the same value
+in the scenario's dtype (float32 0.1 reads 0.1, not 0.1000 nor 0.10000000149).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 
+DEFAULT_PRECISION = 4
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def fraction_text(value: Fraction) -> str:
+    """An exact value: '3' for an integer, '-3/10' for the rest."""
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
 SUBSCRIPTS = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+
+
+def scalar(value: object) -> float | Fraction:
+    """One recorded value as a number to format: a Fraction stays exact (--exact), anything else is a float."""
+    return value if isinstance(value, Fraction) else float(value)  # type: ignore[arg-type]
 
 
 def sub(n: int | str) -> str:
@@ -15,8 +36,42 @@ def sub(n: int | str) -> str:
     return str(n).translate(SUBSCRIPTS)
 
 
-def num(value: float, precision: int = 4) -> str:
-    """One number: 27084252 stays 27084252, 0.76159 becomes 0.7616, 1e-9 becomes 1.0000e-09."""
+class Shortest(int):
+    """`--precision auto` for one dtype: each value with the fewest digits that read back to it.
+
+    It stands wherever a digit count does (an int: 17, enough digits for any
+    float64), so every signature that takes a precision takes it unchanged.
+    """
+
+    dtype: str
+
+    def __new__(cls, dtype: str = "float64") -> Shortest:
+        self = super().__new__(cls, 17)
+        self.dtype = dtype
+        return self
+
+    def __repr__(self) -> str:
+        return f"Shortest({self.dtype!r})"
+
+    def text(self, v: float) -> str:
+        """float32: the shortest float32 digits where v is a float32 value; otherwise Python's repr."""
+        if self.dtype == "float32" and abs(v) <= _FLOAT32_MAX and float(np.float32(v)) == v:
+            return str(np.float32(v))
+        return repr(v)
+
+
+AUTO = Shortest()  # what --precision auto parses to, before the scenario's dtype is known
+
+
+def for_dtype(precision: int, dtype: str) -> int:
+    """`precision`, with auto resolved for the scenario's dtype."""
+    return Shortest(dtype) if isinstance(precision, Shortest) else precision
+
+
+def num(value: float | Fraction, precision: int = DEFAULT_PRECISION) -> str:
+    """One number: 27084252 stays 27084252, 0.76159 becomes 0.7616, 1e-9 becomes 1.0000e-09, 3/10 stays 3/10."""
+    if isinstance(value, Fraction):
+        return fraction_text(value)
     v = float(value)
     if math.isnan(v):
         return "nan"
@@ -24,18 +79,20 @@ def num(value: float, precision: int = 4) -> str:
         return "inf" if v > 0 else "-inf"
     if v.is_integer() and abs(v) < 1e16:
         return str(int(v)) if v != 0 else "0"
+    if isinstance(precision, Shortest):
+        return precision.text(v)
     if 10**-precision <= abs(v) < 1e7:
         return f"{v:.{precision}f}"
     return f"{v:.{precision}e}"
 
 
-def factor(value: float, precision: int = 4) -> str:
+def factor(value: float | Fraction, precision: int = 4) -> str:
     """A number as the right-hand factor of a product: negatives in parentheses, 2·(-0.5)."""
     text = num(value, precision)
     return f"({text})" if text.startswith("-") else text
 
 
-def signed_sum(values: Sequence[float], precision: int = 4) -> str:
+def signed_sum(values: Sequence[float | Fraction], precision: int = 4) -> str:
     """Terms of a sum with their signs: 0.0439 − 0.5383 + 2, never '+ -0.5383'."""
     out = num(values[0], precision)
     for value in values[1:]:
@@ -53,8 +110,9 @@ def vec(values: Sequence[float] | np.ndarray, precision: int = 4, shown: Sequenc
 
 def array_text(values: np.ndarray, precision: int = 4, edge: int = 3) -> str:
     """A nested array as nested brackets, eliding the middle of long axes like numpy does."""
+    values = np.asarray(values)  # an object array's element is the Fraction itself, not a 0-d array
     if values.ndim == 0:
-        return num(values.item(), precision)
+        return num(values.reshape(-1)[0], precision)  # the element itself: a float32 stays one
     n = values.shape[0]
     picks: list[int | None] = list(range(n)) if n <= 2 * edge + 1 else [*range(edge), None, *range(n - edge, n)]
     parts = ["…" if k is None else array_text(values[k], precision, edge) for k in picks]

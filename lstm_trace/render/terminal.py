@@ -150,7 +150,7 @@ class TraceView:
         b, t, f = sc.network.inputs.shape
         yield Text(
             f"inputs ({b}, {t}, {f}): batch {b} · {t} step{'s' if t != 1 else ''} · {f} feature{'s' if f != 1 else ''}"
-            f" · {sc.dtype}"
+            f" · {'exact fractions' if sc.exact else sc.dtype}"
         )
         cell = tr.first.cell
         names = cell.names

@@ -17,7 +17,7 @@ import numpy as np
 from ..model import CANDIDATES, GATE_TITLES, Cell
 from ..trace import TERM_KEYS, Run, Term
 from .explain import Explainer, term_row_label
-from .numbers import factor, num, pick_units, sub, vec
+from .numbers import AUTO, factor, num, pick_units, sub, vec
 
 Units = Sequence[int | None]  # unit indices to show; None marks elided units
 BOUNDED = {"sigmoid", "hard_sigmoid", "sparse_sigmoid"}  # gate activations whose 0 shuts and 1 opens
@@ -280,9 +280,9 @@ class StepBuilder:
         rows.append(Row(f"= {cell.pre_symbol}{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
         clips = [run.blocks[col.canonical].op("clip") for col in self.cols]
         if any(clips):
-            bound = next(op.bound for op in clips if op is not None)
+            bound = next(op.bound for op in clips if op is not None and op.bound is not None)
             cells = tuple(self._each(op.out[s, b]) if op is not None else "" for op in clips)
-            rows.append(Row(f"clip ±{bound:g}", cells, "sum"))
+            rows.append(Row(f"clip ±{num(bound, AUTO)}", cells, "sum"))
         rows.append(Row("act", tuple(c.activation for c in self.cols), "act"))
         rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate", self._marks(run.act[s, b])))
         return tuple(rows)
