@@ -25,6 +25,7 @@ from .yamlio import WrittenFloat
 
 if TYPE_CHECKING:
     from .activations import Activation
+    from .frameworks import Framework
     from .model import Cell, Network
 
 
@@ -125,53 +126,8 @@ def computable(net: Network) -> bool:
     return all(act.exact is not None for cells in net.cells for cell in cells for _, act in used_activations(cell))
 
 
-def exact_names(framework: str) -> list[str]:
-    """The activations this framework can run under --exact, in its own spelling."""
-    from . import activations as A
-
-    if framework in ("keras", "keras2"):
-        from .frameworks.keras import FRAMEWORKS
-
-        keras = FRAMEWORKS[framework]
-        aliases = {name: alias for alias, name in keras.aliases.items() if alias != "None"}
-        return [
-            f"{name} (or {aliases[name]})" if name in aliases else name
-            for name, act in keras.activations.items()
-            if act.exact is not None
-        ]
-    if framework == "tf1":
-        return [name for name, act in A.COMMON.items() if act.exact is not None]
-    if framework == "onnx":
-        from .frameworks.onnx import DEFAULTS, FUNCTIONS
-
-        return [
-            spelling
-            for key, (spelling, _, _, make) in FUNCTIONS.items()
-            if make(*DEFAULTS.get(key, (0.0, 0.0))).exact is not None
-        ]
-    return ["relu"]  # torch: nn.RNN's nonlinearity
-
-
-def _field(framework: str, layer: str, kind: str, role: str) -> tuple[str, str]:
-    """How the scenario names the option that chose an activation in `role`, and its config key."""
-    if framework in ("keras", "keras2"):
-        key = "recurrent_activation" if role == "recurrent" else "activation"
-        return key, key
-    if framework == "onnx":
-        what = {"recurrent": "f (the gates)", "activation": "g (the candidate)", "output": "h (the cell output)"}
-        return f"activations {'f' if kind == 'rnn' else what[role]}", "activations"
-    fixed = "gate activation" if role == "recurrent" else "candidate activation"
-    if framework == "torch":
-        if kind == "rnn":
-            return "nonlinearity", "nonlinearity"
-        return f"{fixed} (fixed in torch nn.{layer})", "layer"
-    if role == "recurrent":  # tf1: the gates are always sigmoid
-        return f"{fixed} (fixed in tf1 {layer})", "layer"
-    return "activation", "activation"
-
-
 def refuse_inexact(
-    framework: str, layer: str, net: Network, config: Mapping[str, Any], where: Callable[[str], Where]
+    framework: Framework, layer: str, net: Network, config: Mapping[str, Any], where: Callable[[str], Where]
 ) -> None:
     """A ScenarioError (exit 2) naming the first activation the layer uses that fractions cannot compute."""
     for cells in net.cells:
@@ -179,23 +135,15 @@ def refuse_inexact(
             for role, act in used_activations(cell):
                 if act.exact is not None:
                     continue
-                field, key = _field(framework, layer, cell.kind, role)
+                option = framework.activation_option(layer, cell.kind, role)
                 why = WHY_NOT.get(act.name, "transcendental")
-                if key != "layer" and key not in config:
+                if option.key is not None and option.key not in config:
                     why = f"the default; {why}"
-                hint = None
-                if key == "layer" and framework in ("torch", "tf1"):
-                    hint = (
-                        "only nn.RNN with nonlinearity: relu runs exactly in torch"
-                        if framework == "torch"
-                        else "TF1's LSTM and GRU cells always use sigmoid gates; a BasicRNNCell with an exact "
-                        "activation runs exactly"
-                    )
                 raise ScenarioError(
-                    f"--exact needs activations computable with fractions; this layer's {field} is "
-                    f"{act.name} ({why}). Exact activations: {', '.join(exact_names(framework))}",
-                    where(key) if key == "layer" else _config_where(config, key, where),
-                    hint=hint,
+                    f"--exact needs activations computable with fractions; this layer's {option.field} is "
+                    f"{act.name} ({why}). Exact activations: {', '.join(framework.exact_activations())}",
+                    where("layer") if option.key is None else _config_where(config, option.key, where),
+                    hint=option.hint,
                 )
 
 

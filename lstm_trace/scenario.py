@@ -128,7 +128,7 @@ def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
     if exact:
         from .exact import exact_network, refuse_inexact
 
-        refuse_inexact(framework, layer, network, config, where)
+        refuse_inexact(fw, layer, network, config, where)
         network = exact_network(network)
     expect = None
     if data.get("expect") is not None:

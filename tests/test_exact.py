@@ -19,8 +19,9 @@ import pytest
 import lstm_trace
 from conftest import SCENARIOS, run_cli, write_scenario
 from lstm_trace import activations as A
+from lstm_trace import frameworks
 from lstm_trace.engine import run_network
-from lstm_trace.exact import exact_names, exact_network
+from lstm_trace.exact import exact_network
 from lstm_trace.frameworks.keras import FRAMEWORKS as KERAS
 from lstm_trace.frameworks.onnx import FUNCTIONS
 from lstm_trace.yamlio import NumericList, WrittenFloat, parse_yaml
@@ -305,13 +306,16 @@ def test_which_activations_are_exact() -> None:
 
 def test_help_lists_the_exact_activations() -> None:
     text = " ".join(run_cli("run", "--help").output.split())
-    for name in exact_names("keras") + exact_names("onnx"):
+    for name in frameworks.get("keras").exact_activations() + frameworks.get("onnx").exact_activations():
         assert name.split(" (")[0] in text, name
     inexact = {"Sigmoid", "Tanh", "Softplus", "ScaledTanh", "Elu"}
     onnx_exact = {spelling for spelling, *_ in FUNCTIONS.values()} - inexact
-    assert set(exact_names("onnx")) == onnx_exact
-    assert "hard_silu (or hard_swish)" in exact_names("keras") and "hard_silu" not in exact_names("keras2")
-    assert set(exact_names("keras2")) <= set(KERAS["keras2"].activations)
+    assert set(frameworks.get("onnx").exact_activations()) == onnx_exact
+    assert (
+        "hard_silu (or hard_swish)" in frameworks.get("keras").exact_activations()
+        and "hard_silu" not in frameworks.get("keras2").exact_activations()
+    )
+    assert set(frameworks.get("keras2").exact_activations()) <= set(KERAS["keras2"].activations)
 
 
 # ---- refusals ---------------------------------------------------------------------------------------

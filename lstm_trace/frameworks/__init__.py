@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Built, Framework, Raw, Returned, Returns, Runs
+from .base import ActivationOption, Built, Framework, Raw, Returned, Returns, Runs
 
 _MODULES = {"keras": "keras", "keras2": "keras", "torch": "torch", "tf1": "tf1", "onnx": "onnx"}
 NAMES = tuple(_MODULES)
@@ -34,6 +34,7 @@ __all__ = [
     "ALIASES",
     "NAMES",
     "PLANNED",
+    "ActivationOption",
     "Built",
     "Framework",
     "Raw",

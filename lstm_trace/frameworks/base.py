@@ -107,6 +107,18 @@ class Built:
     inert: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class ActivationOption:
+    """Where a layer's activation for one role (gates, candidate, cell output) is chosen, for messages.
+
+    `key` is the config key that chooses it, or None where the layer fixes it (torch's and TF1's sigmoid gates).
+    """
+
+    field: str
+    key: str | None
+    hint: str | None = None
+
+
 class Framework(Protocol):
     name: str
     layers: tuple[str, ...]
@@ -114,6 +126,14 @@ class Framework(Protocol):
     def dtype_of(self, config: Mapping[str, Any]) -> str | None: ...
 
     def build(self, raw: Raw) -> Built: ...
+
+    def activation_option(self, layer: str, kind: str, role: str) -> ActivationOption:
+        """Which option chose the activation in `role`: recurrent (the gates), activation, or output (h's)."""
+        ...
+
+    def exact_activations(self) -> list[str]:
+        """The activations this framework can run under --exact, in its own spelling."""
+        ...
 
 
 # Options that cannot change a forward pass, with the one line that says why.

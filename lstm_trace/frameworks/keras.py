@@ -19,7 +19,20 @@ from .. import activations as A
 from ..errors import ScenarioError, unknown_name
 from ..model import Block, Cell, Kind, Network
 from ..yamlio import MarkedDict
-from .base import Built, Raw, Returned, Returns, Runs, check_keys, flag, flags, inert_reason, positive_int, state_array
+from .base import (
+    ActivationOption,
+    Built,
+    Raw,
+    Returned,
+    Returns,
+    Runs,
+    check_keys,
+    flag,
+    flags,
+    inert_reason,
+    positive_int,
+    state_array,
+)
 
 KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
 GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -106,6 +119,18 @@ class Keras:
             inner = value.get("config")
             value = inner.get("name") if isinstance(inner, Mapping) else None
         return str(value) if value is not None else None
+
+    def activation_option(self, layer: str, kind: str, role: str) -> ActivationOption:
+        key = "recurrent_activation" if role == "recurrent" else "activation"
+        return ActivationOption(key, key)
+
+    def exact_activations(self) -> list[str]:
+        aliases = {name: alias for alias, name in self.aliases.items() if alias != "None"}
+        return [
+            f"{name} (or {aliases[name]})" if name in aliases else name
+            for name, act in self.activations.items()
+            if act.exact is not None
+        ]
 
     def activation(self, raw: Raw, key: str, default: str) -> A.Activation:
         value = raw.config.get(key, default)

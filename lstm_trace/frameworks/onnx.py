@@ -22,6 +22,7 @@ from ..errors import ScenarioError, unknown_name
 from ..model import GATES as CANONICAL_GATES
 from ..model import Block, Cell, Kind, Network, WeightNames
 from .base import (
+    ActivationOption,
     Built,
     Raw,
     Returned,
@@ -89,6 +90,17 @@ def _blocks(array: np.ndarray, kind: str, hidden: int) -> np.ndarray:
 class Onnx:
     name = "onnx"
     layers = tuple(KINDS)
+
+    def activation_option(self, layer: str, kind: str, role: str) -> ActivationOption:
+        what = {"recurrent": "f (the gates)", "activation": "g (the candidate)", "output": "h (the cell output)"}
+        return ActivationOption(f"activations {'f' if kind == 'rnn' else what[role]}", "activations")
+
+    def exact_activations(self) -> list[str]:
+        return [
+            spelling
+            for key, (spelling, _, _, make) in FUNCTIONS.items()
+            if make(*DEFAULTS.get(key, (0.0, 0.0))).exact is not None
+        ]
 
     def dtype_of(self, config: Mapping[str, Any]) -> str | None:
         return None  # an ONNX node takes its element type from its inputs: the scenario's dtype says it

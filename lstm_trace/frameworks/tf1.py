@@ -20,6 +20,7 @@ from .. import activations as A
 from ..errors import ScenarioError, unknown_name
 from ..model import Block, Cell, Network, WeightNames
 from .base import (
+    ActivationOption,
     Built,
     Raw,
     Returned,
@@ -84,6 +85,18 @@ def _activation(raw: Raw) -> A.Activation:
 class TF1:
     name = "tf1"
     layers = tuple(KINDS)
+
+    def activation_option(self, layer: str, kind: str, role: str) -> ActivationOption:
+        if role != "recurrent":
+            return ActivationOption("activation", "activation")
+        return ActivationOption(
+            f"gate activation (fixed in tf1 {layer})",
+            None,
+            "TF1's LSTM and GRU cells always use sigmoid gates; a BasicRNNCell with an exact activation runs exactly",
+        )
+
+    def exact_activations(self) -> list[str]:
+        return [name for name, act in A.COMMON.items() if act.exact is not None]
 
     def dtype_of(self, config: Mapping[str, Any]) -> str | None:
         value = config.get("dtype")

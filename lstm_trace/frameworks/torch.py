@@ -19,7 +19,19 @@ from .. import activations as A
 from ..errors import ScenarioError, unknown_name
 from ..model import GATES as CANONICAL_GATES
 from ..model import Block, Cell, Kind, Network, WeightNames
-from .base import Built, Raw, Returned, Runs, check_keys, flag, option, positive_int, reorder_blocks, state_array
+from .base import (
+    ActivationOption,
+    Built,
+    Raw,
+    Returned,
+    Runs,
+    check_keys,
+    flag,
+    option,
+    positive_int,
+    reorder_blocks,
+    state_array,
+)
 
 KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
 GATES = {kind: len(names) for kind, names in CANONICAL_GATES.items()}  # how many blocks the weights stack
@@ -76,6 +88,17 @@ def _blocks(array: np.ndarray, kind: str, hidden: int) -> np.ndarray:
 class Torch:
     name = "torch"
     layers = tuple(KINDS)
+
+    def activation_option(self, layer: str, kind: str, role: str) -> ActivationOption:
+        if kind == "rnn":
+            return ActivationOption("nonlinearity", "nonlinearity")
+        fixed = "gate activation" if role == "recurrent" else "candidate activation"
+        return ActivationOption(
+            f"{fixed} (fixed in torch nn.{layer})", None, "only nn.RNN with nonlinearity: relu runs exactly in torch"
+        )
+
+    def exact_activations(self) -> list[str]:
+        return ["relu"]  # nn.RNN's nonlinearity; LSTM and GRU gates are always sigmoid
 
     def dtype_of(self, config: Mapping[str, Any]) -> str | None:
         value = config.get("dtype")
