@@ -41,6 +41,7 @@ class Activation:
     into: Callable[[Array, Array], None] | None = field(default=None, compare=False, repr=False)
     elementwise: bool = True  # softmax is not: it mixes the units of one gate
     exact: Callable[[Array], Array] | None = field(default=None, compare=False, repr=False)
+    params: tuple[float, ...] = ()  # the constants of a family (hard_sigmoid's α, β): the page's engine needs them
 
     @property
     def label(self) -> str:
@@ -129,9 +130,10 @@ def _act(
     fn: Callable[[Array], Array],
     symbol: str = "",
     exact: Callable[[Fraction], Fraction] | None = None,
+    params: tuple[float, ...] = (),
 ) -> Activation:
     """An activation; `exact`, where given, is its value at one Fraction, applied to every element."""
-    return Activation(name, formula, fn, symbol, exact=None if exact is None else _elementwise(exact))
+    return Activation(name, formula, fn, symbol, exact=None if exact is None else _elementwise(exact), params=params)
 
 
 # ---- exact forms: one Fraction in, one Fraction out, every constant a Fraction ----------------------
@@ -190,8 +192,12 @@ LINEAR = Activation("linear", "x", lambda x: x, into=_copy_into, exact=lambda x:
 TANH = Activation("tanh", "tanh(x)", np.tanh, into=_tanh_into)
 SIGMOID = Activation("sigmoid", "1 / (1 + e^-x)", _sigmoid, "σ", into=_sigmoid_into)
 RELU = _act("relu", "max(x, 0)", lambda x: np.maximum(x, 0), exact=_relu_exact)
-HARD_SIGMOID_K3 = _act("hard_sigmoid", "clip(x/6 + 1/2, 0, 1)", _hard_sigmoid_k3, exact=_hard_sigmoid_k3_exact)
-HARD_SIGMOID_K2 = _act("hard_sigmoid", "clip(0.2·x + 1/2, 0, 1)", _hard_sigmoid_k2, exact=_hard_sigmoid_k2_exact)
+HARD_SIGMOID_K3 = _act(
+    "hard_sigmoid", "clip(x/6 + 1/2, 0, 1)", _hard_sigmoid_k3, exact=_hard_sigmoid_k3_exact, params=(1 / 6, 0.5)
+)
+HARD_SIGMOID_K2 = _act(
+    "hard_sigmoid", "clip(0.2·x + 1/2, 0, 1)", _hard_sigmoid_k2, exact=_hard_sigmoid_k2_exact, params=(0.2, 0.5)
+)
 
 
 def affine(alpha: float, beta: float) -> Activation:
@@ -199,11 +205,11 @@ def affine(alpha: float, beta: float) -> Activation:
     if (ab := _constants(alpha, beta)) is not None:
         a, b = ab
         exact = lambda v: a * v + b  # noqa: E731
-    return _act("affine", f"{alpha:g}·x + {beta:g}", lambda x: alpha * x + beta, exact=exact)
+    return _act("affine", f"{alpha:g}·x + {beta:g}", lambda x: alpha * x + beta, exact=exact, params=(alpha, beta))
 
 
 def scaled_tanh(alpha: float, beta: float) -> Activation:
-    return _act("scaled_tanh", f"{alpha:g}·tanh({beta:g}·x)", lambda x: alpha * np.tanh(beta * x))
+    return _act("scaled_tanh", f"{alpha:g}·tanh({beta:g}·x)", lambda x: alpha * np.tanh(beta * x), params=(alpha, beta))
 
 
 def hard_sigmoid(alpha: float, beta: float) -> Activation:
@@ -217,6 +223,7 @@ def hard_sigmoid(alpha: float, beta: float) -> Activation:
         f"clip({alpha:g}·x + {beta:g}, 0, 1)",
         lambda x: np.clip(alpha * x + beta, 0, 1),
         exact=exact,
+        params=(alpha, beta),
     )
 
 
@@ -230,6 +237,7 @@ def leaky_relu(alpha: float) -> Activation:
         f"x if x ≥ 0 else {alpha:g}·x",
         lambda x: np.where(x >= 0, x, alpha * x).astype(x.dtype),
         exact=exact,
+        params=(alpha,),
     )
 
 
@@ -243,11 +251,14 @@ def thresholded_relu(alpha: float) -> Activation:
         f"x if x > {alpha:g} else 0",
         lambda x: np.where(x > alpha, x, 0).astype(x.dtype),
         exact=exact,
+        params=(alpha,),
     )
 
 
 def elu(alpha: float) -> Activation:
-    return _act("elu", f"x if x ≥ 0 else {alpha:g}·(e^x - 1)", lambda x: _elu(x, alpha).astype(x.dtype))
+    return _act(
+        "elu", f"x if x ≥ 0 else {alpha:g}·(e^x - 1)", lambda x: _elu(x, alpha).astype(x.dtype), params=(alpha,)
+    )
 
 
 COMMON: dict[str, Activation] = {
@@ -258,7 +269,7 @@ COMMON: dict[str, Activation] = {
         SIGMOID,
         RELU,
         _act("relu6", "min(max(x, 0), 6)", lambda x: np.clip(x, 0, 6), exact=lambda v: _clip(v, _ZERO, Fraction(6))),
-        _act("elu", "x if x > 0 else e^x - 1", _elu),
+        _act("elu", "x if x > 0 else e^x - 1", _elu, params=(1.0,)),
         _act(
             "selu",
             "1.0507·(x if x > 0 else 1.6733·(e^x - 1))",
@@ -274,6 +285,7 @@ COMMON: dict[str, Activation] = {
             "x if x > 0 else 0.2·x",
             lambda x: np.where(x > 0, x, 0.2 * x).astype(x.dtype),
             exact=lambda v: v if v > 0 else v * Fraction(1, 5),  # Keras's 0.2 is 1/5
+            params=(0.2,),
         ),
         _act("mish", "x·tanh(log(1 + e^x))", lambda x: x * np.tanh(_softplus(x))),
         Activation("softmax", "e^x / Σ e^x over units", _softmax, elementwise=False),

@@ -67,6 +67,7 @@ class Scenario:
     source: Path | None = None
     warnings: tuple[str, ...] = ()
     exact: bool = False  # the network holds Fractions: every number as written, computed exactly
+    data: Any = None  # the mapping it was read from, kept for views that rebuild the layer with other numbers
 
     @classmethod
     def from_dict(cls, data: Any, source: Path | None = None, exact: bool = False) -> Scenario:
@@ -151,6 +152,7 @@ def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
         source=source,
         warnings=tuple(raw.warnings),
         exact=exact,
+        data=data,
     )
 
 
