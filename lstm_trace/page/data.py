@@ -193,7 +193,7 @@ def edit_map(tr: Trace) -> tuple[list[Source], dict[str, np.ndarray], str | None
     try:
         sources = _sources(data, dtype, base)
     except ScenarioError as exc:
-        return [], {}, f"a weight could not be read again ({exc.message})"
+        return [], {}, f"a weight could not be read again ({exc.problem})"
     total = sum(int(np.prod(s.shape)) for s, _, _ in sources)
     if 2 * total >= CODE_LIMIT:
         return [], {}, f"the scenario holds {total} numbers, too many to edit in the page"
@@ -209,7 +209,7 @@ def edit_map(tr: Trace) -> tuple[list[Source], dict[str, np.ndarray], str | None
         try:
             builds.append(dict(_network_arrays(Scenario.from_dict(coded, scenario.source).network)))
         except ScenarioError as exc:
-            return [], {}, f"the layer could not be rebuilt with other numbers ({exc.message})"
+            return [], {}, f"the layer could not be rebuilt with other numbers ({exc.problem})"
     flat_values = np.concatenate([np.asarray(array, np.float64).ravel() for _, array, _ in sources])
     codes_by_id: dict[str, np.ndarray] = {}
     for ident, actual in _network_arrays(scenario.network):
@@ -236,7 +236,7 @@ def returns_map(tr: Trace) -> tuple[dict[str, int], dict[str, np.ndarray]]:
     for layer in tr.runs:
         coded_layer = []
         for d, run in enumerate(layer):
-            arrays = {}
+            arrays: dict[str, Any] = {}
             for which in ("h", "c"):
                 value = getattr(run, which)
                 if value is None:
