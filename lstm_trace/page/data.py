@@ -30,7 +30,7 @@ from ..activations import Activation
 from ..arrays import to_array
 from ..errors import ScenarioError, Where
 from ..model import Cell, Network
-from ..trace import Run, Trace
+from ..trace import Op, Run, Trace
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -53,6 +53,10 @@ def activation_spec(act: Activation | None) -> dict[str, Any] | None:
     if act is None:
         return None
     return {"name": act.name, "params": list(act.params), "formula": act.formula, "label": act.label}
+
+
+def _op(op: Op) -> dict[str, Any]:
+    return {"kind": op.kind, "activation": activation_spec(op.activation), "bound": op.bound}
 
 
 def _cell_arrays(cell: Cell) -> dict[str, np.ndarray]:
@@ -79,9 +83,7 @@ def _cell_spec(cell: Cell, run: Run) -> dict[str, Any]:
                 "gate": gate,
                 "native": cell.native_name(gate),
                 "terms": [term.key for term in record.terms],
-                "ops": [
-                    {"kind": op.kind, "activation": activation_spec(op.activation), "bound": op.bound} for op in record.ops
-                ],
+                "ops": [_op(op) for op in record.ops],
             }
         )
     return {
@@ -92,9 +94,7 @@ def _cell_spec(cell: Cell, run: Run) -> dict[str, Any]:
         "gates": list(cell.gates),
         "order": [b.canonical for b in cell.blocks],  # the framework's order of the same blocks
         "blocks": blocks,
-        "updates": [
-            {"kind": op.kind, "activation": activation_spec(op.activation), "bound": op.bound} for op in run.updates
-        ],
+        "updates": [_op(op) for op in run.updates],
         "reset_after": cell.reset_after,
         "rules": {
             "output_gate": cell.rules.output_gate,
