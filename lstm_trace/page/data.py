@@ -291,7 +291,7 @@ def page_data(tr: Trace) -> dict[str, Any]:
             "lengths": None if net.lengths is None else [int(v) for v in net.lengths],
         },
         "returns": [list(pair) for pair in tr.returns],
-        "outputs": {"offsets": offsets, "codes": {name: packed(code) for name, code in out_codes.items()}},
+        "outputs": {"offsets": offsets, "codes": {name: _codes(code) for name, code in out_codes.items()}},
         "returns_note": tr.returns_note,
         "sources": [{"name": s.name, "shape": list(s.shape), "offset": s.offset} for s in sources],
         "codes": {ident: _codes(src) for ident, src in codes.items()},
@@ -300,9 +300,37 @@ def page_data(tr: Trace) -> dict[str, Any]:
 
 
 def _codes(src: np.ndarray) -> dict[str, Any]:
-    """A code array, or just its first code where it runs 1, 2, 3, ... (an array taken as it is)."""
-    if src.size and src[0] > 0 and np.array_equal(src, np.arange(src[0], src[0] + src.size)):
-        return {"first": int(src[0]), "size": int(src.size)}
-    if not src.any():
-        return {"first": 0, "size": int(src.size)}
-    return packed(src)
+    """A code array, as affine pieces where it has them, else packed.
+
+    Codes mostly follow the layout of the arrays they point into (a sequence output is h's rows in
+    input time; a bidirectional one is two such pieces side by side), so each piece of the last axis
+    is first + Σ index·stride: a few numbers instead of megabytes of codes in a long run's page.
+    """
+    pieces = _affine_pieces(src)
+    if pieces is None:
+        return packed(src)
+    return {"shape": list(src.shape), "pieces": pieces}
+
+
+def _affine_pieces(src: np.ndarray) -> list[dict[str, Any]] | None:
+    if src.ndim == 0 or src.size == 0:
+        return None if src.ndim == 0 else []
+    n = src.shape[-1]
+    rows = src.reshape(-1, n)
+    diffs = np.diff(rows, axis=1)
+    pieces, start = [], 0
+    while start < n:
+        stop = start + 1
+        if stop < n:
+            step = diffs[:, start]
+            while stop < n and np.array_equal(diffs[:, stop - 1], step):
+                stop += 1
+        piece = src[..., start:stop]
+        strides = [int(piece[tuple(1 if k == axis else 0 for k in range(src.ndim))]) - int(piece.flat[0])
+                   if piece.shape[axis] > 1 else 0 for axis in range(src.ndim)]  # fmt: skip
+        grid = np.indices(piece.shape).reshape(src.ndim, -1)
+        if not np.array_equal(int(piece.flat[0]) + np.asarray(strides) @ grid, piece.ravel()):
+            return None
+        pieces.append({"start": start, "stop": stop, "first": int(piece.flat[0]), "strides": strides})
+        start = stop
+    return pieces if len(pieces) <= 64 else None

@@ -107,10 +107,24 @@ const LstmEngine = (() => {
     return new Type(bytes.buffer, 0, bytes.length / Type.BYTES_PER_ELEMENT);
   }
 
-  /** Codes as {first, size} (the array taken as it is: codes first, first + 1, ...; 0 for none) or {codes}. */
+  /** A code array: packed, or affine pieces of the last axis (code = first + Σ index·stride). */
   function decodeCodes(entry) {
-    if (entry.data !== undefined) return { codes: decodeArray(entry) };
-    return { first: entry.first, size: entry.size };
+    if (entry.data !== undefined) return decodeArray(entry);
+    const shape = entry.shape, nd = shape.length;
+    const size = shape.reduce((p, n) => p * n, 1), n = shape[nd - 1] || 1;
+    const out = new Int32Array(size);
+    const lead = new Array(Math.max(nd - 1, 0)).fill(0);
+    for (let row = 0; row < size / n; row++) {
+      let rest = row;
+      for (let a = nd - 2; a >= 0; a--) { lead[a] = rest % shape[a]; rest = Math.floor(rest / shape[a]); }
+      for (const piece of entry.pieces) {
+        let base = piece.first;
+        for (let a = 0; a < nd - 1; a++) base += lead[a] * piece.strides[a];
+        const step = piece.strides[nd - 1];
+        for (let j = piece.start; j < piece.stop; j++) out[row * n + j] = base + (j - piece.start) * step;
+      }
+    }
+    return out;
   }
 
   function decode(data) {
@@ -131,7 +145,7 @@ const LstmEngine = (() => {
     for (const [ident, entry] of Object.entries(data.codes || {})) codes[ident] = decodeCodes(entry);
     const outputs = {};
     for (const [name, packed] of Object.entries(data.outputs.codes)) {
-      outputs[name] = { shape: packed.shape, codes: decodeArray(packed) };
+      outputs[name] = { shape: packed.shape, codes: decodeCodes(packed) };
     }
     return {
       data, Float, layers, state, inputs, B, T, F, codes, outputs,
@@ -485,11 +499,7 @@ const LstmEngine = (() => {
   /** Every canonical element holding one scenario number: [[ident, flat], ...]. */
   function places(model, code) {
     const found = [];
-    for (const [ident, { first, size, codes }] of Object.entries(model.codes)) {
-      if (!codes) {
-        if (first > 0 && code >= first && code < first + size) found.push([ident, code - first]);
-        continue;
-      }
+    for (const [ident, codes] of Object.entries(model.codes)) {
       for (let k = 0; k < codes.length; k++) if (codes[k] === code) found.push([ident, k]);
     }
     return found;
@@ -513,8 +523,8 @@ const LstmEngine = (() => {
   }
 
   function sourceOf(model, ident, flat) {
-    const entry = model.codes[ident];
-    const code = !entry ? 0 : entry.codes ? entry.codes[flat] : entry.first > 0 ? entry.first + flat : 0;
+    const codes = model.codes[ident];
+    const code = codes ? codes[flat] : 0;
     if (!code) return null;
     const source = model.sources.find((s) => code >= s.offset && code < s.offset + s.shape.reduce((p, n) => p * n, 1));
     if (!source) return null;
