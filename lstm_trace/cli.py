@@ -284,5 +284,60 @@ def check(scenario: str, fmt: str, precision: int, exact: bool, width: int | Non
     sys.exit(ExitStatus.OK if report.ok else ExitStatus.MISMATCH)
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
+@click.option(
+    "--blank",
+    "blanks",
+    required=True,
+    metavar="NAMES",
+    help="Quantities to leave blank, comma-separated, as `expect` names them: h, c, the gates (i f g o, "
+    "z r n), their sums (pre_i, ...), a framework's own block names (TF1's j).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("markdown", "html")),
+    default="markdown",
+    show_default=True,
+    help="markdown: to edit or print; html: one printable page (no script, styles inline).",
+)
+@_steps
+@_batch
+@_units
+def worksheet(scenario: str, blanks: str, fmt: str, steps: str | None, batch: str | None, units: str | None) -> None:
+    """A worksheet: the trace of SCENARIO with the --blank quantities left blank.
+
+    Each blank is one quantity at one step (h at t = 2), empty wherever it is
+    printed for the chosen steps: table cells, equation results, the next
+    step's given state, the returns. At the end: how to check the answers (an
+    `expect` block to fill in, for `lstm-trace check`) and the answer key.
+
+    \b
+    Examples:
+      lstm-trace worksheet scenarios/seed_three_steps.yaml --blank h,c,o > sheet.md
+      lstm-trace worksheet scenario.yaml --blank pre_i,i --steps 1-2 --format html > sheet.html
+    """
+    from .render.worksheet import Worksheet, blank_names
+
+    tr = _load_and_trace(scenario)
+    sel = _selection(steps, batch, units, for_dtype(4, tr.scenario.dtype), False)
+    try:
+        run0 = tr.first
+        sel = sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
+        names = blank_names(tr.scenario.network, [name.strip() for name in blanks.split(",") if name.strip()])
+        sheet = Worksheet(tr, names, sel, scenario)
+    except SelectionError as exc:
+        _fail(str(exc))
+    except ScenarioError as exc:
+        _fail(exc.format())
+    if fmt == "html":
+        from .render.printable import page
+
+        _write([page(sheet.lines(), f"worksheet · {tr.scenario.title or tr.scenario.header}")])
+    else:
+        _write(line + "\n" for line in sheet.lines())
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

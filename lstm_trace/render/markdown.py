@@ -21,7 +21,10 @@ from .views import StepBuilder, StepView
 class Blanks(Protocol):
     """What a worksheet leaves for the student to fill in (render/worksheet.py)."""
 
-    preface: tuple[str, ...]  # lines after the header: what to fill in
+    @property
+    def preface(self) -> tuple[str, ...]:
+        """Lines after the header: what to fill in."""
+        ...
 
     def step(self, run: Run, s: int, b: int, view: StepView) -> StepView:
         """`view` with the blanked values replaced."""
