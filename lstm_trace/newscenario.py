@@ -270,9 +270,11 @@ def _header(request: Request, blocks: str, largest: float) -> list[str]:
     if largest <= LIMIT:
         body.append(f"Every number in the trace lies within ±{num(largest)}.")
     elif np.isfinite(largest):
-        body.append(f"No draw kept every number within ±{LIMIT}; this one's largest is {num(largest)} in size.")
+        body.append(
+            f"No draw kept every number within ±{LIMIT} (fewer steps or units would): the largest is {num(largest)}."
+        )
     else:
-        body.append(f"No draw kept every number within ±{LIMIT}; this one overflows.")
+        body.append(f"No draw kept every number within ±{LIMIT} (fewer steps or units would): this one overflows.")
     lines = [what, *body, "", "Made by this command (run it again for the same file):", f"  {r.command}"]
     return ["#" if not line else f"# {line}" for line in _wrap(lines)]
 
