@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from ..trace import Run, Trace
-from .numbers import array_text, sub
+from .numbers import array_text
 from .selection import Selection
 from .views import StepBuilder, StepView
 
@@ -43,7 +43,7 @@ def _table(view: StepView) -> Iterator[str]:
     heads, align = [""], ["---"]
     for col in view.columns:
         for u, unit in enumerate(view.units):
-            label = f"{col.canonical}{sub(unit + 1)}" if unit is not None else "…"
+            label = f"{col.canonical}[{unit + 1}]" if unit is not None else "…"
             if u == 0 and col.native != col.canonical:
                 label += f" ({col.native})"
             heads.append(label)
