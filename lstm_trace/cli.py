@@ -236,6 +236,37 @@ def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
+@_batch
+@_units
+@_precision
+def present(scenario: str, batch: str | None, units: str | None, precision: int) -> None:
+    """Present SCENARIO full screen, one step at a time, for a class or a projector.
+
+    \b
+    Keys: → space n  next step       ← p  back       home/end  first/last
+          u  follow one unit (u again: the next; 1-9 picks one)
+          d  the cell's diagram with the step's numbers
+          l  next layer or direction  r  next batch row  q  quit
+    """
+    sel = _selection(None, batch, units, precision, False)
+    tr = _load_and_trace(scenario)
+    sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype))
+    run0 = tr.first
+    try:
+        sel = sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
+    except SelectionError as exc:
+        _fail(str(exc))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _fail("present needs a terminal; `lstm-trace run` writes the trace to a file or a pipe")
+    from .present import PresentApp  # Textual is imported only here: the other commands start fast
+
+    app = PresentApp(tr, sel)
+    app.run()
+    sys.exit(app.return_code or ExitStatus.OK)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
 @click.option(
     "--format",
     "fmt",
