@@ -24,8 +24,9 @@ from textual.geometry import Region
 
 import lstm_trace
 from conftest import SCENARIOS, run_cli
+from lstm_trace.errors import printable
 from lstm_trace.present import PresentApp
-from lstm_trace.present.deck import Deck, Place, clean, fold
+from lstm_trace.present.deck import Deck, Place, fold
 from lstm_trace.present.drawing import CellDrawing
 from lstm_trace.render.selection import Selection
 from lstm_trace.trace import Trace
@@ -213,10 +214,10 @@ def test_a_drawing_too_wide_for_its_numbers_lists_them_under_it() -> None:
     assert f"f = {run.gate('f')[1, 0, k]:.4f}" in narrow and f"h₂[20] = {run.h[2, 0, k]:.4f}" in narrow
 
 
-def test_fold_and_clean() -> None:
+def test_fold_and_printable() -> None:
     assert fold("a = b = c", 80) == ["a = b = c"]
     assert fold("ab = long symbols = 1 + 2 = 3", 20) == ["ab = long symbols", "   = 1 + 2 = 3"]
-    assert clean("a\x1b[31mred\x07") == "a�[31mred�"
+    assert printable("a\x1b[31mred\x07") == "a�[31mred�"
 
 
 def test_a_title_never_reaches_the_terminal_raw() -> None:

@@ -10,7 +10,6 @@ update's results set off; one unit's equations come from the `Explainer`.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -18,6 +17,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import printable
 from ..render.explain import Explainer
 from ..render.grid import HUES, Grid
 from ..render.numbers import pick_units
@@ -40,11 +40,6 @@ class Place:
     unit: int | None = None  # the unit followed, or None for the whole step
     diagram: bool = False
     mode: str = "forward"  # the pass shown; a backward pass (gradients) is the mode to come
-
-
-def clean(text: str) -> str:
-    """A string from the scenario with its control characters (escape sequences) made visible and harmless."""
-    return "".join("�" if unicodedata.category(char) == "Cc" else char for char in text)
 
 
 def fold(equation: str, width: int) -> list[str]:
@@ -115,7 +110,7 @@ class Deck:
         sc, run = self.trace.scenario, self.runs[place.run]
         t, steps = place.step + 1, run.steps
         title = Text("lstm-trace · ", style="bold")
-        title.append(clean(sc.title or sc.header), style="bold cyan")
+        title.append(printable(sc.title or sc.header), style="bold cyan")
         where = [f"{sc.framework} {sc.layer}({run.cell.units})", f"layer {run.layer} {run.direction}"]
         where.append(f"{place.mode} pass")
         if (batch := run.h.shape[1]) > 1:
