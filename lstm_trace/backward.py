@@ -251,14 +251,15 @@ def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None) -> BackRun
         adj: Adjoints = {"h": dh[s + 1].copy(), "h_prev": np.zeros_like(carry_h)}
         if dc is not None:
             assert dc_out is not None and carry_c is not None
-            dc[s + 1] = dc_out[s + 1] + carry_c
-            adj["c"], adj["c_prev"] = dc[s + 1].copy(), np.zeros_like(carry_c)
+            adj["c"], adj["c_prev"] = dc_out[s + 1] + carry_c, np.zeros_like(carry_c)
         for kind in first_ops:
             if kind in kinds:
                 _UPDATES[kind](run, s, adj)
                 _keep(extra, adj, s, run)
         for gate in first_blocks:
             _terms(run, s, gate, _block(run, s, gate, adj, dact, dpre), adj, dhu)
+        if dc is not None:  # c_t's every path is in now: its own h_t (and o's peephole), the next step, outside
+            dc[s + 1] = adj["c"]
         if cell.kind == "lstm":
             if "cell_clip" in kinds:
                 _cell_clip(run, s, adj)
