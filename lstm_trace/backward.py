@@ -51,6 +51,10 @@ class BackRun:
     dc_out: np.ndarray | None = None  # (T+1, B, H)
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-step adjoints of the state update: m, act_c, ...
 
+    def adds(self, s: int) -> dict[str, np.ndarray]:
+        """What step s adds to each canonical weight's gradient (summed over batch rows): x_tᵀ·δz_t, ..."""
+        return _weight_grads(self.run, self.dpre, self.dhu, self.extra, slice(s, s + 1))
+
     def quantity(self, name: str, s: int) -> np.ndarray:
         """Step s's (B, ·) δ of `name`: `h`, `c` (of the state after the step), `h_prev`, `c_prev`, a gate
         (`i`: after its activation), `pre_i` (before), `x`, or an update's (`act_c`, `m`)."""
@@ -296,29 +300,32 @@ def _keep(extra: dict[str, np.ndarray], adj: Adjoints, s: int, run: Run) -> None
             extra[name][s] = adj[name]
 
 
-def _weight_grads(run: Run, dpre: np.ndarray, dhu: np.ndarray, extra: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each canonical weight's gradient: a sum over steps and batch rows, one product each."""
+def _weight_grads(
+    run: Run, dpre: np.ndarray, dhu: np.ndarray, extra: dict[str, np.ndarray], steps: slice = slice(None)
+) -> dict[str, np.ndarray]:
+    """Each canonical weight's gradient over `steps` (all, or one step's terms): sums over steps and batch
+    rows, one product each."""
     cell = run.cell
-    flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731
+    flat = lambda a: a[steps].reshape(-1, a.shape[-1])  # noqa: E731
     grads = {"kernel": flat(run.x).T @ flat(dpre)}
-    ins = run.h[:-1]
-    recurrent = flat(ins).T @ flat(dhu)
+    recurrent = flat(run.h[:-1]).T @ flat(dhu)
     if cell.kind == "gru" and not cell.reset_after:  # n's product read r ⊙ h_{t−1}
         assert run.gated is not None
         n = cell.block("n")
         recurrent[:, n] = flat(run.gated).T @ flat(dhu[..., n])
     grads["recurrent"] = recurrent
     if cell.bias is not None:
-        grads["bias"] = dpre.sum(axis=(0, 1))
+        grads["bias"] = flat(dpre).sum(axis=0)
     if cell.recurrent_bias is not None:
-        grads["recurrent_bias"] = dhu.sum(axis=(0, 1))
+        grads["recurrent_bias"] = flat(dhu).sum(axis=0)
     if cell.peepholes is not None:
         assert run.c is not None
+        c_prev, c_new = run.c[:-1], run.c[1:]
         grads["peepholes"] = np.stack(
             [
-                (dpre[..., cell.block("i")] * run.c[:-1]).sum(axis=(0, 1)),
-                (dpre[..., cell.block("f")] * run.c[:-1]).sum(axis=(0, 1)),
-                (dpre[..., cell.block("o")] * run.c[1:]).sum(axis=(0, 1)),
+                (flat(dpre[..., cell.block("i")]) * flat(c_prev)).sum(axis=0),
+                (flat(dpre[..., cell.block("f")]) * flat(c_prev)).sum(axis=0),
+                (flat(dpre[..., cell.block("o")]) * flat(c_new)).sum(axis=0),
             ]
         )
     if cell.projection is not None:

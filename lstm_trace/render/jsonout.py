@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..backward import BackRun
+from ..gradients import Gradients
 from ..trace import Run, Trace
 from .numbers import fraction_text
 
 
-def _number(value: float, f32: bool) -> str:
+def _number(value: float | Fraction, f32: bool) -> str:
     if isinstance(value, Fraction):  # --exact: an integer, or the string "p/q"
         return str(value) if value.denominator == 1 else f'"{fraction_text(value)}"'
     if not np.isfinite(value):
@@ -47,7 +49,7 @@ def _native(run: Run, vector: np.ndarray) -> np.ndarray:
     return np.concatenate([vector[..., cell.block(b.canonical)] for b in cell.blocks], axis=-1)
 
 
-def _step(run: Run, s: int) -> str:
+def _step(run: Run, s: int, back: BackRun | None = None) -> str:
     cell = run.cell
     fields: dict[str, Any] = {
         "layer": run.layer,
@@ -83,7 +85,43 @@ def _step(run: Run, s: int) -> str:
     parts.append(f'"h": {array_json(run.h[s + 1])}')
     if run.active is not None:
         parts.append(f'"active": {json.dumps(run.active[s].tolist())}')
+    if back is not None:
+        parts.append(f'"backward": {_backward_step(back, s)}')
     return parts[0] + ", " + ", ".join(parts[1:]) + "}"
+
+
+def _backward_step(back: BackRun, s: int) -> str:
+    """Step s's δ's (dL/d of its state, gates before and after their activations, x) and its weight terms."""
+    run, cell = back.run, back.run.cell
+    fields = [f'"h": {array_json(back.dh[s + 1])}', f'"h_out": {array_json(back.dh_out[s + 1])}']
+    if back.dc is not None:
+        fields.append(f'"c": {array_json(back.dc[s + 1])}')
+    gates = ", ".join(
+        f'"{b.canonical}": {{"act": {array_json(back.quantity(b.canonical, s))}, '
+        f'"pre": {array_json(back.quantity("pre_" + b.canonical, s))}}}'
+        for b in cell.blocks
+    )
+    fields += [f'"gates": {{{gates}}}', f'"x": {array_json(back.dx[s])}', f'"h_prev": {array_json(back.dh[s])}']
+    adds = back.adds(s)
+    gate_columns = {"kernel", "recurrent", "bias", "recurrent_bias"}  # in the framework's block order, as "pre"
+    fields.append(
+        '"adds": {'
+        + ", ".join(f'"{k}": {array_json(_native(run, v) if k in gate_columns else v)}' for k, v in adds.items())
+        + "}"
+    )
+    return "{" + ", ".join(fields) + "}"
+
+
+def gradients_json(grads: Gradients) -> str:
+    """The contract's `gradients` object: L, and dL/d every weight, input and initial state by its own name."""
+    named = lambda d: "{" + ", ".join(f"{json.dumps(k)}: {array_json(v)}" for k, v in d.items()) + "}"  # noqa: E731
+    loss = grads.loss
+    loss_text = _number(loss if isinstance(loss, Fraction) else float(loss), False)
+    return (
+        f'{{"loss": {loss_text}, "of": {json.dumps(grads.backward.describe())}, '
+        f'"weights": {named(grads.weights)}, "inputs": {array_json(grads.inputs)}, '
+        f'"initial_state": {named(grads.initial_state)}, "per_step": {named(grads.per_step())}}}'
+    )
 
 
 def iter_json(trace: Trace, steps: list[int] | None = None) -> Iterator[str]:
@@ -114,10 +152,14 @@ def iter_json(trace: Trace, steps: list[int] | None = None) -> Iterator[str]:
     yield f', "outputs": {{{outputs}}}'
     nonfinite = [key for key, value in trace.outputs.items() if value.dtype != object and not np.isfinite(value).all()]
     yield f', "nonfinite": {json.dumps(nonfinite)}'
+    grads = trace.gradients
+    if grads is not None:
+        yield f', "gradients": {gradients_json(grads)}'
+    backs = [b for layer in grads.runs for b in layer] if grads is not None else [None] * len(trace.all_runs())
     yield ', "steps": ['
     first = True
-    for run in trace.all_runs():
+    for run, back in zip(trace.all_runs(), backs, strict=True):
         for s in steps if steps is not None else range(run.steps):
-            yield ("" if first else ",\n") + _step(run, s)
+            yield ("" if first else ",\n") + _step(run, s, back)
             first = False
     yield "]}\n"
