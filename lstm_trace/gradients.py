@@ -122,7 +122,7 @@ def _upstream(spec: Backward, outputs: Mapping[str, np.ndarray]) -> tuple[Any, d
     if spec.loss is None:
         loss: Any = 0
         for name, value in (spec.upstream or {}).items():
-            _same_shape(value, outputs[name], f"the gradient of {name}", spec.where)
+            value = _shaped(value, outputs[name], f"the gradient of {name}", spec.where)
             grads[name] = value.astype(outputs[name].dtype)
             loss = loss + (value * outputs[name]).sum()
         return loss, grads
@@ -131,8 +131,8 @@ def _upstream(spec: Backward, outputs: Mapping[str, np.ndarray]) -> tuple[Any, d
         grads[spec.of] = np.ones_like(out)  # type: ignore[index]
         return out.sum(), grads
     assert spec.target is not None
-    _same_shape(spec.target, out, f"the target for {spec.of}", spec.where)
-    diff = out - spec.target.astype(out.dtype)
+    target = _shaped(spec.target, out, f"the target for {spec.of}", spec.where)
+    diff = out - target.astype(out.dtype)
     if spec.loss == "half_squared_error":
         grads[spec.of] = diff  # type: ignore[index]
         return (diff * diff).sum() / 2, grads
@@ -141,10 +141,18 @@ def _upstream(spec: Backward, outputs: Mapping[str, np.ndarray]) -> tuple[Any, d
     return (diff * diff).sum() * count, grads
 
 
-def _same_shape(value: np.ndarray, output: np.ndarray, what: str, where: Where) -> None:
-    if value.shape != output.shape:
-        raise ScenarioError("wrong shape", where, expected=f"{what}: shape {output.shape}, as the output",
-                            found=f"shape {value.shape}")  # fmt: skip
+def _shaped(value: np.ndarray, output: np.ndarray, what: str, where: Where) -> np.ndarray:
+    """`value` in the output's shape; for a batch of one its batch axis may be left out, as in `expect`."""
+    if value.shape == output.shape:
+        return value
+    if output.ndim and output.shape[0] == 1 and value.shape == output.shape[1:]:
+        return value.reshape(output.shape)
+    raise ScenarioError(
+        "wrong shape",
+        where,
+        expected=f"{what}: shape {output.shape}, as the output",
+        found=f"shape {value.shape}",
+    )
 
 
 def gradients(tr: Trace, spec: Backward) -> Gradients:
