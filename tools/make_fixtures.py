@@ -37,6 +37,18 @@ states (`steps`) from the framework's cell API unrolled in a loop:
     TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py mistakes-tf1   # graph mode: its own process
     /tmp/torch/bin/python tools/make_fixtures.py mistakes-torch
     /tmp/onnx/bin/python tools/make_fixtures.py mistakes-onnx
+
+The `gradients-*` groups write tests/fixtures/gradients/<framework>_<name>.yaml: a scenario
+with a `backward` block (SCENARIO.md, "Gradients through time") and the framework's own
+gradients of L (weights, inputs, initial state; per_step from its cell API in a loop). float64
+cases are checked against central finite differences before they are written; ONNX stores
+central finite differences of the onnx reference evaluator (onnxruntime has no gradients):
+
+    /tmp/tf/bin/python tools/make_fixtures.py gradients-keras
+    TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py gradients-keras2
+    TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py gradients-tf1   # graph mode: its own process
+    /tmp/torch/bin/python tools/make_fixtures.py gradients-torch
+    /tmp/onnx/bin/python tools/make_fixtures.py gradients-onnx
 """
 
 from __future__ import annotations
@@ -1232,6 +1244,813 @@ def onnx_mistake_fixtures(framework: str) -> None:
         )
 
 
+# --------------------------------------------------------------------------- gradients
+# Ground truth for backpropagation through time (SCENARIO.md, "Gradients through time"). The
+# `gradients-*` groups write tests/fixtures/gradients/<framework>_<name>.yaml: a scenario with a
+# `backward` block, and in its `reference` the forward outputs and `gradients` (loss, weights,
+# inputs, initial_state) from the framework's own autograd on the real layer. per_step, the total
+# dL/dh_t and dL/dc_t of layer 1's forward direction, comes from the framework's cell API unrolled
+# in a Python loop with the same weights; before anything is written the loop must give the real
+# layer's outputs and gradients. Every float64 case is also checked against central finite
+# differences of the framework's own forward pass (per_step: of the loop, with a nudge added to
+# each state). onnxruntime has no gradients: the ONNX group stores central finite differences of
+# the onnx package's reference evaluator, in float64, and no per_step.
+FD_STEP = 1e-6
+FD_METHOD = "central finite differences, h=1e-6"
+FD_TOLERANCE = 1e-6  # float64 gradients vs central differences, relative to the case's largest gradient
+LOOP_TOLERANCE = {"float32": (1e-6, 1e-6), "float64": (1e-12, 1e-12)}  # the loop's outputs vs the layer's
+GRAD_TOLERANCE = {"float32": (1e-5, 1e-6), "float64": (1e-11, 1e-12)}  # the loop's gradients vs the layer's
+Flat = dict[str, np.ndarray]  # 'weights NAME', 'inputs', 'initial_state NAME' (and per_step's 'h', 'c')
+
+
+class GradCase(NamedTuple):
+    """One gradient fixture: the layer, the sizes of its inputs, and what L is."""
+
+    name: str
+    layer: str
+    config: dict[str, Any]  # constructor arguments / cell arguments plus dynamic_rnn / node attributes
+    loss: str = "upstream"  # upstream gradients, or half_squared_error, mean_squared_error, sum
+    of: str = "sequence h c"  # the outputs given an upstream gradient, or the one output under the loss
+    dtype: str = "float32"
+    batch: int = 2
+    steps: int = 4
+    features: int = 3
+    initial_state: bool = False
+    scale: float = 0.6
+    variant: str = ""  # keras "corner": hard_sigmoid's kinks hit exactly; onnx "peepholes", "no_bias"
+
+
+def _grad_rng(framework: str, case: GradCase) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(f"gradients {framework} {case.name}".encode()))
+
+
+def backward_block(case: GradCase, shapes: dict[str, tuple[int, ...]], rng: np.random.Generator) -> dict[str, Any]:
+    """The scenario's `backward`: seeded upstream gradients in the named outputs' shapes, or a loss on one output."""
+    if case.loss == "upstream":
+        return {k: rng.normal(size=shapes[k]).astype(case.dtype) for k in case.of.split()}
+    block: dict[str, Any] = {"loss": case.loss, "of": case.of}
+    if case.loss != "sum":
+        block["target"] = rng.normal(size=shapes[case.of]).astype(case.dtype)
+    return block
+
+
+def loss_of(backward: dict[str, Any], outputs: dict[str, Any], total: Callable[[Any], Any], const: Callable) -> Any:
+    """L of the `backward` block, in the framework's own tensors (total: its sum; const: its constant).
+
+    With upstream gradients L = Σ over the given outputs of Σ(upstream ⊙ output): its gradient with
+    respect to each output is exactly that output's upstream, and zero for an output left out.
+    """
+    if "loss" not in backward:
+        return sum(total(const(u) * outputs[k]) for k, u in backward.items())
+    y = outputs[backward["of"]]
+    if backward["loss"] == "sum":
+        return total(y)
+    d = y - const(backward["target"])
+    if backward["loss"] == "half_squared_error":
+        return 0.5 * total(d * d)
+    assert backward["loss"] == "mean_squared_error", backward["loss"]
+    return total(d * d) / np.size(backward["target"])
+
+
+def flat(weights: Flat, inputs: np.ndarray, initial: Flat) -> Flat:
+    """Everything L depends on, one key each, so that autograd, the loop and finite differences name them alike."""
+    return {
+        **{f"weights {n}": w for n, w in weights.items()},
+        "inputs": inputs,
+        **{f"initial_state {n}": s for n, s in initial.items()},
+    }
+
+
+def gradients_of(loss: Any, grads: Flat, per_step: Flat | None) -> dict[str, Any]:
+    """The contract's `gradients` mapping (loss, weights, inputs, initial_state, per_step) from flat keys."""
+    result: dict[str, Any] = {"loss": np.asarray(loss)}
+    result["weights"] = {k.removeprefix("weights "): g for k, g in grads.items() if k.startswith("weights ")}
+    result["inputs"] = grads["inputs"]
+    initial = {k.removeprefix("initial_state "): g for k, g in grads.items() if k.startswith("initial_state ")}
+    if initial:
+        result["initial_state"] = initial
+    if per_step is not None:
+        result["per_step"] = per_step
+    return result
+
+
+def finite_differences(loss: Callable[[Flat], Any], at: Flat) -> Flat:
+    """Central differences of loss at `at`, step FD_STEP, with respect to every element of every array."""
+    result = {}
+    for name, value in at.items():
+        grad = np.zeros(value.shape)
+        for index in np.ndindex(value.shape):
+            sides = []
+            for sign in (1.0, -1.0):
+                moved = value.astype(np.float64)  # a copy
+                moved[index] += sign * FD_STEP
+                sides.append(float(loss({**at, name: moved})))
+            grad[index] = (sides[0] - sides[1]) / (2 * FD_STEP)
+        result[name] = grad
+    return result
+
+
+def agree(got: Flat, want: Flat, tolerance: tuple[float, float], what: str) -> None:
+    """The same named arrays, equal within (rtol, atol); the generator stops on the first that is not."""
+    assert set(got) == set(want), f"{what}: {sorted(got)} != {sorted(want)}"
+    for name in want:
+        rtol, atol = tolerance
+        np.testing.assert_allclose(got[name], want[name], rtol=rtol, atol=atol, err_msg=f"{what}: {name}")
+
+
+def check_finite_differences(what: str, loss: Callable[[Flat], Any], at: Flat, grads: Flat) -> float:
+    """float64 gradients must be central differences of the same forward pass, within FD_TOLERANCE relative to
+    the case's largest gradient (the differences' own rounding, about ε·|L|/h, is some 1e-9 absolute, so a tiny
+    gradient cannot be matched to 1e-6 of itself); returns the worst gap, relative to that largest gradient."""
+    fd = finite_differences(loss, at)
+    scale = max(float(np.max(np.abs(g))) for g in grads.values())
+    agree(grads, fd, (FD_TOLERANCE, FD_TOLERANCE * scale), f"{what}: autograd vs central differences")
+    return max(float(np.max(np.abs(grads[k] - fd[k]))) for k in grads) / scale
+
+
+def loss_words(case: GradCase) -> str:
+    if case.loss == "upstream":
+        return f"L = Σ upstream ⊙ output over {', '.join(case.of.split())}"
+    y = case.of
+    words = {"half_squared_error": f"½ Σ ({y} − target)²", "mean_squared_error": f"mean of ({y} − target)²"}
+    return f"L = {words.get(case.loss, f'Σ {y}')}"
+
+
+def describe(case: GradCase, layer: str, how: str) -> str:
+    """The fixture's one-line description."""
+    args = ", ".join(f"{k}={v!r}" for k, v in case.config.items())
+    extra = "".join([", float64" if case.dtype == "float64" else "", ", initial state given" * case.initial_state])
+    return f"Gradients through time of {layer}({args}){extra}: {loss_words(case)}; {how}."
+
+
+def write_gradient(
+    framework: str, name: str, scenario: dict[str, Any], reference: dict[str, Any], note: str = ""
+) -> None:
+    folder = OUT / "gradients"
+    folder.mkdir(parents=True, exist_ok=True)
+    body = {**scenario, "reference": reference}
+    text = yaml.safe_dump(plain(body), default_flow_style=None, sort_keys=False, width=100, allow_unicode=True)
+    header = f"# generated by tools/make_fixtures.py: gradients-{framework} {name}\n"
+    (folder / f"{framework}_{name}.yaml").write_text(header + text, encoding="utf-8")
+    print(f"  gradients/{framework}_{name}.yaml{note}")
+
+
+def gradient_scenario(
+    case: GradCase, framework: str, description: str, config: dict[str, Any], weights: Flat, initial: Flat,
+    inputs: np.ndarray, backward: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    scenario = scenario_of(
+        f"{framework} {case.layer} {case.name}", framework, case.layer, case.dtype, config, weights, initial, inputs
+    )
+    return {"title": scenario["title"], "description": description, **scenario, "backward": backward}
+
+
+def _per_step_nudge(keys: dict[str, int], case: GradCase) -> Flat:
+    """Zero nudges on layer 1 forward's states, (B, T, size) each: per_step is dL/d(nudge) at zero."""
+    return {k: np.zeros((case.batch, case.steps, size), case.dtype) for k, size in keys.items()}
+
+
+# torch -------------------------------------------------------------------------------------
+TORCH_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+
+
+def torch_gradient_cases() -> Iterator[GradCase]:
+    # fmt: off
+    proj = {"hidden_size": 3, "num_layers": 2, "bidirectional": True, "proj_size": 2}
+    yield GradCase("lstm", "LSTM", {"hidden_size": 3})
+    yield GradCase("lstm_float64", "LSTM", {"hidden_size": 3}, dtype="float64", steps=3)
+    yield GradCase("lstm_initial_state", "LSTM", {"hidden_size": 3}, loss="mean_squared_error", of="h",
+                   initial_state=True, batch=1, steps=5, features=2)
+    yield GradCase("lstm_initial_state_float64", "LSTM", {"hidden_size": 2}, loss="sum", of="c", initial_state=True,
+                   dtype="float64")
+    yield GradCase("lstm_batch_first", "LSTM", {"hidden_size": 3, "batch_first": True}, loss="half_squared_error",
+                   of="sequence")
+    yield GradCase("lstm_no_bias", "LSTM", {"hidden_size": 3, "bias": False}, loss="sum", of="c", batch=1)
+    yield GradCase("lstm_bidirectional", "LSTM", {"hidden_size": 2, "bidirectional": True})
+    yield GradCase("lstm_two_layers", "LSTM", {"hidden_size": 3, "num_layers": 2}, loss="mean_squared_error", of="h")
+    yield GradCase("lstm_two_layer_bidirectional_proj", "LSTM", proj, steps=3)
+    yield GradCase("lstm_two_layer_bidirectional_proj_float64", "LSTM", proj, dtype="float64", steps=3,
+                   initial_state=True)
+    yield GradCase("lstm_two_layer_bidirectional_proj_float64_batch_first", "LSTM",
+                   proj | {"batch_first": True, "bias": False}, loss="half_squared_error", of="sequence",
+                   dtype="float64", steps=3, features=2)
+    yield GradCase("gru", "GRU", {"hidden_size": 3}, of="sequence h")
+    yield GradCase("gru_float64", "GRU", {"hidden_size": 3}, loss="half_squared_error", of="sequence",
+                   dtype="float64")
+    yield GradCase("gru_initial_state", "GRU", {"hidden_size": 3}, of="sequence h", initial_state=True, batch=1)
+    yield GradCase("gru_bidirectional", "GRU", {"hidden_size": 2, "bidirectional": True},
+                   loss="mean_squared_error", of="h")
+    yield GradCase("gru_two_layers_float64", "GRU", {"hidden_size": 2, "num_layers": 2}, of="sequence h",
+                   dtype="float64", initial_state=True)
+    yield GradCase("gru_no_bias_batch_first", "GRU", {"hidden_size": 2, "bias": False, "batch_first": True},
+                   of="sequence h")
+    yield GradCase("rnn_tanh", "RNN", {"hidden_size": 3}, of="sequence h")
+    yield GradCase("rnn_tanh_two_layer_bidirectional_float64", "RNN",
+                   {"hidden_size": 2, "num_layers": 2, "bidirectional": True}, of="sequence h", dtype="float64",
+                   initial_state=True, steps=3)
+    yield GradCase("rnn_relu", "RNN", {"hidden_size": 3, "nonlinearity": "relu"}, loss="half_squared_error",
+                   of="sequence")
+    yield GradCase("rnn_relu_float64", "RNN", {"hidden_size": 3, "nonlinearity": "relu"}, loss="sum", of="h",
+                   dtype="float64")
+    yield GradCase("rnn_relu_bidirectional", "RNN", {"hidden_size": 2, "nonlinearity": "relu", "bidirectional": True},
+                   of="sequence h")
+    # fmt: on
+
+
+def _torch_sizes(case: GradCase) -> tuple[int, int, int, int]:
+    """(hidden, out, layers, directions): out is proj_size where one is given."""
+    cfg = case.config
+    hidden = cfg["hidden_size"]
+    return hidden, cfg.get("proj_size", 0) or hidden, cfg.get("num_layers", 1), 2 if cfg.get("bidirectional") else 1
+
+
+def _torch_const(torch: Any, dtype: str) -> Callable[[Any], Any]:
+    return lambda a: torch.from_numpy(np.asarray(a, dtype))
+
+
+def _torch_layer(torch: Any, case: GradCase, at: Flat, backward: dict[str, Any], grad: bool = True) -> tuple:
+    """(L, outputs, gradients) of the real nn.LSTM/GRU/RNN from torch's autograd (gradients only with grad)."""
+    module = getattr(torch.nn, case.layer)(input_size=case.features, **case.config).to(getattr(torch, case.dtype))
+    params = dict(module.named_parameters())
+    batch_first = case.config.get("batch_first", False)
+    with torch.no_grad():
+        for name, param in params.items():
+            param.copy_(torch.from_numpy(at[f"weights rnn.{name}"]))
+    with torch.set_grad_enabled(grad):
+        leaves = {k: torch.from_numpy(v.copy()).requires_grad_(grad) for k, v in at.items() if "weights" not in k}
+        x = leaves["inputs"]  # (B, T, F) as the scenario holds it; nn.RNN* without batch_first reads (T, B, F)
+        args: list[Any] = [x if batch_first else x.transpose(0, 1)]
+        if "initial_state h0" in leaves:
+            h0 = leaves["initial_state h0"]
+            args.append((h0, leaves["initial_state c0"]) if case.layer == "LSTM" else h0)
+        output, state = module(*args)
+        outputs = {"sequence": output if batch_first else output.transpose(0, 1)}
+        if case.layer == "LSTM":
+            outputs["h"], outputs["c"] = state
+        else:
+            outputs["h"] = state
+        loss = loss_of(backward, outputs, torch.sum, _torch_const(torch, case.dtype))
+    numbers = {k: v.detach().numpy() for k, v in outputs.items()}
+    if not grad:
+        return loss.detach().numpy(), numbers, {}
+    loss.backward()
+    grads = {f"weights rnn.{n}": p.grad.numpy() for n, p in params.items()}
+    grads.update({k: v.grad.numpy() for k, v in leaves.items()})
+    return loss.detach().numpy(), numbers, grads
+
+
+def _torch_cell(torch: Any, case: GradCase, weights: Flat, features: int) -> tuple[Callable, dict[str, Any]]:
+    """(step(x, h, c) → (h, c), its weight tensors): nn.LSTMCell/GRUCell/RNNCell, or with proj_size (which
+    nn.LSTMCell lacks) nn.LSTM's projected step written in torch operations."""
+    hidden, _, _, _ = _torch_sizes(case)
+    bias = case.config.get("bias", True)
+    if case.config.get("proj_size"):
+        p = {n: torch.from_numpy(w.copy()).requires_grad_() for n, w in weights.items()}
+
+        def step(x: Any, h: Any, c: Any) -> tuple[Any, Any]:
+            gates = x @ p["weight_ih"].T + h @ p["weight_hh"].T
+            if bias:
+                gates = gates + p["bias_ih"] + p["bias_hh"]
+            i, f, g, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            return (torch.sigmoid(o) * torch.tanh(c)) @ p["weight_hr"].T, c
+
+        return step, p
+    options = {"nonlinearity": case.config.get("nonlinearity", "tanh")} if case.layer == "RNN" else {}
+    cell = getattr(torch.nn, f"{case.layer}Cell")(features, hidden, bias=bias, **options)
+    cell = cell.to(getattr(torch, case.dtype))
+    cell.load_state_dict({n: torch.from_numpy(w) for n, w in weights.items()})
+    if case.layer == "LSTM":
+        return (lambda x, h, c: cell(x, (h, c))), dict(cell.named_parameters())
+    return (lambda x, h, c: (cell(x, h), None)), dict(cell.named_parameters())
+
+
+def _torch_loop(
+    torch: Any, case: GradCase, at: Flat, backward: dict[str, Any], nudge: Flat | None = None
+) -> tuple[Any, Flat, Flat, Flat]:
+    """(L, outputs, gradients, per_step) of the same network from its cells called in a Python loop, every layer
+    and direction; per_step is the total gradient of each state of layer 1 forward, read with retain_grad()."""
+    hidden, out, layers, dirs = _torch_sizes(case)
+    tdtype = getattr(torch, case.dtype)
+    keys = {"h": out, "c": hidden} if case.layer == "LSTM" else {"h": out}
+    nudge = nudge or _per_step_nudge(keys, case)
+    leaves = {k: torch.from_numpy(v.copy()).requires_grad_() for k, v in at.items() if "weights" not in k}
+    weights: dict[str, Any] = {}
+    per_step: dict[str, list[Any]] = {k: [] for k in keys}
+    finals: dict[str, list[Any]] = {k: [] for k in keys}
+    below = leaves["inputs"]  # each layer reads the one below, (B, T, ·)
+    for layer in range(layers):
+        rows = []
+        for d in range(dirs):
+            suffix = f"_l{layer}{'_reverse' if d else ''}"
+            mine = {n: at[f"weights rnn.{n}{suffix}"] for n in TORCH_WEIGHTS if f"weights rnn.{n}{suffix}" in at}
+            step, params = _torch_cell(torch, case, mine, below.shape[2])
+            weights.update({f"weights rnn.{n}{suffix}": p for n, p in params.items()})
+            state = {
+                k: leaves[f"initial_state {k}0"][layer * dirs + d]
+                if f"initial_state {k}0" in leaves
+                else torch.zeros(case.batch, size, dtype=tdtype)
+                for k, size in keys.items()
+            }
+            sequence: list[Any] = [None] * case.steps
+            times = range(case.steps) if d == 0 else range(case.steps - 1, -1, -1)
+            for n, t in enumerate(times):
+                h, c = step(below[:, t], state["h"], state.get("c"))
+                state = {"h": h, "c": c} if case.layer == "LSTM" else {"h": h}
+                if layer == 0 and d == 0:
+                    state = {k: v + torch.from_numpy(nudge[k][:, n]) for k, v in state.items()}
+                    for k, v in state.items():
+                        v.retain_grad()
+                        per_step[k].append(v)
+                sequence[t] = state["h"]
+            rows.append(torch.stack(sequence, dim=1))
+            for k in keys:
+                finals[k].append(state[k])
+        below = torch.cat(rows, dim=2)
+    outputs = {"sequence": below, **{k: torch.stack(v) for k, v in finals.items()}}
+    loss = loss_of(backward, outputs, torch.sum, _torch_const(torch, case.dtype))
+    loss.backward()
+
+    def grad_of(v: Any) -> np.ndarray:  # a state L does not depend on has no .grad: its gradient is zero
+        return v.grad.numpy() if v.grad is not None else np.zeros(tuple(v.shape), case.dtype)
+
+    grads = {k: grad_of(p) for k, p in {**weights, **leaves}.items()}
+    steps = {k: np.stack([grad_of(v) for v in per_step[k]], axis=1) for k in keys}
+    return loss.detach().numpy(), {k: v.detach().numpy() for k, v in outputs.items()}, grads, steps
+
+
+def torch_gradient_fixtures(framework: str) -> None:
+    import torch
+
+    version = f"torch {torch.__version__}"
+    print(f"{framework}: {version}")
+    for case in torch_gradient_cases():
+        _torch_gradient_fixture(torch, version, case)
+
+
+def _torch_gradient_fixture(torch: Any, version: str, case: GradCase) -> None:
+    rng = _grad_rng("torch", case)
+    dtype = case.dtype
+    hidden, out, layers, dirs = _torch_sizes(case)
+    module = getattr(torch.nn, case.layer)(input_size=case.features, **case.config)
+    weights = {
+        f"rnn.{n}": rng.uniform(-case.scale, case.scale, tuple(p.shape)).astype(dtype)
+        for n, p in module.named_parameters()
+    }
+    x = rng.normal(size=(case.batch, case.steps, case.features)).astype(dtype)
+    initial = {}
+    if case.initial_state:
+        initial["h0"] = rng.uniform(-1, 1, (layers * dirs, case.batch, out)).astype(dtype)
+        if case.layer == "LSTM":
+            initial["c0"] = rng.uniform(-1, 1, (layers * dirs, case.batch, hidden)).astype(dtype)
+    at = flat(weights, x, initial)
+    shapes = {
+        "sequence": (case.batch, case.steps, dirs * out),
+        "h": (layers * dirs, case.batch, out),
+        "c": (layers * dirs, case.batch, hidden),
+    }
+    backward = backward_block(case, shapes, rng)
+    loss, outputs, grads = _torch_layer(torch, case, at, backward)
+    loop_loss, loop_outputs, loop_grads, per_step = _torch_loop(torch, case, at, backward)
+    what = f"torch {case.name}"
+    agree(loop_outputs, outputs, LOOP_TOLERANCE[dtype], f"{what}: cells in a loop vs nn.{case.layer}")
+    agree(loop_grads, grads, GRAD_TOLERANCE[dtype], f"{what}: gradients, cells in a loop vs nn.{case.layer}")
+    agree({"L": loop_loss}, {"L": loss}, GRAD_TOLERANCE[dtype], what)
+    checked = ""
+    if dtype == "float64":
+        gap = check_finite_differences(what, lambda v: _torch_layer(torch, case, v, backward, False)[0], at, grads)
+        zero = {k: np.zeros_like(v) for k, v in per_step.items()}
+        nudged = check_finite_differences(
+            f"{what} per_step", lambda v: _torch_loop(torch, case, at, backward, v)[0], zero, per_step
+        )
+        checked = f" (central differences agree to {max(gap, nudged):.1e} of the largest gradient)"
+    cell = "the projected LSTM step (nn.LSTMCell has no proj_size)" if out != hidden else f"nn.{case.layer}Cell"
+    how = (
+        f"weights, inputs and initial-state gradients from {version} autograd on nn.{case.layer}; "
+        f"per_step from {cell} unrolled in a loop over every layer and direction, with retain_grad()"
+    )
+    description = describe(case, f"torch nn.{case.layer}", how)
+    config = {"input_size": case.features, **case.config}
+    scenario = gradient_scenario(case, "torch", description, config, weights, initial, x, backward)
+    reference = {"framework": version, **outputs, "gradients": gradients_of(loss, grads, per_step)}
+    write_gradient("torch", case.name, scenario, reference, checked)
+
+
+# keras ---------------------------------------------------------------------------------------
+KERAS_STATES = {"LSTM": ("h0", "c0"), "GRU": ("h0",), "SimpleRNN": ("h0",)}
+KERAS_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
+
+
+def keras_gradient_cases() -> Iterator[GradCase]:
+    # fmt: off
+    seq, state = {"return_sequences": True}, {"return_state": True}
+    both = seq | state
+    linear_hard = {"units": 3, "activation": None, "recurrent_activation": "hard_sigmoid"}
+    yield GradCase("lstm_default", "LSTM", {"units": 3}, loss="mean_squared_error", of="h")
+    yield GradCase("lstm_sequences", "LSTM", {"units": 3} | seq, loss="half_squared_error", of="sequence")
+    yield GradCase("lstm_state", "LSTM", {"units": 3} | state, of="h c")
+    yield GradCase("lstm_sequences_state", "LSTM", {"units": 3} | both)
+    yield GradCase("lstm_linear_hard_sigmoid_corner", "LSTM", linear_hard | both, variant="corner")
+    yield GradCase("lstm_linear_hard_sigmoid_float64", "LSTM", linear_hard | both, loss="half_squared_error",
+                   of="sequence", dtype="float64", scale=1.0)
+    yield GradCase("lstm_relu", "LSTM", {"units": 3, "activation": "relu"} | both, loss="sum", of="c")
+    yield GradCase("lstm_go_backwards", "LSTM", {"units": 3, "go_backwards": True} | both)
+    yield GradCase("lstm_initial_state", "LSTM", {"units": 3} | both, initial_state=True, batch=1, steps=5,
+                   features=2)
+    yield GradCase("lstm_float64", "LSTM", {"units": 2, "go_backwards": True} | both, dtype="float64",
+                   initial_state=True, steps=3)
+    yield GradCase("gru_reset_after", "GRU", {"units": 3, "reset_after": True} | both, of="sequence h")
+    yield GradCase("gru_reset_before", "GRU", {"units": 3, "reset_after": False} | seq, loss="half_squared_error",
+                   of="sequence")
+    yield GradCase("gru_reset_after_float64", "GRU", {"units": 2, "reset_after": True, "go_backwards": True} | state,
+                   loss="sum", of="h", dtype="float64", initial_state=True)
+    yield GradCase("gru_reset_before_float64", "GRU", {"units": 2, "reset_after": False} | both, of="sequence h",
+                   dtype="float64")
+    yield GradCase("simplernn", "SimpleRNN", {"units": 3} | both, of="sequence h")
+    yield GradCase("simplernn_float64", "SimpleRNN", {"units": 3, "go_backwards": True} | seq,
+                   loss="half_squared_error", of="sequence", dtype="float64", initial_state=True)
+    yield GradCase("simplernn_default_float64", "SimpleRNN", {"units": 2}, loss="mean_squared_error", of="h",
+                   dtype="float64", batch=1)
+    # fmt: on
+
+
+def _keras_returned(case: GradCase) -> list[str]:
+    """The outputs the configured layer returns, under the contract's names (without return_sequences its
+    first return is the last h)."""
+    first = "sequence" if case.config.get("return_sequences") else "h"
+    states = ["h", "c"] if case.layer == "LSTM" else ["h"]
+    return [first, *states] if case.config.get("return_state") else [first]
+
+
+def _keras_set(layer: Any, at: Flat) -> list[str]:
+    """Load the flat weights into the layer; their flat keys in the order of layer.trainable_weights."""
+    keys = [f"weights {n}" for n in KERAS_WEIGHTS if f"weights {n}" in at]
+    for key, variable in zip(keys, layer.trainable_weights, strict=True):
+        assert key.split()[1] in variable.name, (key, variable.name)
+    layer.set_weights([at[k] for k in keys])
+    return keys
+
+
+def _keras_layer(
+    tf: Any, layer: Any, case: GradCase, at: Flat, backward: dict[str, Any] | None, grad: bool = True
+) -> tuple:
+    """(L, what the layer returns by name, gradients) of the real Keras layer, from GradientTape; without a
+    backward block, only what it returns."""
+    keys = _keras_set(layer, at)
+    x = tf.constant(at["inputs"])
+    state_keys = [f"initial_state {n}" for n in KERAS_STATES[case.layer] if f"initial_state {n}" in at]
+    initial = [tf.constant(at[k]) for k in state_keys]
+    with tf.GradientTape() as tape:
+        tape.watch([x, *initial])
+        result = layer(x, initial_state=initial) if initial else layer(x)
+        parts = list(result) if case.config.get("return_state") else [result]
+        named = dict(zip(_keras_returned(case), parts, strict=True))  # without return_sequences: h's tensor
+        loss = loss_of(backward, named, tf.reduce_sum, tf.constant) if backward else 0.0
+    numbers = {k: np.asarray(v) for k, v in named.items()}
+    if not grad:
+        return np.asarray(loss), numbers, {}
+    sources = [*layer.trainable_weights, x, *initial]
+    found = tape.gradient(loss, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    grads = {k: np.asarray(g) for k, g in zip([*keys, "inputs", *state_keys], found, strict=True)}
+    return np.asarray(loss), numbers, grads
+
+
+def _keras_loop(
+    tf: Any, layer: Any, case: GradCase, at: Flat, backward: dict[str, Any], nudge: Flat | None = None
+) -> tuple[Any, Flat, Flat, Flat]:
+    """(L, outputs, gradients, per_step) of layer.cell called step by step under GradientTape, in processing order
+    (go_backwards reads x[T-1] first), with tape.watch on every state."""
+    keys = _keras_set(layer, at)
+    units = case.config["units"]
+    names = ["h", "c"] if case.layer == "LSTM" else ["h"]
+    nudge = nudge or _per_step_nudge(dict.fromkeys(names, units), case)
+    x = tf.constant(at["inputs"])
+    state_keys = [f"initial_state {n}" for n in KERAS_STATES[case.layer] if f"initial_state {n}" in at]
+    initial = [tf.constant(at[k]) for k in state_keys]
+    states = initial or [tf.zeros((case.batch, units), case.dtype) for _ in names]
+    times = range(case.steps - 1, -1, -1) if case.config.get("go_backwards") else range(case.steps)
+    per_step: dict[str, list[Any]] = {k: [] for k in names}
+    with tf.GradientTape() as tape:
+        tape.watch([x, *initial])
+        for n, t in enumerate(times):
+            _, new = layer.cell(x[:, t], states)
+            new = list(new) if isinstance(new, (list, tuple)) else [new]
+            states = [s + tf.constant(nudge[k][:, n].astype(case.dtype)) for k, s in zip(names, new, strict=True)]
+            tape.watch(states)
+            for k, s in zip(names, states, strict=True):
+                per_step[k].append(s)
+        outputs = {"sequence": tf.stack(per_step["h"], axis=1), **{k: v[-1] for k, v in per_step.items()}}
+        loss = loss_of(backward, outputs, tf.reduce_sum, tf.constant)
+    steps = [s for k in names for s in per_step[k]]
+    found = tape.gradient(
+        loss, [*steps, *layer.trainable_weights, x, *initial], unconnected_gradients=tf.UnconnectedGradients.ZERO
+    )
+    found = [np.asarray(g) for g in found]
+    per = {k: np.stack(found[i * case.steps : (i + 1) * case.steps], axis=1) for i, k in enumerate(names)}
+    grads = dict(zip([*keys, "inputs", *state_keys], found[len(steps) :], strict=True))
+    return np.asarray(loss), {k: np.asarray(v) for k, v in outputs.items()}, grads, per
+
+
+def _hard_sigmoid_corner(x: np.ndarray, weights: Flat, units: int, corner: float) -> tuple[np.ndarray, Flat]:
+    """Dyadic inputs and kernel, and a bias such that batch row 1's step-1 pre-activation of i[1] is exactly +corner
+    and of f[1] exactly −corner (h0 = 0): hard_sigmoid's two kinks, where a framework picks a slope."""
+    x = (np.round(x * 4) / 4).astype(x.dtype)
+    kernel = (np.round(weights["kernel"] * 8) / 8).astype(x.dtype)
+    bias = weights["bias"].copy()
+    for column, value in ((0, corner), (units, -corner)):  # the i block, then the f block (Keras order i f c o)
+        bias[column] = value - x[0, 0].astype(np.float64) @ kernel[:, column].astype(np.float64)
+        exact = x[0, 0] @ kernel[:, column] + bias[column]  # every product and sum is exact in the layer's dtype
+        assert exact == value and exact.dtype == x.dtype, (exact, value)
+    return x, {**weights, "kernel": kernel, "bias": bias}
+
+
+def keras_gradient_fixtures(framework: str) -> None:
+    version = 3 if framework == "gradients-keras" else 2
+    if version == 2:
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+        import tf_keras as keras
+    else:
+        import keras
+    import tensorflow as tf
+
+    fw = "keras" if version == 3 else "keras2"
+    print(f"{framework}: keras {keras.__version__}")
+    corner = 3.0 if version == 3 else 2.5  # hard_sigmoid is clip(x/6 + 1/2, 0, 1) in Keras 3, clip(0.2x + 1/2) in 2
+    for case in keras_gradient_cases():
+        _keras_gradient_fixture(tf, keras, fw, corner, case)
+
+
+def _keras_gradient_fixture(tf: Any, keras: Any, fw: str, corner: float, case: GradCase) -> None:
+    label = f"keras {keras.__version__}"
+    rng = _grad_rng(fw, case)
+    dtype, units = case.dtype, case.config["units"]
+    x = rng.normal(size=(case.batch, case.steps, case.features)).astype(dtype)
+    layer = getattr(keras.layers, case.layer)(**case.config, dtype=dtype)
+    layer.build(x.shape)
+    shapes = [w.shape for w in layer.get_weights()]
+    weights = {
+        n: rng.uniform(-case.scale, case.scale, s).astype(dtype) for n, s in zip(KERAS_WEIGHTS, shapes, strict=False)
+    }
+    kink = ""
+    if case.variant == "corner":
+        x, weights = _hard_sigmoid_corner(x, weights, units, corner)
+        t = tf.constant([corner, -corner], dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            y = keras.activations.hard_sigmoid(t)
+        slope = np.asarray(tape.gradient(y, t))
+        kink = (
+            f"; batch row 1's step-1 pre-activations of i[1] and f[1] are exactly +{corner:g} and −{corner:g}, "
+            f"hard_sigmoid's kinks, where {label}'s hard_sigmoid has gradient {slope[0]:g} and {slope[1]:g}"
+        )
+        print(f"    hard_sigmoid'(±{corner:g}) = {slope[0]:g}, {slope[1]:g} in {label}")
+    initial = {}
+    if case.initial_state:
+        initial = {n: rng.uniform(-1, 1, (case.batch, units)).astype(dtype) for n in KERAS_STATES[case.layer]}
+    at = flat(weights, x, initial)
+    full_case = case._replace(config={**case.config, "return_sequences": True, "return_state": True})
+    full = getattr(keras.layers, case.layer)(**full_case.config, dtype=dtype)
+    full.build(x.shape)  # the whole sequence and final states, whatever the case's layer returns
+    _, outputs, _ = _keras_layer(tf, full, full_case, at, None, grad=False)
+    returned = _keras_returned(case)
+    assert set(case.of.split()) <= set(returned), f"{case.name}: L of an output the layer does not return"
+    backward = backward_block(case, {k: v.shape for k, v in outputs.items()}, rng)
+    loss, named, grads = _keras_layer(tf, layer, case, at, backward)
+    what = f"{fw} {case.name}"
+    agree(named, {k: outputs[k] for k in named}, LOOP_TOLERANCE[dtype], f"{what}: layer vs full layer")
+    loop_loss, loop_outputs, loop_grads, per_step = _keras_loop(tf, layer, case, at, backward)
+    agree(loop_outputs, outputs, LOOP_TOLERANCE[dtype], f"{what}: layer.cell in a loop vs {case.layer}")
+    agree(loop_grads, grads, GRAD_TOLERANCE[dtype], f"{what}: gradients, layer.cell in a loop vs {case.layer}")
+    agree({"L": loop_loss}, {"L": loss}, GRAD_TOLERANCE[dtype], what)
+    checked = ""
+    if dtype == "float64":
+        gap = check_finite_differences(what, lambda v: _keras_layer(tf, layer, case, v, backward, False)[0], at, grads)
+        zero = {k: np.zeros_like(v) for k, v in per_step.items()}
+        nudged = check_finite_differences(
+            f"{what} per_step", lambda v: _keras_loop(tf, layer, case, at, backward, v)[0], zero, per_step
+        )
+        checked = f" (central differences agree to {max(gap, nudged):.1e} of the largest gradient)"
+    how = (
+        f"weights, inputs and initial-state gradients from {label} (tf.GradientTape)"
+        f" on {case.layer}; per_step from layer.cell called step by step{kink}"
+    )
+    description = describe(case, f"{fw} {case.layer}", how)
+    scenario = gradient_scenario(case, fw, description, layer.get_config(), weights, initial, x, backward)
+    reference = {"framework": label, **outputs, "gradients": gradients_of(loss, grads, per_step)}
+    write_gradient(fw, case.name, scenario, reference, checked)
+
+
+# tf1 -----------------------------------------------------------------------------------------
+def tf1_gradient_cases() -> Iterator[GradCase]:
+    # fmt: off
+    lengths = {"dynamic_rnn": {"sequence_length": [4, 2]}}  # the second row stops after step 2 of 4
+    everything = {"num_units": 3, "use_peepholes": True, "cell_clip": 0.4, "num_proj": 2, "proj_clip": 0.3}
+    yield GradCase("basiclstmcell_forget_bias", "BasicLSTMCell", {"num_units": 3, "forget_bias": 2.0} | lengths,
+                   features=2)
+    yield GradCase("basiclstmcell_forget_bias_float64", "BasicLSTMCell", {"num_units": 2, "forget_bias": 0.5} | lengths,
+                   loss="sum", of="c", dtype="float64", initial_state=True)
+    yield GradCase("lstmcell_peepholes_clip_proj", "LSTMCell", everything | lengths, loss="half_squared_error",
+                   of="sequence", scale=1.2)
+    yield GradCase("lstmcell_peepholes_clip_proj_float64", "LSTMCell", everything | lengths, dtype="float64",
+                   initial_state=True, scale=1.2)
+    yield GradCase("grucell", "GRUCell", {"num_units": 3} | lengths, of="sequence h")
+    yield GradCase("grucell_float64", "GRUCell", {"num_units": 2} | lengths, loss="mean_squared_error", of="h",
+                   dtype="float64", initial_state=True)
+    yield GradCase("basicrnncell", "BasicRNNCell", {"num_units": 3} | lengths, loss="mean_squared_error", of="h")
+    yield GradCase("basicrnncell_float64", "BasicRNNCell", {"num_units": 3} | lengths, of="sequence h",
+                   dtype="float64", initial_state=True)
+    # fmt: on
+
+
+def tf1_gradient_fixtures(framework: str) -> None:
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import tensorflow as tf
+
+    tf.compat.v1.disable_eager_execution()
+    label = f"tensorflow {tf.__version__}"
+    print(f"{framework}: {label}")
+    for case in tf1_gradient_cases():
+        _tf1_gradient_fixture(tf, label, case)
+
+
+def _tf1_gradient_fixture(tf: Any, label: str, case: GradCase) -> None:
+    rng = _grad_rng("tf1", case)
+    dtype, tf_dtype = case.dtype, getattr(tf, case.dtype)
+    kwargs = {k: v for k, v in case.config.items() if k != "dynamic_rnn"}
+    lengths = np.array(case.config["dynamic_rnn"]["sequence_length"])
+    units = kwargs["num_units"]
+    out = kwargs.get("num_proj") or units
+    lstm = "LSTM" in case.layer
+    keys = {"h": out, "c": units} if lstm else {"h": out}
+    x = rng.normal(size=(case.batch, case.steps, case.features)).astype(dtype)
+    initial = {}
+    if case.initial_state:
+        initial = {f"{k}0": rng.uniform(-1, 1, (case.batch, size)).astype(dtype) for k, size in keys.items()}
+    shapes = {"sequence": (case.batch, case.steps, out), "h": (case.batch, out), "c": (case.batch, units)}
+    backward = backward_block(case, shapes, rng)
+    graph = tf.Graph()
+    with graph.as_default():
+        cell = getattr(tf.compat.v1.nn.rnn_cell, case.layer)(**kwargs)
+        feeds = {k: tf.compat.v1.placeholder_with_default(v, v.shape) for k, v in flat({}, x, initial).items()}
+        nudges = {k: tf.compat.v1.placeholder_with_default(v, v.shape) for k, v in _per_step_nudge(keys, case).items()}
+        if not initial:
+            start = cell.zero_state(case.batch, tf_dtype)
+        elif lstm:
+            start = tf.compat.v1.nn.rnn_cell.LSTMStateTuple(feeds["initial_state c0"], feeds["initial_state h0"])
+        else:
+            start = feeds["initial_state h0"]
+        output, final = tf.compat.v1.nn.dynamic_rnn(
+            cell, feeds["inputs"], sequence_length=lengths, initial_state=start, dtype=tf_dtype
+        )
+        variables = tf.compat.v1.global_variables()
+        real = {"sequence": output, **({"h": final.h, "c": final.c} if lstm else {"h": final})}
+        loss = loss_of(backward, real, tf.reduce_sum, tf.constant)
+        sources = [*variables, *feeds.values()]
+        grads = tf.gradients(loss, sources, unconnected_gradients="zero")
+        # the same cell in a Python loop, with dynamic_rnn's copy-through: past a row's length its output
+        # row is zero and its state is carried on unchanged; the output row is read from the recorded
+        # state (equal to the cell's output for these cells), so a state's gradient includes its own row
+        state, rows = start, []
+        per_step: dict[str, list[Any]] = {k: [] for k in keys}
+        for t in range(case.steps):
+            valid = tf.constant((lengths > t)[:, None])
+            _, new = cell(feeds["inputs"][:, t], state)
+            old = dict(zip("ch", state, strict=True)) if lstm else {"h": state}
+            made = dict(zip("ch", new, strict=True)) if lstm else {"h": new}
+            now = {k: tf.where(valid, made[k], old[k]) + nudges[k][:, t] for k in keys}
+            state = tf.compat.v1.nn.rnn_cell.LSTMStateTuple(now["c"], now["h"]) if lstm else now["h"]
+            for k in keys:
+                per_step[k].append(now[k])
+            rows.append(tf.where(valid, now["h"], tf.zeros_like(now["h"])))
+        assert len(tf.compat.v1.global_variables()) == len(variables), "the loop must reuse the cell's variables"
+        looped = {"sequence": tf.stack(rows, axis=1), **{k: v[-1] for k, v in per_step.items()}}
+        loop_loss = loss_of(backward, looped, tf.reduce_sum, tf.constant)
+        loop_grads = tf.gradients(loop_loss, sources, unconnected_gradients="zero")
+        steps = [s for k in keys for s in per_step[k]]
+        step_grads = tf.gradients(loop_loss, steps, unconnected_gradients="zero")
+        names = [f"weights {v.name}" for v in variables] + list(feeds)
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            weights = {}
+            for variable in variables:
+                weights[variable.name] = rng.uniform(-case.scale, case.scale, tuple(variable.shape)).astype(dtype)
+            at = flat(weights, x, initial)
+
+            def run(fetches: Any, values: Flat, nudge: Flat | None = None) -> Any:
+                for variable in variables:
+                    variable.load(values[f"weights {variable.name}"], session)
+                feed = {feeds[k]: values[k] for k in feeds}
+                feed.update({nudges[k]: v for k, v in (nudge or {}).items()})
+                return session.run(fetches, feed)
+
+            found = run([loss, real, grads, loop_loss, looped, loop_grads, step_grads, steps], at)
+            value, outputs, grad_list, loop_value, loop_outputs, loop_list, step_list, states = found
+            grads_ = dict(zip(names, grad_list, strict=True))
+            per = {k: np.stack(step_list[i * case.steps : (i + 1) * case.steps], axis=1) for i, k in enumerate(keys)}
+            what = f"tf1 {case.name}"
+            agree(loop_outputs, outputs, LOOP_TOLERANCE[dtype], f"{what}: cell in a loop vs dynamic_rnn")
+            agree(dict(zip(names, loop_list, strict=True)), grads_, GRAD_TOLERANCE[dtype], f"{what}: gradients")
+            agree({"L": loop_value}, {"L": value}, GRAD_TOLERANCE[dtype], what)
+            for key, option in (("c", "cell_clip"), ("h", "proj_clip")):
+                if kwargs.get(option):  # the clip must act somewhere, or the case proves nothing of its gradient
+                    i = list(keys).index(key)
+                    reached = np.abs(np.stack(states[i * case.steps : (i + 1) * case.steps])) == kwargs[option]
+                    assert reached.any(), f"{what}: {option} {kwargs[option]} never reached"
+            checked = ""
+            if dtype == "float64":
+                gap = check_finite_differences(what, lambda v: run(loss, v), at, grads_)
+                zero = {k: np.zeros_like(v) for k, v in per.items()}
+                nudged = check_finite_differences(f"{what} per_step", lambda v: run(loop_loss, at, v), zero, per)
+                checked = f" (central differences agree to {max(gap, nudged):.1e} of the largest gradient)"
+    how = (
+        f"weights, inputs and initial-state gradients from {label} tf.gradients through dynamic_rnn; per_step "
+        "from tf.gradients of the same cell unrolled in a loop with dynamic_rnn's sequence_length copy-through "
+        "(past a row's length the state, and so its gradient, passes through unchanged)"
+    )
+    description = describe(case, f"tf1 {case.layer}", how)
+    scenario = gradient_scenario(case, "tf1", description, case.config, weights, initial, x, backward)
+    reference = {"framework": label, **outputs, "gradients": gradients_of(value, grads_, per)}
+    write_gradient("tf1", case.name, scenario, reference, checked)
+
+
+# onnx ----------------------------------------------------------------------------------------
+def onnx_gradient_cases() -> Iterator[GradCase]:
+    # fmt: off
+    f64 = {"dtype": "float64"}  # the reference evaluator computes float64; onnxruntime (float32) confirms it
+    yield GradCase("lstm", "LSTM", {"hidden_size": 3}, **f64)
+    yield GradCase("lstm_reverse", "LSTM", {"hidden_size": 3, "direction": "reverse"}, loss="half_squared_error",
+                   of="sequence", **f64)
+    yield GradCase("lstm_bidirectional_state", "LSTM", {"hidden_size": 2, "direction": "bidirectional"},
+                   initial_state=True, **f64)
+    yield GradCase("lstm_peepholes_state", "LSTM", {"hidden_size": 2}, loss="mean_squared_error", of="h",
+                   initial_state=True, variant="peepholes", **f64)
+    yield GradCase("lstm_no_bias", "LSTM", {"hidden_size": 2}, loss="sum", of="c", variant="no_bias", batch=1, **f64)
+    yield GradCase("gru", "GRU", {"hidden_size": 3}, of="sequence h", **f64)
+    yield GradCase("gru_reverse_state", "GRU", {"hidden_size": 3, "direction": "reverse"},
+                   loss="half_squared_error", of="sequence", initial_state=True, **f64)
+    yield GradCase("gru_linear_before_reset_bidirectional", "GRU",
+                   {"hidden_size": 2, "direction": "bidirectional", "linear_before_reset": 1}, loss="sum", of="h",
+                   **f64)
+    yield GradCase("rnn", "RNN", {"hidden_size": 3}, of="sequence h", **f64)
+    yield GradCase("rnn_reverse", "RNN", {"hidden_size": 3, "direction": "reverse"}, loss="mean_squared_error",
+                   of="h", **f64)
+    yield GradCase("rnn_bidirectional_state", "RNN", {"hidden_size": 2, "direction": "bidirectional"},
+                   loss="half_squared_error", of="sequence", initial_state=True, **f64)
+    # fmt: on
+
+
+def onnx_gradient_fixtures(framework: str) -> None:
+    import onnx
+
+    label = f"onnx {onnx.__version__} reference evaluator"
+    print(f"{framework}: {label}")
+    for case in onnx_gradient_cases():
+        _onnx_gradient_fixture(label, case)
+
+
+def _onnx_gradient_fixture(label: str, case: GradCase) -> None:
+    rng = _grad_rng("onnx", case)
+    op, dtype, hidden = case.layer, case.dtype, case.config["hidden_size"]
+    dirs, g, s = 2 if case.config.get("direction") == "bidirectional" else 1, ONNX_GATES[op], case.scale
+    weights = {
+        "W": rng.uniform(-s, s, (dirs, g * hidden, case.features)).astype(dtype),
+        "R": rng.uniform(-s, s, (dirs, g * hidden, hidden)).astype(dtype),
+    }
+    if case.variant != "no_bias":
+        weights["B"] = rng.uniform(-s, s, (dirs, 2 * g * hidden)).astype(dtype)
+    if case.variant == "peepholes":
+        weights["P"] = rng.uniform(-s, s, (dirs, 3 * hidden)).astype(dtype)
+    x = rng.normal(size=(case.batch, case.steps, case.features)).astype(dtype)
+    initial = {}
+    if case.initial_state:
+        names = ["initial_h", "initial_c"] if op == "LSTM" else ["initial_h"]
+        initial = {n: rng.uniform(-1, 1, (dirs, case.batch, hidden)).astype(dtype) for n in names}
+    at = flat(weights, x, initial)
+
+    def forward(values: Flat, evaluator: str = "reference", op: str = op, attrs: dict = case.config) -> Flat:
+        feeds = {k.split()[-1]: v for k, v in values.items() if k != "inputs"}
+        result = _onnx_run(op, dict(attrs), {"X": values["inputs"].transpose(1, 0, 2).copy(), **feeds}, evaluator)
+        return {"sequence": result["Y"], "h": result["Y_h"], **({"c": result["Y_c"]} if "Y_c" in result else {})}
+
+    outputs = forward(at)
+    runtime = forward({k: v.astype(np.float32) for k, v in at.items()}, "onnxruntime")
+    agree(outputs, runtime, (1e-4, 1e-5), f"onnx {case.name}: reference evaluator vs onnxruntime (float32)")
+    backward = backward_block(case, {k: v.shape for k, v in outputs.items()}, rng)
+
+    def loss(values: Flat, backward: dict[str, Any] = backward, forward: Callable = forward) -> Any:
+        return loss_of(backward, forward(values), np.sum, np.asarray)
+
+    grads = finite_differences(loss, at)
+    how = (
+        f"every gradient by central finite differences (h = 1e-6) of the {label}, whose forward pass "
+        "onnxruntime confirms in float32; no per_step"
+    )
+    description = describe(case, f"the ONNX {op} node", how)
+    scenario = gradient_scenario(case, "onnx", description, case.config, weights, initial, x, backward)
+    reference = {"framework": label, "method": FD_METHOD, **outputs, "gradients": gradients_of(loss(at), grads, None)}
+    write_gradient("onnx", case.name, scenario, reference)
+
+
 GENERATORS: dict[str, Callable[[str], None]] = {
     "keras": keras_fixtures,
     "keras2": keras_fixtures,
@@ -1243,6 +2062,11 @@ GENERATORS: dict[str, Callable[[str], None]] = {
     "mistakes-torch": torch_mistake_fixtures,
     "mistakes-tf1": tf1_mistake_fixtures,
     "mistakes-onnx": onnx_mistake_fixtures,
+    "gradients-keras": keras_gradient_fixtures,
+    "gradients-keras2": keras_gradient_fixtures,
+    "gradients-torch": torch_gradient_fixtures,
+    "gradients-tf1": tf1_gradient_fixtures,
+    "gradients-onnx": onnx_gradient_fixtures,
 }
 
 

@@ -1,0 +1,145 @@
+"""The gradient fixtures (tests/fixtures/gradients) are whole and mean what SCENARIO.md says.
+
+Each is a scenario with a `backward` block and, in its `reference`, the framework's forward outputs and
+`gradients` (tools/make_fixtures.py gradients-*, from real framework runs; the generator checks float64
+cases against central finite differences). No framework is imported here: these tests check shapes and
+names against the scenario, L against the stored outputs, and the one thing about per_step that follows
+from the outputs alone: the gradient of layer 1 forward's last state is what L says about its own outputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES, read_fixture
+
+GRADIENTS = sorted((FIXTURES / "gradients").glob("*.yaml"))
+FRAMEWORKS = {"keras": "keras ", "keras2": "keras ", "torch": "torch ", "tf1": "tensorflow ", "onnx": "onnx "}
+LOSSES = {"half_squared_error", "mean_squared_error", "sum"}
+WITH_C = {"LSTM", "BasicLSTMCell", "LSTMCell"}
+TOLERANCE = {"float32": (1e-5, 1e-6), "float64": (1e-12, 1e-12)}
+
+
+def shape(value: Any) -> tuple[int, ...]:
+    return np.asarray(value, dtype=np.float64).shape
+
+
+def output_gradient(backward: dict[str, Any], reference: dict[str, Any], name: str) -> np.ndarray:
+    """dL/d(output `name`) as the contract defines L (an output left out: zero)."""
+    y = np.asarray(reference[name], dtype=np.float64)
+    if "loss" not in backward:
+        return np.asarray(backward.get(name, np.zeros_like(y)), dtype=np.float64)
+    if backward["of"] != name:
+        return np.zeros_like(y)
+    if backward["loss"] == "sum":
+        return np.ones_like(y)
+    d = y - np.asarray(backward["target"], dtype=np.float64)
+    return d if backward["loss"] == "half_squared_error" else 2 * d / d.size
+
+
+def loss_value(backward: dict[str, Any], reference: dict[str, Any]) -> float:
+    """L of the contract: ½Σ(y − t)², mean (y − t)², Σ y; or Σ over outputs of Σ(upstream ⊙ output)."""
+    if "loss" not in backward:
+        return sum(float(np.sum(np.asarray(u) * np.asarray(reference[k]))) for k, u in backward.items())
+    y = np.asarray(reference[backward["of"]], dtype=np.float64)
+    if backward["loss"] == "sum":
+        return float(np.sum(y))
+    d = y - np.asarray(backward["target"], dtype=np.float64)
+    return float(0.5 * np.sum(d * d) if backward["loss"] == "half_squared_error" else np.mean(d * d))
+
+
+def test_every_framework_every_loss() -> None:
+    cases = [(p.stem.split("_")[0], read_fixture(p)[0]) for p in GRADIENTS]
+    for framework in FRAMEWORKS:
+        mine = [data for fw, data in cases if fw == framework]
+        assert len(mine) >= 8, framework
+        assert any(d["dtype"] == "float64" for d in mine), framework
+        kinds = {d["backward"].get("loss", "upstream") for d in mine}
+        assert kinds == {*LOSSES, "upstream"}, f"{framework}: {kinds}"
+
+
+@pytest.mark.parametrize("path", GRADIENTS, ids=lambda p: p.stem)
+def test_gradient_fixture(path: Path) -> None:
+    data, reference = read_fixture(path)
+    framework = path.stem.split("_")[0]
+    assert data["framework"] == framework
+    assert isinstance(data["description"], str) and "\n" not in data["description"]
+    assert reference["framework"].startswith(FRAMEWORKS[framework])
+    outputs = {"sequence", "h", "c"} if data["layer"] in WITH_C else {"sequence", "h"}
+    assert outputs <= set(reference)
+    backward = data["backward"]
+    if "loss" in backward:
+        assert backward["loss"] in LOSSES and backward["of"] in outputs
+        assert ("target" in backward) == (backward["loss"] != "sum")
+        if "target" in backward:
+            assert shape(backward["target"]) == shape(reference[backward["of"]])
+    else:
+        assert backward and set(backward) <= outputs
+        for name, upstream in backward.items():
+            assert shape(upstream) == shape(reference[name]), name
+    grads = reference["gradients"]
+    keys = {"loss", "weights", "inputs", "initial_state", "per_step"}
+    keys -= {"initial_state"} if "initial_state" not in data else set()
+    keys -= {"per_step"} if framework == "onnx" else set()
+    assert set(grads) == keys
+    assert reference.get("method") == ("central finite differences, h=1e-6" if framework == "onnx" else None)
+    assert list(grads["weights"]) == list(data["weights"])
+    for name, weight in data["weights"].items():
+        assert shape(grads["weights"][name]) == shape(weight), name
+    assert shape(grads["inputs"]) == shape(data["inputs"])
+    for name, state in data.get("initial_state", {}).items():
+        assert shape(grads["initial_state"][name]) == shape(state), name
+    assert set(grads.get("initial_state", {})) == set(data.get("initial_state", {}))
+    batch, steps = shape(data["inputs"])[:2]
+    for name, per_step in grads.get("per_step", {}).items():  # (B, T, size): size as the final state's
+        assert shape(per_step) == (batch, steps, shape(reference[name])[-1]), name
+    if "per_step" in grads:
+        assert set(grads["per_step"]) == outputs - {"sequence"}
+    rtol, atol = TOLERANCE[data["dtype"]]
+    np.testing.assert_allclose(float(grads["loss"]), loss_value(backward, reference), rtol=rtol, atol=atol)
+    for array in [grads["inputs"], *grads["weights"].values(), *grads.get("per_step", {}).values()]:
+        assert np.all(np.isfinite(np.asarray(array, dtype=np.float64)))
+
+
+def _last_states(data: dict[str, Any], reference: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+    """(batch row, first step past the row's end, index of layer 1 forward in h/c, its width in sequence) for the
+    single-layer cases whose final state is layer 1 forward's; empty for the rest."""
+    framework, config = data["framework"], data["config"]
+    batch, steps = shape(data["inputs"])[:2]
+    width = shape(reference["h"])[-1]
+    if framework in ("keras", "keras2"):  # the sequence in processing order, h (B, U)
+        return [(b, steps, -1, width) for b in range(batch)]
+    if framework == "torch" and config.get("num_layers", 1) == 1:  # h_n (D, B, H_out): [0] is forward
+        return [(b, steps, 0, width) for b in range(batch)]
+    if framework == "tf1":  # past a row's length the state is carried on unchanged
+        lengths = config["dynamic_rnn"]["sequence_length"]
+        return [(b, lengths[b], -1, width) for b in range(batch)]
+    return []
+
+
+@pytest.mark.parametrize("path", GRADIENTS, ids=lambda p: p.stem)
+def test_last_state_gradient_is_its_own_outputs(path: Path) -> None:
+    """per_step is total: at the last step (and, for a TF1 row that ended early, every step past its end, whose
+    state is the final state carried on) it is dL/dh of the final state plus dL/d(its own sequence row)."""
+    data, reference = read_fixture(path)
+    rows = _last_states(data, reference)
+    if not rows:
+        pytest.skip("no final state of layer 1 forward among the outputs (ONNX has no per_step; torch: stacked)")
+    backward, per_step = data["backward"], reference["gradients"]["per_step"]
+    rtol, atol = TOLERANCE[data["dtype"]]
+    steps = shape(data["inputs"])[1]
+    g_sequence = output_gradient(backward, reference, "sequence")
+    for name in per_step:
+        got = np.asarray(per_step[name], dtype=np.float64)
+        g_final = output_gradient(backward, reference, name)
+        for row, end, index, width in rows:
+            final = g_final[index, row] if data["framework"] == "torch" else g_final[row]
+            for t in range(end, steps):  # the carried-on states: no output row of their own
+                np.testing.assert_allclose(got[row, t], final, rtol=rtol, atol=atol, err_msg=f"{name} row {row}")
+            own = g_sequence[row, end - 1, :width] if name == "h" else 0.0
+            want = final + own if end == steps else got[row, end] + own
+            np.testing.assert_allclose(got[row, end - 1], want, rtol=rtol, atol=atol, err_msg=f"{name} row {row}")
