@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,33 @@ weights:
   bias: [3, 1, 0, 1, 1, 0, 0, 1, 0, 2, 0, 0]
 inputs: [[[1, 0]]]
 """
+
+
+# ---- a headless Debian chromium driven by Playwright, for the tests that see the page as a reader does
+
+CHROMIUM = Path("/usr/bin/chromium")
+# without the background-networking flags chromium tries to reach Google's hosts at start-up
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One chromium for the whole run; skipped with the reason where playwright or chromium is absent."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install '.[test]'")
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: apt-get install -y chromium")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

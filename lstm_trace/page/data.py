@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +30,10 @@ from ..activations import Activation
 from ..arrays import to_array
 from ..errors import ScenarioError, Where
 from ..model import Cell, Network
-from ..trace import Run, Trace
+from ..trace import Op, Run, Trace
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
 
 CODE_LIMIT = 2**24  # float32 holds every integer up to here exactly
 SHORTCUTS = ("kernel", "recurrent_kernel", "bias")
@@ -46,10 +49,14 @@ def packed(array: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _activation(act: Activation | None) -> dict[str, Any] | None:
+def activation_spec(act: Activation | None) -> dict[str, Any] | None:
     if act is None:
         return None
     return {"name": act.name, "params": list(act.params), "formula": act.formula, "label": act.label}
+
+
+def _op(op: Op) -> dict[str, Any]:
+    return {"kind": op.kind, "activation": activation_spec(op.activation), "bound": op.bound}
 
 
 def _cell_arrays(cell: Cell) -> dict[str, np.ndarray]:
@@ -76,9 +83,7 @@ def _cell_spec(cell: Cell, run: Run) -> dict[str, Any]:
                 "gate": gate,
                 "native": cell.native_name(gate),
                 "terms": [term.key for term in record.terms],
-                "ops": [
-                    {"kind": op.kind, "activation": _activation(op.activation), "bound": op.bound} for op in record.ops
-                ],
+                "ops": [_op(op) for op in record.ops],
             }
         )
     return {
@@ -89,9 +94,7 @@ def _cell_spec(cell: Cell, run: Run) -> dict[str, Any]:
         "gates": list(cell.gates),
         "order": [b.canonical for b in cell.blocks],  # the framework's order of the same blocks
         "blocks": blocks,
-        "updates": [
-            {"kind": op.kind, "activation": _activation(op.activation), "bound": op.bound} for op in run.updates
-        ],
+        "updates": [_op(op) for op in run.updates],
         "reset_after": cell.reset_after,
         "rules": {
             "output_gate": cell.rules.output_gate,
@@ -138,13 +141,19 @@ class Source:
     offset: int
 
 
-def _sources(data: Mapping[str, Any], dtype: np.dtype[Any], base: Any) -> list[tuple[Source, np.ndarray, Any]]:
-    """Each array the scenario gives (weights, inputs, initial state) with a setter that replaces it in a copy."""
+def scenario_arrays(scenario: Scenario) -> list[tuple[str, np.ndarray, tuple[Any, ...]]]:
+    """Each array the scenario's file gives (weights, inputs, initial state): its name, values and place.
+
+    The name is the one a reader edits it by: the weight's own name (`weights[k]` for a get_weights()
+    list), `inputs`, or the initial state's key. Raises ScenarioError where an array cannot be read again.
+    """
+    data = scenario.data
+    base = scenario.source.parent if scenario.source is not None else None
+    dtype = np.dtype(scenario.dtype)
     found: list[tuple[str, np.ndarray, tuple[Any, ...]]] = []
 
     def take(name: str, value: Any, path: tuple[Any, ...]) -> None:
-        array = to_array(value, Where(None, None, name), base, dtype)
-        found.append((name, array, path))
+        found.append((name, to_array(value, Where(scenario.source, None, name), base, dtype), path))
 
     weights = data.get("weights")
     if isinstance(weights, list):
@@ -162,15 +171,11 @@ def _sources(data: Mapping[str, Any], dtype: np.dtype[Any], base: Any) -> list[t
         for key, value in state.items():
             if value is not None:
                 take(str(key), value, ("initial_state", key))
-    out, offset = [], 1
-    for name, array, path in found:
-        out.append((Source(name, array.shape, offset), array, path))
-        offset += array.size
-    return out
+    return found
 
 
-def _replaced(data: Mapping[str, Any], path: tuple[Any, ...], value: np.ndarray) -> dict[str, Any]:
-    """A shallow copy of `data` with the array at `path` replaced."""
+def with_array(data: Mapping[str, Any], path: tuple[Any, ...], value: np.ndarray) -> dict[str, Any]:
+    """A shallow copy of a scenario mapping with the array at `path` (from `scenario_arrays`) replaced."""
     top = dict(data)
     if len(path) == 1:
         top[path[0]] = value
@@ -191,26 +196,27 @@ def edit_map(tr: Trace) -> tuple[list[Source], dict[str, np.ndarray], str | None
     data = scenario.data
     if not isinstance(data, Mapping) or "inputs" not in data:
         return [], {}, "the scenario's own numbers were not kept, so they cannot be edited here"
-    base = scenario.source.parent if scenario.source is not None else None
     dtype = np.dtype(scenario.dtype)
     try:
-        sources = _sources(data, dtype, base)
+        arrays = scenario_arrays(scenario)
     except ScenarioError as exc:
         return [], {}, f"a weight could not be read again ({exc.problem})"
+    sources, offset = [], 1
+    for name, array, path in arrays:
+        sources.append((Source(name, array.shape, offset), array, path))
+        offset += array.size
     total = sum(int(np.prod(s.shape)) for s, _, _ in sources)
     if 2 * total >= CODE_LIMIT:
         return [], {}, f"the scenario holds {total} numbers, too many to edit in the page"
-    from ..scenario import Scenario
-
     builds = []
     for shift in (0, total):  # built twice with codes shifted: a constant the framework adds does not shift
         coded: Mapping[str, Any] = data
         for source, _, path in sources:
             start = source.offset + shift
             codes = np.arange(start, start + int(np.prod(source.shape)), dtype=dtype)
-            coded = _replaced(coded, path, codes.reshape(source.shape))
+            coded = with_array(coded, path, codes.reshape(source.shape))
         try:
-            builds.append(dict(_network_arrays(Scenario.from_dict(coded, scenario.source).network)))
+            builds.append(dict(_network_arrays(type(scenario).from_dict(coded, scenario.source).network)))
         except ScenarioError as exc:
             return [], {}, f"the layer could not be rebuilt with other numbers ({exc.problem})"
     flat_values = np.concatenate([np.asarray(array, np.float64).ravel() for _, array, _ in sources])
@@ -288,7 +294,7 @@ def page_data(tr: Trace) -> dict[str, Any]:
             "lengths": None if net.lengths is None else [int(v) for v in net.lengths],
         },
         "returns": [list(pair) for pair in tr.returns],
-        "outputs": {"offsets": offsets, "codes": {name: packed(code) for name, code in out_codes.items()}},
+        "outputs": {"offsets": offsets, "codes": {name: _codes(code) for name, code in out_codes.items()}},
         "returns_note": tr.returns_note,
         "sources": [{"name": s.name, "shape": list(s.shape), "offset": s.offset} for s in sources],
         "codes": {ident: _codes(src) for ident, src in codes.items()},
@@ -297,9 +303,37 @@ def page_data(tr: Trace) -> dict[str, Any]:
 
 
 def _codes(src: np.ndarray) -> dict[str, Any]:
-    """A code array, or just its first code where it runs 1, 2, 3, ... (an array taken as it is)."""
-    if src.size and src[0] > 0 and np.array_equal(src, np.arange(src[0], src[0] + src.size)):
-        return {"first": int(src[0]), "size": int(src.size)}
-    if not src.any():
-        return {"first": 0, "size": int(src.size)}
-    return packed(src)
+    """A code array, as affine pieces where it has them, else packed.
+
+    Codes mostly follow the layout of the arrays they point into (a sequence output is h's rows in
+    input time; a bidirectional one is two such pieces side by side), so each piece of the last axis
+    is first + Σ index·stride: a few numbers instead of megabytes of codes in a long run's page.
+    """
+    pieces = _affine_pieces(src)
+    if pieces is None:
+        return packed(src)
+    return {"shape": list(src.shape), "pieces": pieces}
+
+
+def _affine_pieces(src: np.ndarray) -> list[dict[str, Any]] | None:
+    if src.ndim == 0 or src.size == 0:
+        return None if src.ndim == 0 else []
+    n = src.shape[-1]
+    rows = src.reshape(-1, n)
+    diffs = np.diff(rows, axis=1)
+    pieces, start = [], 0
+    while start < n:
+        stop = start + 1
+        if stop < n:
+            step = diffs[:, start]
+            while stop < n and np.array_equal(diffs[:, stop - 1], step):
+                stop += 1
+        piece = src[..., start:stop]
+        strides = [int(piece[tuple(1 if k == axis else 0 for k in range(src.ndim))]) - int(piece.flat[0])
+                   if piece.shape[axis] > 1 else 0 for axis in range(src.ndim)]  # fmt: skip
+        grid = np.indices(piece.shape).reshape(src.ndim, -1)
+        if not np.array_equal(int(piece.flat[0]) + np.asarray(strides) @ grid, piece.ravel()):
+            return None
+        pieces.append({"start": start, "stop": stop, "first": int(piece.flat[0]), "strides": strides})
+        start = stop
+    return pieces if len(pieces) <= 64 else None
