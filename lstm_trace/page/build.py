@@ -49,11 +49,14 @@ def page_title(tr: Trace) -> str:
     return f"lstm-trace · {scenario.title or scenario.header}"
 
 
-def render_page(tr: Trace) -> str:
-    """The whole interactive page for a traced scenario, as one self-contained HTML document."""
+def render_page(tr: Trace, start: dict[str, int] | None = None) -> str:
+    """The whole interactive page for a traced scenario, as one self-contained HTML document.
+
+    `start` is where it opens when its address names no state: {"t": step, "b": batch row, "u": unit}, from 1.
+    """
     from .data import page_data
 
-    return page_html(page_data(tr), page_title(tr))
+    return page_html({**page_data(tr), "start": start or {}}, page_title(tr))
 
 
 def render_iframe(tr: Trace, height: int = 720) -> str:

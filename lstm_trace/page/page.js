@@ -37,10 +37,15 @@
     if (Number.isNaN(v)) return "nan";
     if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
     if (F32 && Math.fround(v) === v) {
-      for (let p = 1; p < 10; p++) {
-        const s = v.toPrecision(p);
-        if (Math.fround(Number(s)) === v) return String(Number(s));
+      // the fewest significant digits (1 to 9) that read back: reading back only gets truer with more digits
+      let lo = 1;
+      let hi = 9;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (Math.fround(Number(v.toPrecision(mid))) === v) hi = mid;
+        else lo = mid + 1;
       }
+      return String(Number(v.toPrecision(lo)));
     }
     return String(v);
   }
@@ -223,6 +228,10 @@
     const t = S.step;
     const H = c.units;
     const order = c.order;
+    if (!active(s, b)) {
+      el.innerHTML = `<p class="note skipped">${esc(skipReason(s, b))}</p>`;
+      return;
+    }
     let body = "";
     const rows = [];
     for (const key of TERM_KEYS) {
@@ -282,7 +291,6 @@
     if (c.gates.includes("f") && op("f", "one_minus")) {
       notes.push("f = 1 − i: the forget gate is coupled to the input gate; its own sum is not used.");
     }
-    if (!active(s, b)) notes.push(skipReason(s, b));
     return notes.map((n) => `<p class="note">${esc(n)}</p>`).join("");
   }
 
@@ -308,9 +316,9 @@
       let items = "";
       for (let u = 0; u < width; u++) {
         const html = stepNum(q, b, u, quantity(q, s, b, u), "");
-        items += editable(html, q, b, u, edited);
+        items += editable(html, q, b, u, edited) + " ";
       }
-      return `<div class="vecrow"><span class="vname">${esc(name)}</span> = <span class="vec" data-grid>[${items}]</span></div>`;
+      return `<div class="vecrow"><span class="vname">${esc(name)}</span> = <span class="vec" data-grid>[ ${items}]</span></div>`;
     };
     let html = vector("x", xName(s), r.F);
     html += vector("h_prev", `h${sub(t - 1)}`, r.Hout);
@@ -362,7 +370,11 @@
     const tp = sub(t - 1);
     const tn = sub(t);
     let formula = "";
-    if (c.kind === "lstm") {
+    if (!active(s, b)) {
+      body += line(`h${tp}`, "h_prev", r.Hout) + line(`= h${tn} (carried)`, "h", r.Hout);
+      if (r.c) body += line(`c${tp}`, "c_prev") + line(`= c${tn} (carried)`, "c");
+      formula = `nothing is computed: h${tn} = h${tp}${r.c ? `, c${tn} = c${tp}` : ""}`;
+    } else if (c.kind === "lstm") {
       const clip = update("cell_clip");
       const act = update("act_c").activation;
       const proj = update("projection");
@@ -394,7 +406,7 @@
     }
     let html = `<p class="formula">${esc(formula)}</p>`;
     html += table(`<thead><tr><th scope="col" class="rowh">unit</th>${unitHeader(H)}</tr></thead><tbody>${body}</tbody>`, `step ${t}: the state update per unit`);
-    if (update("projection")) {
+    if (update("projection") && active(s, b)) {
       const P = r.Hout;
       const clip = update("proj_clip");
       let cells = "";
@@ -544,6 +556,10 @@
     const u = S.unit - 1;
     const t = S.step;
     const k = S.unit;
+    if (!active(s, b)) {
+      el.innerHTML = `<p class="note skipped">${esc(skipReason(s, b))}</p>`;
+      return;
+    }
     let g = "";
     const busY = 278;
     g += svgLabel(`${xName(s)}, h${sub(t - 1)} (every unit) → x·W + h·U + b`, 20, busY + 20, "start", "small");
@@ -565,21 +581,21 @@
       g += arrow([[501, 208], [560, 208]]) + svgLabel(`${outQ}${sub(t)}[${k}]`, 560, 198, "end") + `<text class="n" tabindex="-1" x="560" y="230" text-anchor="end" ${cellAttrs(outQ, b, u)} data-v="${shortest(outV)}">${esc(num(outV))}</text>`;
     } else if (c.kind === "gru") {
       const swapped = c.rules.update_swapped;
-      g += arrow([[20, 50], [188, 50]]) + node(200, 50, "×") + arrow([[211, 50], [348, 50]]) + node(360, 50, "+") + arrow([[371, 50], [560, 50]]);
+      g += arrow([[20, 50], [118, 50]]) + node(130, 50, "×") + arrow([[141, 50], [378, 50]]) + node(390, 50, "+") + arrow([[401, 50], [560, 50]]);
       g += svgLabel(`h${sub(t - 1)}[${k}]`, 20, 40, "start") + svgNum("h_prev", 20, 72, quantity("h_prev", s, b, u), "start");
       g += svgLabel(`h${sub(t)}[${k}]`, 560, 40, "end") + svgNum("h", 560, 72, quantity("h", s, b, u), "end");
       g += arrow([[20, busY], [440, busY]]);
-      const gates = { r: 110, z: 200, n: 360 };
+      const gates = { z: 130, r: 260, n: 390 };
       for (const [gate, x] of Object.entries(gates)) g += arrow([[x, busY], [x, 232]]) + gateBox(gate, x, 208);
-      g += arrow([[152, 200], [318, 200]]) + svgLabel("r resets h·U", 235, 192, "middle", "small");
-      g += node(280, 120, "1−");
+      g += arrow([[302, 208], [346, 208]]) + svgLabel("r resets h·U", 324, 176, "middle", "small");
       if (swapped) {
-        g += arrow([[200, 184], [200, 120], [269, 120]]) + arrow([[280, 109], [280, 80], [200, 80], [200, 61]]) + arrow([[230, 120], [230, 130], [349, 130]]);
+        g += arrow([[130, 184], [130, 106]]) + node(130, 95, "1−") + arrow([[130, 84], [130, 61]]);
+        g += arrow([[130, 140], [379, 140], [379, 131]]);
       } else {
-        g += arrow([[200, 184], [200, 61]]) + arrow([[200, 120], [269, 120]]);
+        g += arrow([[130, 184], [130, 61]]) + arrow([[130, 120], [239, 120]]) + node(250, 120, "1−") + arrow([[261, 120], [379, 120]]);
       }
-      g += arrow([[291, 120], [349, 120]]) + node(360, 120, "×") + arrow([[360, 184], [360, 131]]) + arrow([[360, 109], [360, 61]]);
-      g += svgLabel(swapped ? "h = (1 − z)·h_prev + z·n" : "h = z·h_prev + (1 − z)·n", 470, 120, "middle", "small");
+      g += node(390, 120, "×") + arrow([[390, 184], [390, 131]]) + arrow([[390, 109], [390, 61]]);
+      g += svgLabel(swapped ? "h = (1 − z)·h_prev + z·n" : "h = z·h_prev + (1 − z)·n", 480, 100, "middle", "small");
     } else {
       g += arrow([[20, busY], [300, busY], [300, 232]]) + gateBox("h", 300, 208) + arrow([[300, 184], [300, 50], [560, 50]]);
       g += svgLabel(`h${sub(t - 1)}[${k}]`, 20, 40, "start") + svgNum("h_prev", 20, 72, quantity("h_prev", s, b, u), "start");
@@ -666,7 +682,7 @@
     const label = c.names.recurrent_bias_label;
     const inner = rb ? `h${sub(t - 1)}·U${blk(g)}[:,${k}] + ${label}${blk(g)}[${k}]` : `h${sub(t - 1)}·U${blk(g)}[:,${k}]`;
     const innerNum = rb ? signedSum([hu, rb[col]]) : num(hu);
-    const src = [sel("r", b, u), ...Array.from({ length: r.Hout }, (_, j) => sel("h_prev", b, j))];
+    const src = [sel("r", b, u), ...Array.from({ length: r.Hout }, (_, j) => [sel("h_prev", b, j), wsel("recurrent", j * GH + col)]).flat()];
     if (rb) src.push(wsel("recurrent_bias", col));
     return { lines: [`${nm("r", t, k)}·(${inner}) = ${num(rv)}·(${innerNum}) = ${num(v)}`], src };
   }
@@ -906,21 +922,9 @@
     return { lines: [`${label}${blk(g)}[${u + 1}] = ${num(v)}`, `added to unit ${u + 1} of ${g} (${TITLES[g]})`, where], src: [sel(`${key}_${g}`, b, u)] };
   }
 
-  let outCodes = null; // decoded on first use: where each returned number came from
+  /** Where each returned number came from: a code into a run's h or c (the engine decoded them). */
   function codesOf(key) {
-    if (!outCodes) outCodes = {};
-    if (!outCodes[key]) {
-      const p = DATA.outputs.codes[key];
-      if (p.first !== undefined) {
-        outCodes[key] = Int32Array.from({ length: p.size }, (_, i) => (p.first ? p.first + i : 0));
-      } else {
-        const bin = atob(p.data);
-        const bytes = new Uint8Array(bin.length);
-        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-        outCodes[key] = new Int32Array(bytes.buffer);
-      }
-    }
-    return outCodes[key];
+    return model.outputs[key].codes;
   }
 
   function explainOutputValue(d) {
@@ -1162,8 +1166,10 @@
   }
 
   function restore(hash) {
-    const { fields, edits, bad } = readHash(hash);
+    const { fields, edits, bad } = readHash(hash || "");
+    if (!hash) for (const [k, v] of Object.entries(DATA.start || {})) fields[k] = String(v);
     const problems = bad.map((b) => `“${b}” is not an edit (name[i,j]=value)`);
+    const undone = S.edits.length;
     undoAll(false);
     for (const e of edits) {
       try {
@@ -1172,7 +1178,7 @@
         problems.push(`${e.name}${idx(e.index)}: ${err.message}`);
       }
     }
-    if (S.edits.length || edits.length) result = LstmEngine.run(model);
+    if (undone || edits.length) result = LstmEngine.run(model);
     const int = (v, lo, hi, dflt) => {
       const n = Number(v);
       return Number.isInteger(n) && n >= lo && n <= hi ? n : dflt;
@@ -1515,6 +1521,7 @@
       render(true);
       lstmTrace.isReady = true;
       document.documentElement.dataset.ready = "true";
+      if (window.performance && performance.mark) performance.mark("lstm-trace-ready");
       resolveReady(true);
     } catch (err) {
       say(`The page could not be drawn: ${err && err.message ? err.message : err}`);
