@@ -36,6 +36,10 @@ CASES = {
 
 READ = """() => Array.from(document.querySelectorAll('#main [data-q]'), (el) =>
   [el.dataset.q, +el.dataset.b, +el.dataset.u, el.dataset.v, el.closest('section').id])"""
+EXPLAIN_ALL = """() => Array.from(document.querySelectorAll('#main .n'), (el) => {
+  el.focus();
+  return document.querySelector('[role="tooltip"]').innerText;
+})"""
 RETURNS = """() => Array.from(document.querySelectorAll('#returns [data-o]'), (el) => [el.dataset.o, +el.dataset.i, el.dataset.v])"""
 
 
@@ -156,6 +160,8 @@ def test_every_number_of_every_step_is_the_python_trace(clean: Pages, name: str)
     assert {"x", "h_prev", "h"} <= kinds and any(q.startswith("pre_") for q in kinds)
     assert check_every_step(page, tr, name) > 0
     check_returns(page, tr)
+    explained = page.evaluate(EXPLAIN_ALL)  # every number of the last step shown, the weights and the returns
+    assert explained and all(" = " in text for text in explained), [t for t in explained if " = " not in t][:3]
 
 
 def focus_text(page: Any, selector: str) -> str:

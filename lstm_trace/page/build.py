@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..trace import Trace
 
-PARTS = {"css": "page.css", "engine": "engine.js", "page": "page.js"}
-CLOSERS = {"css": "</style", "engine": "</script", "page": "</script"}
-SLOT = re.compile(r"\{\{(title|css|engine|page|data)\}\}")
+SCRIPTS = ("engine.js", "format.js", "context.js", "views.js", "diagram.js", "explain.js", "page.js")  # in order
+SLOT = re.compile(r"\{\{(title|css|scripts|data)\}\}")
 
 
 def _read(name: str) -> str:
@@ -35,13 +34,21 @@ def data_json(data: Any) -> str:
 
 def page_html(data: dict[str, Any], title: str) -> str:
     """The template filled in, each slot once (inserted text is never searched for slots again)."""
-    parts = {key: _read(name) for key, name in PARTS.items()}
-    for key, text in parts.items():
-        if CLOSERS[key] in text.lower():  # our own files: a mistake here would break every page
-            raise ValueError(f"{PARTS[key]} contains {CLOSERS[key]}, which would end its element early")
-    parts["title"] = html.escape(title)
-    parts["data"] = data_json(data)
+    parts = {
+        "title": html.escape(title),
+        "css": _inline("page.css", "</style"),
+        "scripts": "\n".join(f"<script>{_inline(name, '</script')}</script>" for name in SCRIPTS),
+        "data": data_json(data),
+    }
     return SLOT.sub(lambda m: parts[m.group(1)], _read("template.html"))
+
+
+def _inline(name: str, closer: str) -> str:
+    """One of our own files, to sit inside an element it must not end early (a mistake here breaks every page)."""
+    text = _read(name)
+    if closer in text.lower():
+        raise ValueError(f"{name} contains {closer}, which would end its element early")
+    return text
 
 
 def page_title(tr: Trace) -> str:
