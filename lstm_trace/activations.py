@@ -42,6 +42,18 @@ class Activation:
     elementwise: bool = True  # softmax is not: it mixes the units of one gate
     exact: Callable[[Array], Array] | None = field(default=None, compare=False, repr=False)
     params: tuple[float, ...] = ()  # the constants of a family (hard_sigmoid's α, β): the page's engine needs them
+    grad: Callable[[Array, Array], Array] | None = field(default=None, compare=False, repr=False)  # f′(x), given x, y
+
+    def backward(self, x: Array, y: Array, dy: Array) -> Array:
+        """dL/dx from dL/dy: the vector-Jacobian product, with the framework's own value at each kink.
+
+        Elementwise it is dy ⊙ f′(x); softmax mixes a gate's units: y ⊙ (dy − Σ dy ⊙ y).
+        """
+        if not self.elementwise:  # softmax over the units of one gate block
+            return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+        if self.grad is None:
+            raise TypeError(f"{self.name} has no derivative here")
+        return dy * self.grad(x, y)
 
     @property
     def label(self) -> str:
@@ -131,9 +143,11 @@ def _act(
     symbol: str = "",
     exact: Callable[[Fraction], Fraction] | None = None,
     params: tuple[float, ...] = (),
+    grad: Callable[[Array, Array], Array] | None = None,
 ) -> Activation:
     """An activation; `exact`, where given, is its value at one Fraction, applied to every element."""
-    return Activation(name, formula, fn, symbol, exact=None if exact is None else _elementwise(exact), params=params)
+    exact_fn = None if exact is None else _elementwise(exact)
+    return Activation(name, formula, fn, symbol, exact=exact_fn, params=params, grad=grad)
 
 
 # ---- exact forms: one Fraction in, one Fraction out, every constant a Fraction ----------------------
@@ -188,15 +202,89 @@ def _constants(*values: Any) -> tuple[Fraction, ...] | None:
         return None
 
 
-LINEAR = Activation("linear", "x", lambda x: x, into=_copy_into, exact=lambda x: x.copy())
-TANH = Activation("tanh", "tanh(x)", np.tanh, into=_tanh_into)
-SIGMOID = Activation("sigmoid", "1 / (1 + e^-x)", _sigmoid, "σ", into=_sigmoid_into)
-RELU = _act("relu", "max(x, 0)", lambda x: np.maximum(x, 0), exact=_relu_exact)
+# ---- derivatives: f′(x) given x and y = f(x), in the array's dtype (Fractions for --exact) ------------
+# At a kink each takes the value the frameworks' own gradients take: relu′(0) = 0; Keras 3's hard_sigmoid
+# (relu6(x + 3)/6) has 0 at its corners, Keras 2's (a clip of 0.2·x + 1/2) has 0.2; a clip passes its bounds.
+
+
+def _k(x: Array, value: float | Fraction) -> Any:
+    """A constant in x's arithmetic: a Fraction for an exact (object) array, else the dtype's number."""
+    return Fraction(value) if x.dtype == object else x.dtype.type(value)
+
+
+def _where(mask: Array, x: Array, a: Any, b: Any) -> Array:
+    out = np.where(mask, a, b)
+    return out if x.dtype == object else out.astype(x.dtype)
+
+
+def _one(x: Array, y: Array) -> Array:
+    return _where(np.ones(x.shape, bool), x, _k(x, 1), _k(x, 0))
+
+
+def _step(lo: float, hi: float, slope: float | Fraction, inclusive: bool) -> Callable[[Array, Array], Array]:
+    """slope between lo and hi (bounds included or not), 0 outside: relu, the hard and clipped ones."""
+
+    def grad(x: Array, y: Array) -> Array:
+        inside = ((x >= lo) & (x <= hi)) if inclusive else ((x > lo) & (x < hi))
+        return _where(inside, x, _k(x, slope), _k(x, 0))
+
+    return grad
+
+
+def _sigmoid_grad(x: Array, y: Array) -> Array:
+    return y * (1 - y)
+
+
+def _tanh_grad(x: Array, y: Array) -> Array:
+    return 1 - y * y
+
+
+def _elu_grad(alpha: float) -> Callable[[Array, Array], Array]:
+    def grad(x: Array, y: Array) -> Array:
+        with np.errstate(over="ignore"):
+            return _where(x > 0, x, _k(x, 1), alpha * np.exp(np.minimum(x, 0)))
+
+    return grad
+
+
+def _gelu_grad(x: Array, y: Array) -> Array:
+    wide = x.astype(np.float64)
+    cdf = 0.5 * (1 + _erf(wide / math.sqrt(2)))
+    return (cdf + wide * np.exp(-wide * wide / 2) / math.sqrt(2 * math.pi)).astype(x.dtype)
+
+
+def _mish_grad(x: Array, y: Array) -> Array:
+    t = np.tanh(_softplus(x))
+    return t + x * (1 - t * t) * _sigmoid(x)
+
+
+def _hard_silu_grad(x: Array, y: Array) -> Array:
+    return _hard_sigmoid_k3(x) + x * _step(-3, 3, 1 / 6, False)(x, y)
+
+
+def _sparse_plus_grad(x: Array, y: Array) -> Array:
+    return _where(x <= -1, x, _k(x, 0), _where(x >= 1, x, _k(x, 1), (x + 1) / 2))
+
+
+LINEAR = Activation("linear", "x", lambda x: x, into=_copy_into, exact=lambda x: x.copy(), grad=_one)
+TANH = Activation("tanh", "tanh(x)", np.tanh, into=_tanh_into, grad=_tanh_grad)
+SIGMOID = Activation("sigmoid", "1 / (1 + e^-x)", _sigmoid, "σ", into=_sigmoid_into, grad=_sigmoid_grad)
+RELU = _act("relu", "max(x, 0)", lambda x: np.maximum(x, 0), exact=_relu_exact, grad=_step(0, math.inf, 1, False))
 HARD_SIGMOID_K3 = _act(
-    "hard_sigmoid", "clip(x/6 + 1/2, 0, 1)", _hard_sigmoid_k3, exact=_hard_sigmoid_k3_exact, params=(1 / 6, 0.5)
+    "hard_sigmoid",
+    "clip(x/6 + 1/2, 0, 1)",
+    _hard_sigmoid_k3,
+    exact=_hard_sigmoid_k3_exact,
+    params=(1 / 6, 0.5),
+    grad=_step(-3, 3, Fraction(1, 6), False),
 )
 HARD_SIGMOID_K2 = _act(
-    "hard_sigmoid", "clip(0.2·x + 1/2, 0, 1)", _hard_sigmoid_k2, exact=_hard_sigmoid_k2_exact, params=(0.2, 0.5)
+    "hard_sigmoid",
+    "clip(0.2·x + 1/2, 0, 1)",
+    _hard_sigmoid_k2,
+    exact=_hard_sigmoid_k2_exact,
+    params=(0.2, 0.5),
+    grad=_step(-2.5, 2.5, Fraction(1, 5), True),
 )
 
 
@@ -205,11 +293,24 @@ def affine(alpha: float, beta: float) -> Activation:
     if (ab := _constants(alpha, beta)) is not None:
         a, b = ab
         exact = lambda v: a * v + b  # noqa: E731
-    return _act("affine", f"{alpha:g}·x + {beta:g}", lambda x: alpha * x + beta, exact=exact, params=(alpha, beta))
+    return _act(
+        "affine",
+        f"{alpha:g}·x + {beta:g}",
+        lambda x: alpha * x + beta,
+        exact=exact,
+        params=(alpha, beta),
+        grad=lambda x, y: _where(np.ones(x.shape, bool), x, _k(x, alpha), _k(x, 0)),
+    )
 
 
 def scaled_tanh(alpha: float, beta: float) -> Activation:
-    return _act("scaled_tanh", f"{alpha:g}·tanh({beta:g}·x)", lambda x: alpha * np.tanh(beta * x), params=(alpha, beta))
+    return _act(
+        "scaled_tanh",
+        f"{alpha:g}·tanh({beta:g}·x)",
+        lambda x: alpha * np.tanh(beta * x),
+        params=(alpha, beta),
+        grad=lambda x, y: alpha * beta * (1 - np.tanh(beta * x) ** 2),
+    )
 
 
 def hard_sigmoid(alpha: float, beta: float) -> Activation:
@@ -224,6 +325,7 @@ def hard_sigmoid(alpha: float, beta: float) -> Activation:
         lambda x: np.clip(alpha * x + beta, 0, 1),
         exact=exact,
         params=(alpha, beta),
+        grad=lambda x, y: _where((alpha * x + beta >= 0) & (alpha * x + beta <= 1), x, _k(x, alpha), _k(x, 0)),
     )
 
 
@@ -238,6 +340,7 @@ def leaky_relu(alpha: float) -> Activation:
         lambda x: np.where(x >= 0, x, alpha * x).astype(x.dtype),
         exact=exact,
         params=(alpha,),
+        grad=lambda x, y: _where(x >= 0, x, _k(x, 1), _k(x, alpha)),
     )
 
 
@@ -252,12 +355,17 @@ def thresholded_relu(alpha: float) -> Activation:
         lambda x: np.where(x > alpha, x, 0).astype(x.dtype),
         exact=exact,
         params=(alpha,),
+        grad=lambda x, y: _where(x > alpha, x, _k(x, 1), _k(x, 0)),
     )
 
 
 def elu(alpha: float) -> Activation:
     return _act(
-        "elu", f"x if x ≥ 0 else {alpha:g}·(e^x - 1)", lambda x: _elu(x, alpha).astype(x.dtype), params=(alpha,)
+        "elu",
+        f"x if x ≥ 0 else {alpha:g}·(e^x - 1)",
+        lambda x: _elu(x, alpha).astype(x.dtype),
+        params=(alpha,),
+        grad=_elu_grad(alpha),
     )
 
 
@@ -268,26 +376,40 @@ COMMON: dict[str, Activation] = {
         TANH,
         SIGMOID,
         RELU,
-        _act("relu6", "min(max(x, 0), 6)", lambda x: np.clip(x, 0, 6), exact=lambda v: _clip(v, _ZERO, Fraction(6))),
-        _act("elu", "x if x > 0 else e^x - 1", _elu, params=(1.0,)),
+        _act(
+            "relu6",
+            "min(max(x, 0), 6)",
+            lambda x: np.clip(x, 0, 6),
+            exact=lambda v: _clip(v, _ZERO, Fraction(6)),
+            grad=_step(0, 6, 1, False),
+        ),
+        _act("elu", "x if x > 0 else e^x - 1", _elu, params=(1.0,), grad=_elu_grad(1.0)),
         _act(
             "selu",
             "1.0507·(x if x > 0 else 1.6733·(e^x - 1))",
             lambda x: (_SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))).astype(x.dtype),
+            grad=lambda x, y: (_SELU_SCALE * _elu_grad(_SELU_ALPHA)(x, y)).astype(x.dtype),
         ),
-        _act("softplus", "log(1 + e^x)", _softplus),
-        _act("softsign", "x / (1 + |x|)", lambda x: x / (1 + np.abs(x)), exact=lambda v: v / (1 + abs(v))),
-        _act("exponential", "e^x", np.exp),
-        _act("silu", "x·σ(x)", lambda x: x * _sigmoid(x)),
-        _act("gelu", "x·Φ(x) = x/2·(1 + erf(x/√2))", _gelu),
+        _act("softplus", "log(1 + e^x)", _softplus, grad=lambda x, y: _sigmoid(x)),
+        _act(
+            "softsign",
+            "x / (1 + |x|)",
+            lambda x: x / (1 + np.abs(x)),
+            exact=lambda v: v / (1 + abs(v)),
+            grad=lambda x, y: 1 / ((1 + abs(x)) * (1 + abs(x))),
+        ),
+        _act("exponential", "e^x", np.exp, grad=lambda x, y: y),
+        _act("silu", "x·σ(x)", lambda x: x * _sigmoid(x), grad=lambda x, y: _sigmoid(x) * (1 + x * (1 - _sigmoid(x)))),
+        _act("gelu", "x·Φ(x) = x/2·(1 + erf(x/√2))", _gelu, grad=_gelu_grad),
         _act(
             "leaky_relu",
             "x if x > 0 else 0.2·x",
             lambda x: np.where(x > 0, x, 0.2 * x).astype(x.dtype),
             exact=lambda v: v if v > 0 else v * Fraction(1, 5),  # Keras's 0.2 is 1/5
             params=(0.2,),
+            grad=lambda x, y: _where(x > 0, x, _k(x, 1), _k(x, Fraction(1, 5))),
         ),
-        _act("mish", "x·tanh(log(1 + e^x))", lambda x: x * np.tanh(_softplus(x))),
+        _act("mish", "x·tanh(log(1 + e^x))", lambda x: x * np.tanh(_softplus(x)), grad=_mish_grad),
         Activation("softmax", "e^x / Σ e^x over units", _softmax, elementwise=False),
     ]
 }
@@ -296,40 +418,56 @@ KERAS3_ONLY: dict[str, Activation] = {
     a.name: a
     for a in [
         HARD_SIGMOID_K3,
-        _act("log_sigmoid", "-log(1 + e^-x)", lambda x: -_softplus(-x)),
+        _act("log_sigmoid", "-log(1 + e^-x)", lambda x: -_softplus(-x), grad=lambda x, y: _sigmoid(-x)),
         _act(
             "hard_silu",
             "x·clip(x/6 + 1/2, 0, 1)",
             lambda x: x * _hard_sigmoid_k3(x),
             exact=lambda v: v * _hard_sigmoid_k3_exact(v),
+            grad=_hard_silu_grad,
         ),
-        _act("hard_tanh", "clip(x, -1, 1)", lambda x: np.clip(x, -1, 1), exact=lambda v: _clip(v, -_ONE, _ONE)),
-        _act("celu", "max(x, 0) + min(e^x - 1, 0)", _elu),
-        _act("tanh_shrink", "x - tanh(x)", lambda x: x - np.tanh(x)),
-        _act("squareplus", "(x + √(x² + 4)) / 2", lambda x: (x + np.sqrt(x * x + 4)) / 2),
+        _act(
+            "hard_tanh",
+            "clip(x, -1, 1)",
+            lambda x: np.clip(x, -1, 1),
+            exact=lambda v: _clip(v, -_ONE, _ONE),
+            grad=_step(-1, 1, 1, False),
+        ),
+        _act("celu", "max(x, 0) + min(e^x - 1, 0)", _elu, grad=_elu_grad(1.0)),
+        _act("tanh_shrink", "x - tanh(x)", lambda x: x - np.tanh(x), grad=lambda x, y: np.tanh(x) ** 2),
+        _act(
+            "squareplus",
+            "(x + √(x² + 4)) / 2",
+            lambda x: (x + np.sqrt(x * x + 4)) / 2,
+            grad=lambda x, y: (1 + x / np.sqrt(x * x + 4)) / 2,
+        ),
         _act(
             "soft_shrink",
             "x ∓ 0.5 beyond ±0.5, else 0",
             lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0),
             exact=_soft_shrink_exact,
+            grad=lambda x, y: _where(abs(x) > 0.5, x, _k(x, 1), _k(x, 0)),
         ),
         _act(
             "hard_shrink",
             "x beyond ±0.5, else 0",
             lambda x: np.where(np.abs(x) > 0.5, x, 0).astype(x.dtype),
             exact=lambda v: v if abs(v) > _HALF else _ZERO,
+            grad=lambda x, y: _where(abs(x) > 0.5, x, _k(x, 1), _k(x, 0)),
         ),
         _act(
             "sparse_plus",
             "0 below -1, x above 1, else (x + 1)²/4",
             lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4)).astype(x.dtype),
             exact=_sparse_plus_exact,
+            grad=_sparse_plus_grad,
         ),
         _act(
             "sparse_sigmoid",
             "clip((x + 1)/2, 0, 1)",
             lambda x: np.clip((x + 1) / 2, 0, 1),
             exact=lambda v: _clip((v + 1) / 2, _ZERO, _ONE),
+            grad=_step(-1, 1, Fraction(1, 2), False),
         ),
     ]
 }

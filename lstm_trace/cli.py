@@ -250,6 +250,37 @@ def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
+@_batch
+@_units
+@_precision
+def present(scenario: str, batch: str | None, units: str | None, precision: int) -> None:
+    """Present SCENARIO full screen, one step at a time, for a class or a projector.
+
+    \b
+    Keys: → space n  next step       ← p  back       home/end  first/last
+          u  follow one unit (u again: the next; 1-9 picks one)
+          d  the cell's diagram with the step's numbers
+          l  next layer or direction  r  next batch row  q  quit
+    """
+    sel = _selection(None, batch, units, precision, False)
+    tr = _load_and_trace(scenario)
+    sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype))
+    run0 = tr.first
+    try:
+        sel = sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
+    except SelectionError as exc:
+        _fail(str(exc))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _fail("present needs a terminal; `lstm-trace run` writes the trace to a file or a pipe")
+    from .present import PresentApp  # Textual is imported only here: the other commands start fast
+
+    app = PresentApp(tr, sel)
+    app.run()
+    sys.exit(app.return_code or ExitStatus.OK)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
 @click.option(
     "--format",
     "fmt",
@@ -296,6 +327,131 @@ def check(scenario: str, fmt: str, precision: int, exact: bool, width: int | Non
             console.print(Text("⚠ " + warning, style="bold yellow"))
         console.print(ReportView(report, tr, precision))
     sys.exit(ExitStatus.OK if report.ok else ExitStatus.MISMATCH)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
+@click.option(
+    "--blank",
+    "blanks",
+    required=True,
+    metavar="NAMES",
+    help="Quantities to leave blank, comma-separated, as `expect` names them: h, c, the gates (i f g o, "
+    "z r n), their sums (pre_i, ...), a framework's own block names (TF1's j).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("markdown", "html")),
+    default="markdown",
+    show_default=True,
+    help="markdown: to edit or print; html: one printable page (no script, styles inline).",
+)
+@_steps
+@_batch
+@_units
+def worksheet(scenario: str, blanks: str, fmt: str, steps: str | None, batch: str | None, units: str | None) -> None:
+    """A worksheet: the trace of SCENARIO with the --blank quantities left blank.
+
+    Each blank is one quantity at one step (h at t = 2), empty wherever it is
+    printed for the chosen steps: table cells, equation results, the next
+    step's given state, the returns. At the end: how to check the answers (an
+    `expect` block to fill in, for `lstm-trace check`) and the answer key.
+
+    \b
+    Examples:
+      lstm-trace worksheet scenarios/seed_three_steps.yaml --blank h,c,o > sheet.md
+      lstm-trace worksheet scenario.yaml --blank pre_i,i --steps 1-2 --format html > sheet.html
+    """
+    from .render.worksheet import Worksheet, blank_names
+
+    tr = _load_and_trace(scenario)
+    sel = _selection(steps, batch, units, for_dtype(4, tr.scenario.dtype), False)
+    try:
+        run0 = tr.first
+        sel = sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
+        names = blank_names(tr.scenario.network, [name.strip() for name in blanks.split(",") if name.strip()])
+        sheet = Worksheet(tr, names, sel, scenario)
+    except SelectionError as exc:
+        _fail(str(exc))
+    except ScenarioError as exc:
+        _fail(exc.format())
+    if fmt == "html":
+        from .render.printable import page
+
+        _write([page(sheet.lines(), f"worksheet · {tr.scenario.title or tr.scenario.header}")])
+    else:
+        _write(line + "\n" for line in sheet.lines())
+
+
+@main.command("new")
+@click.option(
+    "--framework",
+    type=click.Choice(("keras", "keras2", "torch", "tf1", "onnx")),
+    default="keras",
+    show_default=True,
+    help="Whose words the scenario is written in.",
+)
+@click.option(
+    "--layer",
+    metavar="NAME",
+    help="The layer, in the framework's own name (case-insensitive): keras, "
+    "keras2 LSTM, GRU, SimpleRNN; torch, onnx LSTM, GRU, RNN; tf1 BasicLSTMCell, LSTMCell, GRUCell, "
+    "BasicRNNCell. Default: the first of these.",
+)
+@click.option("--units", type=click.IntRange(1, 64), default=2, show_default=True, help="Units (hidden size).")
+@click.option("--features", type=click.IntRange(1, 64), default=2, show_default=True, help="Input features F.")
+@click.option("--steps", type=click.IntRange(1, 100), default=3, show_default=True, help="Time steps T.")
+@click.option("--batch", type=click.IntRange(1, 16), default=1, show_default=True, help="Batch rows B.")
+@click.option(
+    "--integers",
+    is_flag=True,
+    help="Integer weights and inputs and linear activations, so every number "
+    "is an integer; where the gates are always σ (torch LSTM/GRU, tf1 LSTM/GRU cells) weights in tenths.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=1,
+    show_default=True,
+    help="The random seed: the same command writes the same file.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--force", is_flag=True, help="With -o: overwrite the file if it exists.")
+def new(framework: str, layer: str | None, units: int, features: int, steps: int, batch: int, integers: bool,
+        seed: int, output: str | None, force: bool) -> None:  # fmt: skip
+    """Write a scenario with small random weights, in a framework's own words, to work by hand.
+
+    The file starts with a comment saying what it is and the command that
+    made it (seed included: run it again for the same file).
+
+    \b
+    Examples:
+      lstm-trace new --integers > mine.yaml     # Keras LSTM(2), 2 features, 3 steps
+      lstm-trace new --framework torch --layer GRU --units 3 --seed 7 -o gru.yaml
+      lstm-trace new --framework tf1 --layer BasicRNNCell --integers -o rnn.yaml
+    """
+    from pathlib import Path
+
+    from .newscenario import Request, layer_name, scenario_text
+
+    if force and output is None:
+        _fail("--force only makes sense with -o FILE")
+    if output is not None and Path(output).exists() and not force:
+        _fail(f"-o: {output} exists; --force overwrites it")
+    try:
+        name = layer_name(framework, layer)
+    except ScenarioError as exc:
+        _fail(exc.format())
+    text = scenario_text(Request(framework, name, units, features, steps, batch, integers, seed))
+    if output is None:
+        _write([text])
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"-o: cannot write {output}: {exc.strerror}")
+    click.echo(f"wrote {output}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

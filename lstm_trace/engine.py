@@ -100,7 +100,7 @@ def _record(cell: Cell, a: _Arrays, active: np.ndarray | None) -> tuple[dict[str
             updates.append(Op("cell_update", c))
         updates.append(Op("act_c", extra["c_act"], cell.cell_activation))
         if cell.projection is not None:
-            updates += [Op("output", extra["m"]), Op("projection", h)]
+            updates += [Op("output", extra["m"]), Op("projection", extra.get("p_unclipped", h))]
             if cell.proj_clip is not None:
                 updates.append(Op("proj_clip", h, bound=cell.proj_clip))
         else:
@@ -253,6 +253,8 @@ class _LSTM(_Stepper):
             extra["m"] = np.empty(shape, dtype)
         if cell.cell_clip is not None:
             extra["c_unclipped"] = np.empty(shape, dtype)
+        if cell.projection is not None and cell.proj_clip is not None:
+            extra["p_unclipped"] = np.empty((steps, batch, cell.output_size), dtype)
         return extra
 
     def loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
@@ -334,6 +336,7 @@ class _LSTM(_Stepper):
             if m is not None:
                 matmul(m[s], cell.projection, out=h[s + 1])  # type: ignore[arg-type]
                 if cell.proj_clip is not None:
+                    extra["p_unclipped"][s] = h[s + 1]
                     np.clip(h[s + 1], -cell.proj_clip, cell.proj_clip, out=h[s + 1])
             if active is not None:
                 _hold(s, active[s], h, extra)

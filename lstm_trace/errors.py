@@ -7,6 +7,7 @@ a hint (usually the closest valid name). The CLI prints it and exits 2.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,3 +97,9 @@ def unknown_name(kind: str, name: str, valid: Iterable[str], where: Where) -> Sc
         found=repr(name),
         hint=hint,
     )
+
+
+def printable(text: str) -> str:
+    """Text from a scenario with its control characters (escape sequences) shown as �, keeping line breaks:
+    a title must not be able to move the cursor or recolour the reader's terminal."""
+    return "".join("�" if unicodedata.category(ch) == "Cc" and ch not in "\n\t" else ch for ch in text)

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import frameworks
 from .arrays import to_array
-from .errors import ScenarioError, Where, unknown_name
+from .errors import ScenarioError, Where, printable, unknown_name
 from .model import Network
 from .yamlio import MarkedDict, parse_yaml, read_text
 
@@ -168,8 +168,10 @@ def _kind(value: Any) -> str:
 
 def _text(data: Mapping[str, Any], key: str, where: Any) -> str | None:
     value = data.get(key)
-    if value is None or isinstance(value, str):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return printable(value)
     raise ScenarioError("must be text", where(key), found=repr(value))
 
 

@@ -110,6 +110,7 @@ class Run:
     peep: np.ndarray | None = None  # (T, B, 3H) peephole terms added to i, f, o
     m: np.ndarray | None = None  # (T, B, H) o ⊙ act(c) before the projection
     c_unclipped: np.ndarray | None = None  # (T, B, H) f ⊙ c + i ⊙ g before cell_clip
+    p_unclipped: np.ndarray | None = None  # (T, B, P) m·P before proj_clip
     pre_clipped: np.ndarray | None = None  # (T, B, GH) what each activation was given, where pre_clip is set
     active: np.ndarray | None = None  # (T, B) False where a step was masked
     blocks: Mapping[str, GateRecord] = field(default_factory=dict)  # canonical gate → its record

@@ -101,9 +101,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One chromium for the whole run; skipped with the reason where playwright or chromium is absent."""
+    """One chromium per test module; skipped with the reason where playwright or chromium is absent.
+
+    Per module, not per session: Playwright's sync API keeps an event loop running while it is open,
+    and the presenter's tests (Textual's pilot) need to start their own.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -288,3 +288,16 @@ def test_onnx_flags_are_0_or_1(tmp_path: Path, attribute: str, found: str) -> No
     text = (SCENARIOS / "onnx_seed.yaml").read_text(encoding="utf-8")
     text = text.replace("  hidden_size: 3\n", f"  hidden_size: 3\n  {attribute}\n", 1)
     refused(write_scenario(tmp_path, text), f"config.{key}: {key} must be 0 or 1", f"found:    {found}")
+
+
+def test_a_title_cannot_send_escape_sequences_to_the_terminal(tmp_path: Path) -> None:
+    text = (SCENARIOS / "seed.yaml").read_text()
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        'title: "Seed \\e[31mred\\e]0;owned\\a"\n'
+        + "\n".join(line for line in text.splitlines() if not line.startswith("title:"))
+    )
+    result = run_cli("run", str(path))
+    assert result.exit_code == 0
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "Seed �[31mred�]0;owned�" in result.output

@@ -18,7 +18,8 @@ import pytest
 
 import lstm_trace
 from conftest import FIXTURES, TOLERANCE, read_fixture
-from lstm_trace.page.data import page_data, scenario_arrays, with_array
+from lstm_trace.page.data import page_data
+from lstm_trace.provenance import scenario_arrays, with_array
 
 FILES = sorted(FIXTURES.glob("*/*.yaml"))
 ARRAYS = ("x", "xw", "hu", "pre", "act", "h", "c", "c_act", "gated", "peep", "m", "c_unclipped", "pre_clipped")

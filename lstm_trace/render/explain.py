@@ -179,7 +179,9 @@ class Explainer:
         formula = f"m{sub(t)}·{names.projection}[:,{k + 1}]"
         clip = run.update("proj_clip")
         if clip is not None:
-            formula = f"clip({formula}, ±{num(clip.bound or 0, AUTO)})"
+            bound = num(clip.bound or 0, AUTO)
+            before = self.n(scalar(run.update("projection").out[self.s, self.b, k]))  # type: ignore[union-attr]
+            return f"{unit('h', t, k + 1)} = clip({formula}, ±{bound}) = clip({before}, ±{bound}) = {h}"
         return f"{unit('h', t, k + 1)} = {formula} = {h}"
 
     def gru_state(self, k: int) -> str:

@@ -1,16 +1,38 @@
 """The trace as Markdown pipe tables, for handouts and notebooks.
 
-Markdown has no width to fit, so every selected unit gets its own column.
+Markdown has no width to fit, so every selected unit gets its own column and
+every weight row its own line. It shows what the terminal shows, from the
+same views: the weights panel, each step's x·W expansion (and h·U's, with
+--explain), its table and its state update. A worksheet passes `Blanks`, which
+may blank values in each step's view and in what the layer returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
-from ..trace import Trace
-from .numbers import array_text, sub
+from ..trace import Run, Trace
+from .numbers import array_text
 from .selection import Selection
 from .views import StepBuilder, StepView
+
+
+class Blanks(Protocol):
+    """What a worksheet leaves for the student to fill in (render/worksheet.py)."""
+
+    @property
+    def preface(self) -> tuple[str, ...]:
+        """Lines after the header: what to fill in."""
+        ...
+
+    def step(self, run: Run, s: int, b: int, view: StepView) -> StepView:
+        """`view` with the blanked values replaced."""
+        ...
+
+    def output(self, key: str, text: str) -> str:
+        """What to print for the returned output `key`, whose values read `text`."""
+        ...
 
 
 def _units(view: StepView, block: int) -> int:
@@ -21,7 +43,7 @@ def _table(view: StepView) -> Iterator[str]:
     heads, align = [""], ["---"]
     for col in view.columns:
         for u, unit in enumerate(view.units):
-            label = f"{col.canonical}{sub(unit + 1)}" if unit is not None else "…"
+            label = f"{col.canonical}[{unit + 1}]" if unit is not None else "…"
             if u == 0 and col.native != col.canonical:
                 label += f" ({col.native})"
             heads.append(label)
@@ -40,6 +62,11 @@ def _step(view: StepView) -> Iterator[str]:
     yield ""
     yield " · ".join(f"`{name} = {value}`" for name, value in view.given)
     yield ""
+    if view.expansion:  # no width to fit: shown whenever the view has it
+        yield "```"
+        yield from view.expansion
+        yield "```"
+        yield ""
     if view.skipped:
         yield f"*{view.skipped}*"
         yield ""
@@ -65,7 +92,18 @@ def _step(view: StepView) -> Iterator[str]:
         yield ""
 
 
-def render_markdown(trace: Trace, selection: Selection | None = None) -> Iterator[str]:
+def _weights(view: StepView) -> Iterator[str]:
+    """The weights panel: a row per input feature and per state unit, then the biases."""
+    yield f"### {view.heading}"
+    yield ""
+    yield from _table(view)
+    yield ""
+    for note in view.notes:
+        yield f"*{note}*"
+        yield ""
+
+
+def render_markdown(trace: Trace, selection: Selection | None = None, blanks: Blanks | None = None) -> Iterator[str]:
     """Lines of Markdown; the caller joins or streams them."""
     sel = selection or Selection()
     sc = trace.scenario
@@ -80,6 +118,8 @@ def render_markdown(trace: Trace, selection: Selection | None = None) -> Iterato
     b, t, f = sc.network.inputs.shape
     yield f"inputs ({b}, {t}, {f}) · {'exact fractions' if sc.exact else sc.dtype}"
     yield ""
+    if blanks is not None:
+        yield from blanks.preface
     for note in sc.notes:
         yield f"> {note}"
     yield ""
@@ -87,19 +127,30 @@ def render_markdown(trace: Trace, selection: Selection | None = None) -> Iterato
         yield f"> ⚠ **{warning}**"
         yield ""
     runs = trace.all_runs()
+    builders = []
     for run in runs:
         units = list(sel.units) if sel.units is not None else list(range(run.cell.units))
         below = trace.runs[run.layer - 2] if run.layer > 1 else ()
-        builder = StepBuilder(
-            run, units, sel.precision, label_layer=len(runs) > 1, x_limit=None, below=below, explain=sel.explain
+        builders.append(
+            StepBuilder(
+                run, units, sel.precision, label_layer=len(runs) > 1, x_limit=None, below=below, explain=sel.explain
+            )
         )
+    if sel.weights:
+        for builder in builders:
+            yield from _weights(builder.weights(None))
+    for run, builder in zip(runs, builders, strict=True):
         for s in sel.step_list(run.steps):
             for row in sel.batch_list(run.h.shape[1]):
-                yield from _step(builder.step(s, row, batch_label=run.h.shape[1] > 1))
+                view = builder.step(s, row, batch_label=run.h.shape[1] > 1)
+                yield from _step(view if blanks is None else blanks.step(run, s, row, view))
     yield f"## returns ({trace.returns_note})"
     yield ""
     for label, key in trace.returns:
-        yield f"- `{label}` {trace.outputs[key].shape}: `{array_text(trace.outputs[key], sel.precision)}`"
+        text = array_text(trace.outputs[key], sel.precision)
+        if blanks is not None:
+            text = blanks.output(key, text)
+        yield f"- `{label}` {trace.outputs[key].shape}: `{text}`"
     yield ""
     if sc.inert:
         yield "## no effect on this trace"

@@ -46,6 +46,7 @@ class Row:
     cells: tuple[tuple[str, ...] | str, ...]
     role: str = "term"  # term, sum, act, gate
     marks: tuple[tuple[str, ...], ...] = ()  # per block and unit: "closed", "open" or "" (gate rows only)
+    key: str = ""  # what a step row holds: a term's key (xW, hU, ...), "pre", "clip", "act" or "gate"
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class Equation:
     terms: tuple[str, ...]  # one per shown unit, "…" for elided
     result: str
     values: tuple[str, ...] = ()  # the result per shown unit
+    quantity: str = ""  # what it computes, as Run.quantity names it (c, h; m before a projection)
+    uses: tuple[str, ...] = ()  # the quantities its terms show the numbers of (f, c_prev, i, g, ...)
 
     @property
     def clipped(self) -> bool:
@@ -276,15 +279,15 @@ class StepBuilder:
                 continue
             cells = tuple(self._each(term.at(s, b)) if term is not None else "" for term in terms)
             label = term_row_label(key, cell, x_name, h_prev)
-            rows.append(Row(label if not rows else f"+ {label}", cells))
-        rows.append(Row(f"= {cell.pre_symbol}{sub(t)}", self._blocks(run.pre[s, b]), "sum"))
+            rows.append(Row(label if not rows else f"+ {label}", cells, key=key))
+        rows.append(Row(f"= {cell.pre_symbol}{sub(t)}", self._blocks(run.pre[s, b]), "sum", key="pre"))
         clips = [run.blocks[col.canonical].op("clip") for col in self.cols]
         if any(clips):
             bound = next(op.bound for op in clips if op is not None and op.bound is not None)
             cells = tuple(self._each(op.out[s, b]) if op is not None else "" for op in clips)
-            rows.append(Row(f"clip ±{num(bound, AUTO)}", cells, "sum"))
-        rows.append(Row("act", tuple(c.activation for c in self.cols), "act"))
-        rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate", self._marks(run.act[s, b])))
+            rows.append(Row(f"clip ±{num(bound, AUTO)}", cells, "sum", key="clip"))
+        rows.append(Row("act", tuple(c.activation for c in self.cols), "act", key="act"))
+        rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate", self._marks(run.act[s, b]), key="gate"))
         return tuple(rows)
 
     def _notes(self, s: int, b: int, h_prev: str) -> tuple[str, ...]:
@@ -328,9 +331,11 @@ class StepBuilder:
                     ),
                     self._state(h_new),
                     self._each(h_new),
+                    "h",
+                    ("z", "h_prev", "n"),
                 ),
             )
-        return (Equation(f"h{sub(t)}", f"{act}(z{sub(t)})", (), self._state(h_new)),)
+        return (Equation(f"h{sub(t)}", f"{act}(z{sub(t)})", (), self._state(h_new), quantity="h"),)
 
     def _lstm_equations(self, s: int, b: int, t: int) -> tuple[Equation, ...]:
         run, cell, p = self.run, self.cell, self.p
@@ -345,6 +350,8 @@ class StepBuilder:
             self._terms(lambda k: f"{num(f[k], p)}·{factor(c_prev[k], p)} + {num(i[k], p)}·{factor(g[k], p)}"),
             self._vec(c_new),
             self._each(c_new),
+            "c",
+            ("f", "c_prev", "i", "g"),
         )
         clip = run.update("cell_clip")
         if clip is not None:
@@ -362,6 +369,8 @@ class StepBuilder:
             self._terms(lambda k: f"{num(o[k], p)}·{factor(c_act[k], p)}"),
             self._state(gated),
             self._each(gated),
+            "h" if projection is None else "m",
+            ("o", "c"),
         )
         if projection is None:
             return (c_eq, out_eq)
@@ -369,4 +378,4 @@ class StepBuilder:
         proj_clip = run.update("proj_clip")
         if proj_clip is not None:
             formula = f"clip({formula}, ±{num(proj_clip.bound or 0, p)})"
-        return (c_eq, out_eq, Equation(f"h{sub(t)}", formula, (), self._state(h_new)))
+        return (c_eq, out_eq, Equation(f"h{sub(t)}", formula, (), self._state(h_new), quantity="h"))
