@@ -333,6 +333,10 @@ def test_run_format_html_writes_the_page_and_terminal_html_the_terminal_look() -
     page = run_cli("run", str(SCENARIOS / "seed.yaml"), "--format", "html")
     assert page.exit_code == 0
     assert 'id="lstm-trace-data"' in page.output and "LstmEngine" in page.output
+    opens = run_cli(
+        "run", str(SCENARIOS / "seed_three_steps.yaml"), "--format", "html", "--steps", "2-3", "--units", "3"
+    )
+    assert '"start":{"t":2,"b":1,"u":3}' in opens.output  # where the page opens when its address names no state
     terminal = run_cli("run", str(SCENARIOS / "seed.yaml"), "--format", "terminal-html")
     assert terminal.exit_code == 0
     assert "<!DOCTYPE html>" in terminal.output and "lstm-trace-data" not in terminal.output
@@ -340,9 +344,19 @@ def test_run_format_html_writes_the_page_and_terminal_html_the_terminal_look() -
     assert exact.exit_code == 2 and "--exact" in exact.stderr
 
 
-def test_a_trace_shows_itself_in_jupyter_as_the_page_in_an_iframe() -> None:
+def test_a_trace_shows_itself_in_jupyter_as_the_page_in_an_iframe(clean: Pages) -> None:
     tr = traced(SCENARIOS / "seed.yaml")
     html = tr._repr_html_()
     assert html is not None and html.startswith("<iframe srcdoc=")
     assert "&lt;script" in html and "<script" not in html  # the page is inside the attribute, escaped
     assert lstm_trace.trace(lstm_trace.load(SCENARIOS / "seed_tenths.yaml", exact=True))._repr_html_() is None
+    notebook = clean.folder / "notebook.html"
+    notebook.write_text(f"<!doctype html><title>notebook</title><p>Out[1]:</p>{html}", encoding="utf-8")
+    page = clean.browser.new_page()
+    page.goto(notebook.as_uri())
+    frame = page.frame_locator("iframe")
+    frame.locator('#step [data-q="pre_f"][data-u="2"]').focus()  # the page works in its sandboxed frame
+    assert (
+        frame.locator('[role="tooltip"]').inner_text() == "z_f₁[2] = x₁·W_f[:,2] + h₀·U_f[:,2] + b_f[2] = 0 + 0 + 1 = 1"
+    )
+    page.close()
