@@ -10,6 +10,7 @@ in a role="tooltip" element, and restore its state from its address.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -309,6 +310,21 @@ def test_text_of_the_scenario_cannot_break_out_of_the_page(clean: Pages) -> None
     assert page.evaluate("window.broken") is None
     assert page.inner_text("h1") == data["title"]
     assert page.title() == "lstm-trace · " + data["title"]
+
+
+def test_where_editing_is_off_the_page_says_why_and_edits_nothing(clean: Pages) -> None:
+    tr = traced(SCENARIOS / "seed.yaml")
+    kept = dataclasses.replace(tr, scenario=dataclasses.replace(tr.scenario, data=None))  # its numbers not kept
+    page = clean.open(clean.write(kept, "no_edit"))
+    assert "Editing is off" in page.inner_text("#weights")
+    assert page.locator("#main .n.ed").count() == 0
+    page.click('#weights [data-w="kernel"][data-i="3"]')
+    assert page.locator("input.edit").count() == 0 and "Editing is off" in page.inner_text("#status")
+    error = page.evaluate(
+        "() => { try { window.lstmTrace.edit('kernel', [0, 3], 0.5); } catch (e) { return e.message; } }"
+    )
+    assert error.startswith("editing is off")
+    assert page.evaluate("window.lstmTrace.state().edits") == []
 
 
 def test_a_long_run_page_stays_small(tmp_path: Path) -> None:

@@ -414,7 +414,7 @@
       moveInGrid(el, ev.key);
       return;
     }
-    if (inGrid && (ev.key === "Enter" || ev.key === "F2") && el.classList.contains("ed")) {
+    if (inGrid && (ev.key === "Enter" || ev.key === "F2") && (el.classList.contains("ed") || el.dataset.w)) {
       ev.preventDefault();
       startEdit(el);
       return;
@@ -479,7 +479,7 @@
         lstmTrace.setUnit(Number(unit.dataset.unit));
         return;
       }
-      const el = ev.target.closest(".n.ed");
+      const el = ev.target.closest(".n.ed, .n[data-w]"); // a weight that cannot be edited says why
       if (el) startEdit(el);
     });
     window.addEventListener("hashchange", () => {
