@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .engine import run_network
@@ -21,7 +23,7 @@ def trace(scenario: Scenario) -> Trace:
     overflows = []
     if flagged or given:
         overflows = [w for run in (r for layer in runs for r in layer) if (w := first_nonfinite(run, given))]
-    return Trace(
+    tr = Trace(
         scenario=scenario,
         runs=runs,
         outputs=returned.outputs,
@@ -30,3 +32,8 @@ def trace(scenario: Scenario) -> Trace:
         states_axis=returned.states_axis,
         warnings=(*scenario.warnings, *overflows),
     )
+    if scenario.backward is None:
+        return tr
+    from .gradients import gradients  # only scenarios with a backward block pay for it
+
+    return replace(tr, gradients=gradients(tr, scenario.backward))

@@ -24,6 +24,7 @@ from .yamlio import MarkedDict, parse_yaml, read_text
 
 if TYPE_CHECKING:
     from .expect import Expect
+    from .gradients import Backward
 
 TOP_KEYS = (
     "title",
@@ -42,6 +43,7 @@ TOP_KEYS = (
     "inputs",
     "dtype",
     "expect",
+    "backward",
 )
 CONFIG_SHORTCUTS = ("units", "activation", "recurrent_activation")
 WEIGHT_SHORTCUTS = ("kernel", "recurrent_kernel", "bias")
@@ -64,6 +66,7 @@ class Scenario:
     title: str | None = None
     description: str | None = None
     expect: Expect | None = None
+    backward: Backward | None = None  # the loss or upstream gradients to take the backward pass from
     source: Path | None = None
     warnings: tuple[str, ...] = ()
     exact: bool = False  # the network holds Fractions: every number as written, computed exactly
@@ -136,6 +139,11 @@ def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
         from .expect import parse_expect  # only scenarios with an expect block pay for it
 
         expect = parse_expect(data["expect"], network, where("expect"))
+    backward = None
+    if data.get("backward") is not None:
+        from .gradients import parse_backward
+
+        backward = parse_backward(data["backward"], where("backward"), source.parent if source else None, numbers)
     return Scenario(
         framework=framework,
         layer=layer,
@@ -149,6 +157,7 @@ def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
         title=_text(data, "title", where),
         description=_text(data, "description", where),
         expect=expect,
+        backward=backward,
         source=source,
         warnings=tuple(raw.warnings),
         exact=exact,

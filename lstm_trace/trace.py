@@ -22,6 +22,7 @@ from .activations import Activation
 from .model import Cell
 
 if TYPE_CHECKING:
+    from .gradients import Gradients
     from .scenario import Scenario
 
 
@@ -164,6 +165,7 @@ class Trace:
     returns_note: str = ""
     warnings: tuple[str, ...] = ()
     states_axis: int | None = None  # the axis of outputs h and c that runs over all_runs(), where they have one
+    gradients: Gradients | None = None  # the backward pass, where the scenario has a `backward` block
 
     @property
     def first(self) -> Run:
