@@ -29,8 +29,8 @@ class ExitStatus(enum.IntEnum):
     ERROR = 2
 
 
-FORMATS = ("terminal", "markdown", "json", "html", "svg")
-EXPORT_WIDTH = 140  # html and svg are pages and slides, not a terminal: a width that fits both
+FORMATS = ("terminal", "markdown", "json", "html", "terminal-html", "svg")
+EXPORT_WIDTH = 140  # terminal-html and svg are pages and slides, not a terminal: a width that fits both
 
 
 def _console(width: int | None, stderr: bool = False) -> Console:
@@ -152,7 +152,9 @@ _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
     default="terminal",
     show_default=True,
     help="terminal: tables for reading; markdown: pipe tables for handouts; json: every value; "
-    "html, svg: the terminal trace in colour as a page or a picture, for slides (width 140 unless --width).",
+    "html: the interactive page, one offline file (every step, hover a number for its arithmetic, edit any "
+    "weight or input; --steps, --batch and --units pick where it opens); terminal-html, svg: the terminal "
+    "trace in colour as a page or a picture, for slides (width 140 unless --width).",
 )
 @_steps
 @_batch
@@ -209,7 +211,9 @@ def run(
         from .render.markdown import render_markdown
 
         _write(line + "\n" for line in render_markdown(tr, sel))
-    elif fmt in ("html", "svg"):
+    elif fmt == "html":
+        _write([_page(tr, sel)])
+    elif fmt in ("terminal-html", "svg"):
         _write([_export(tr, sel, fmt, width or EXPORT_WIDTH)])
     else:
         from .render.terminal import TraceView
@@ -217,6 +221,16 @@ def run(
         console = _console(width)
         for part in TraceView(tr, sel).parts(console.width):  # printed as produced: long traces stream
             console.print(part, crop=False)
+
+
+def _page(tr: Trace, sel: Selection) -> str:
+    """The interactive page, opening at the first step, batch row and unit the selection names."""
+    from .page.build import render_page
+
+    if tr.scenario.exact:
+        _fail("the page computes in floating point: leave out --exact for --format html")
+    first = [1 + (picks[0] if picks else 0) for picks in (sel.steps, sel.batch, sel.units)]
+    return render_page(tr, start=dict(zip(("t", "b", "u"), first, strict=True)))
 
 
 def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
@@ -228,7 +242,7 @@ def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
     console = Console(width=width, file=io.StringIO(), record=True, highlight=False)
     for part in TraceView(tr, sel).parts(console.width):
         console.print(part, crop=False)
-    if fmt == "html":
+    if fmt == "terminal-html":
         return console.export_html(inline_styles=True)
     title = tr.scenario.title or tr.scenario.header
     return console.export_svg(title=f"lstm-trace · {title}")

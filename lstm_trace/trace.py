@@ -173,3 +173,14 @@ class Trace:
 
     def all_runs(self) -> list[Run]:
         return [run for layer in self.runs for run in layer]
+
+    def _repr_html_(self) -> str | None:
+        """In Jupyter, the interactive page inside an iframe (its script and styles kept apart), no server.
+
+        None (the plain repr) for an --exact trace: the page computes in floating point.
+        """
+        if self.scenario.exact:
+            return None
+        from .page.build import render_iframe
+
+        return render_iframe(self)

@@ -55,7 +55,7 @@ def test_markdown_and_json_formats(seed_path: Path) -> None:
 
 
 def test_html_and_svg_exports(seed_path: Path) -> None:
-    page = run_cli("run", str(SCENARIOS / "keras_defaults.yaml"), "--format", "html", "--steps", "1")
+    page = run_cli("run", str(SCENARIOS / "keras_defaults.yaml"), "--format", "terminal-html", "--steps", "1")
     assert page.exit_code == 0 and page.output.startswith("<!DOCTYPE html>")
     assert "h₁ = o ⊙ tanh(c₁) = [0.5449·(-0.3544), 0.5744·(-0.4791), 0.3058·(-0.0794)]" in page.output
     assert re.search(r'<span style="color: #[0-9a-f]{6}[^"]*">\s*i input', page.output)  # coloured despite NO_COLOR

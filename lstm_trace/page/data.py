@@ -82,6 +82,9 @@ def _cell_spec(cell: Cell, run: Run) -> dict[str, Any]:
             "recurrent_bias": cell.names.recurrent_bias,
             "projection": cell.names.projection,
             "transposed": cell.names.transposed,
+            "bias_label": cell.names.bias_label,
+            "recurrent_bias_label": cell.names.recurrent_bias_label,
+            "runtime_bias_label": cell.names.runtime_bias_label,
         },
         "arrays": {name: packed(value) for name, value in cell_arrays(cell).items()},
     }
