@@ -85,7 +85,7 @@ class Numbers:
         clip = self.run.blocks[gate].op("clip")
         shown = [self.quantity(gate, f"{gate}{sub(self.t)}")]
         if clip is not None:
-            shown.insert(0, self.unitwise(f"clip_{gate}", f"clipped pre_{gate}", clip.out[self.s, self.b]))
+            shown.insert(0, self.unitwise(f"clip_{gate}", f"clip(pre_{gate}{sub(self.t)})", clip.out[self.s, self.b]))
         return shown
 
     def pre(self, gate: str) -> list[Shown | str]:

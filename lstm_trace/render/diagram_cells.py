@@ -161,11 +161,11 @@ def _lstm(cv: Canvas, n: Numbers, top: float) -> str:
     if run.update("projection") is not None:
         xp = 1180
         proj_clip = run.update("proj_clip")
-        label = "·P" + (f", clip ±{num(proj_clip.bound or 0, AUTO)}" if proj_clip is not None else "")
-        half = cv.box(xp, BOX_Y, label, "op", minimum=60)
+        half = cv.box(xp, BOX_Y, "·P", "op", minimum=60)
         cv.wire([(xa + 17, BOX_Y), (xp - half, BOX_Y)])
         cv.wire([(xp + half, BOX_Y), (RIGHT, BOX_Y)], "hstate")
-        cv.blocks(h_slot, [n.update("output", "m", f"m{sub(t)}"), h_new])
+        clipped = [f"then clip ±{num(proj_clip.bound or 0, AUTO)}"] if proj_clip is not None else []
+        cv.blocks(h_slot, [n.update("output", "m", f"m{sub(t)}"), *clipped, h_new])
     else:
         cv.wire([(xa + 17, BOX_Y), (RIGHT, BOX_Y)], "hstate")
         cv.blocks(h_slot, [h_new])
@@ -237,6 +237,7 @@ def _rnn(cv: Canvas, n: Numbers, top: float) -> str:
     right = inputs(cv, n, None)
     cv.wire([(right, BUS_Y), (xh, BUS_Y)], arrow=False)
     layer(cv, n, "h", xh, 1060 - xh, above=None)
+    cv.blocks(Slot(xh + 12, MUL_Y + 24, ABOVE_BOX, 600, up=True), n.gate("h")[:-1])  # the clipped sum, if any
     cv.wire([(xh, BOX_Y - 25), (xh, TOP), (RIGHT, TOP)], "hstate")
     act = cell.activation.label
     state = f"the layer's output is the new state: h{sub(t)} = {act}(pre_h{sub(t)})"
