@@ -29,7 +29,8 @@ class ExitStatus(enum.IntEnum):
     ERROR = 2
 
 
-FORMATS = ("terminal", "markdown", "json", "html", "terminal-html", "svg")
+FORMATS = ("terminal", "markdown", "json", "html", "terminal-html", "svg", "diagram")
+PER_STEP = {"diagram": "diagram", "svg": "trace"}  # formats --out-dir writes one file per step of: the file names
 EXPORT_WIDTH = 140  # terminal-html and svg are pages and slides, not a terminal: a width that fits both
 
 
@@ -154,7 +155,10 @@ _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
     help="terminal: tables for reading; markdown: pipe tables for handouts; json: every value; "
     "html: the interactive page, one offline file (every step, hover a number for its arithmetic, edit any "
     "weight or input; --steps, --batch and --units pick where it opens); terminal-html, svg: the terminal "
-    "trace in colour as a page or a picture, for slides (width 140 unless --width).",
+    "trace in colour as a page or a picture, for slides (width 140 unless --width); "
+    "diagram: the cell drawn with one step's numbers, an SVG for a 16:9 slide (--steps picks the step, "
+    "--batch the row, --units up to 4 units; default: the first step, the whole vectors when there are at "
+    "most 4 units, else unit 1).",
 )
 @_steps
 @_batch
@@ -175,6 +179,14 @@ _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
     "f₁[2] = σ(x₁·W_f[:,2] + h₀·U_f[:,2] + b_f[2]) = σ(0.3 + 0 + 1) = σ(1.3) = 0.7858; h·U is expanded like x·W.",
 )
 @click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, dir_okay=True, writable=True),
+    metavar="DIR",
+    help="With --format diagram or svg: write one SVG per selected step into DIR (created if missing) "
+    "instead of one to standard output, for slides: diagram-step-01.svg, ... or trace-step-01.svg, ... "
+    "Default steps: all.",
+)
 def run(
     scenario: str,
     fmt: str,
@@ -187,6 +199,7 @@ def run(
     weights: bool,
     explain: bool,
     width: int | None,
+    out_dir: str | None,
 ) -> None:
     """Trace SCENARIO and show every step's arithmetic.
 
@@ -196,6 +209,8 @@ def run(
     writes every value as an integer or a string "p/q".
     """
     sel = replace(_selection(steps, batch, units, precision, full), weights=weights, explain=explain)
+    if out_dir is not None and fmt not in PER_STEP:
+        _fail("--out-dir writes one file per step for --format diagram or --format svg")
     tr = _load_and_trace(scenario, exact)
     sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype))
     run0 = tr.first
@@ -211,6 +226,12 @@ def run(
         from .render.markdown import render_markdown
 
         _write(line + "\n" for line in render_markdown(tr, sel))
+    elif out_dir is not None:
+        _write_steps(tr, sel, fmt, out_dir, width or EXPORT_WIDTH)
+    elif fmt == "diagram":
+        if sel.steps is not None and len(sel.steps) > 1:
+            _fail("--format diagram draws one step: pick one with --steps t, or write one per step with --out-dir DIR")
+        _write([_diagram(tr, sel, sel.steps[0] if sel.steps else 0)])
     elif fmt == "html":
         _write([_page(tr, sel)])
     elif fmt in ("terminal-html", "svg"):
@@ -231,6 +252,39 @@ def _page(tr: Trace, sel: Selection) -> str:
         _fail("the page computes in floating point: leave out --exact for --format html")
     first = [1 + (picks[0] if picks else 0) for picks in (sel.steps, sel.batch, sel.units)]
     return render_page(tr, start=dict(zip(("t", "b", "u"), first, strict=True)))
+
+
+def _diagram(tr: Trace, sel: Selection, step: int) -> str:
+    """The cell drawn at one step (0-based) for the one batch row selected."""
+    from .render.diagram import DiagramError, render_diagram
+
+    if sel.batch is not None and len(sel.batch) > 1:
+        _fail("--format diagram draws one batch row: pick one with --batch")
+    try:
+        return render_diagram(tr, step, sel.batch[0] if sel.batch else 0, sel.units, sel.precision)
+    except DiagramError as exc:
+        _fail(str(exc))
+
+
+def _write_steps(tr: Trace, sel: Selection, fmt: str, out_dir: str, width: int) -> None:
+    """--out-dir: one SVG per selected step, named by the step (diagram-step-01.svg), each path said as written."""
+    from pathlib import Path
+
+    steps = sel.step_list(tr.first.steps)
+    digits = max(2, len(str(tr.first.steps)))
+    folder = Path(out_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot create --out-dir {out_dir}: {exc.strerror or exc}")
+    for s in steps:
+        svg = _diagram(tr, sel, s) if fmt == "diagram" else _export(tr, replace(sel, steps=(s,)), fmt, width)
+        path = folder / f"{PER_STEP[fmt]}-step-{s + 1:0{digits}d}.svg"
+        try:
+            path.write_text(svg, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {path}: {exc.strerror or exc}")
+        click.echo(str(path))
 
 
 def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
