@@ -21,7 +21,7 @@ from conftest import FIXTURES, TOLERANCE, read_fixture
 from lstm_trace.page.data import page_data
 from lstm_trace.provenance import scenario_arrays, with_array
 
-FILES = sorted(p for p in FIXTURES.glob("*/*.yaml") if p.parent.name != "gradients")  # forward fixtures
+FILES = sorted(FIXTURES.glob("*/*.yaml"))
 ARRAYS = ("x", "xw", "hu", "pre", "act", "h", "c", "c_act", "gated", "peep", "m", "c_unclipped", "pre_clipped")
 
 RUN = """([text, edits, names]) => {
