@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.text import Text
 
@@ -31,7 +32,8 @@ class ExitStatus(enum.IntEnum):
 
 FORMATS = ("terminal", "markdown", "json", "html", "terminal-html", "svg", "diagram")
 PER_STEP = {"diagram": "diagram", "svg": "trace"}  # formats --out-dir writes one file per step of: the file names
-EXPORT_WIDTH = 140  # terminal-html and svg are pages and slides, not a terminal: a width that fits both
+EXPORT_WIDTH = 140  # terminal-html is a page, not a terminal: a width that fits one
+SLIDE_WIDTH = 120  # svg is a slide: 120 columns hold 4 gate blocks of 3 units side by side, ~17 px at 1280×720
 
 
 def _console(width: int | None, stderr: bool = False) -> Console:
@@ -209,6 +211,9 @@ def run(
     writes every value as an integer or a string "p/q".
     """
     sel = replace(_selection(steps, batch, units, precision, full), weights=weights, explain=explain)
+    if fmt == "svg":  # a slide: one step unless --steps says more, the weights only when asked for
+        asked = click.get_current_context().get_parameter_source("weights") is ParameterSource.COMMANDLINE
+        sel = replace(sel, slide=True, steps=sel.steps or (0,), weights=weights and asked)
     if out_dir is not None and fmt not in PER_STEP:
         _fail("--out-dir writes one file per step for --format diagram or --format svg")
     tr = _load_and_trace(scenario, exact)
@@ -227,14 +232,16 @@ def run(
 
         _write(line + "\n" for line in render_markdown(tr, sel))
     elif out_dir is not None:
-        _write_steps(tr, sel, fmt, out_dir, width or EXPORT_WIDTH)
+        _write_steps(tr, sel, fmt, out_dir, width or (SLIDE_WIDTH if fmt == "svg" else EXPORT_WIDTH))
     elif fmt == "diagram":
         if sel.steps is not None and len(sel.steps) > 1:
             _fail("--format diagram draws one step: pick one with --steps t, or write one per step with --out-dir DIR")
         _write([_diagram(tr, sel, sel.steps[0] if sel.steps else 0)])
     elif fmt == "html":
         _write([_page(tr, sel)])
-    elif fmt in ("terminal-html", "svg"):
+    elif fmt == "svg":
+        _write([_slide(tr, sel, width or SLIDE_WIDTH)])
+    elif fmt == "terminal-html":
         _write([_export(tr, sel, fmt, width or EXPORT_WIDTH)])
     else:
         from .render.terminal import TraceView
@@ -278,13 +285,27 @@ def _write_steps(tr: Trace, sel: Selection, fmt: str, out_dir: str, width: int) 
     except OSError as exc:
         _fail(f"cannot create --out-dir {out_dir}: {exc.strerror or exc}")
     for s in steps:
-        svg = _diagram(tr, sel, s) if fmt == "diagram" else _export(tr, replace(sel, steps=(s,)), fmt, width)
+        svg = _diagram(tr, sel, s) if fmt == "diagram" else _slide(tr, replace(sel, steps=(s,)), width)
         path = folder / f"{PER_STEP[fmt]}-step-{s + 1:0{digits}d}.svg"
         try:
             path.write_text(svg, encoding="utf-8")
         except OSError as exc:
             _fail(f"cannot write {path}: {exc.strerror or exc}")
         click.echo(str(path))
+
+
+def _slide(tr: Trace, sel: Selection, width: int) -> str:
+    """The terminal trace of the selected steps as a 16:9 slide; says so when its text is too small to read."""
+    from .render.slides import READABLE_PX, as_slide
+
+    slide = as_slide(_export(tr, sel, "svg", width))
+    if slide.text_px < READABLE_PX:
+        click.echo(
+            f"note: the text of this slide is {slide.text_px:.0f} px on a 1280×720 slide; fewer steps (--steps), "
+            "--no-weights, a narrower --width, or one step per file (--out-dir DIR) make it larger",
+            err=True,
+        )
+    return slide.svg
 
 
 def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, SCENARIOS, SEED, run_cli, write_scenario
 
 COLOUR = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-7]|38|9[0-7])[;m]")  # a foreground colour, not just bold
@@ -67,9 +69,21 @@ def test_html_and_svg_exports(seed_path: Path) -> None:
         "h₁&#160;=&#160;o&#160;⊙&#160;linear(c₁)&#160;=&#160;[2·0,&#160;1·4,&#160;0·1]&#160;=&#160;[0&#160;4&#160;0]"
         in picture.output
     )
-    wide = re.search(r'viewBox="0 0 (\d+)', picture.output)
-    narrow = re.search(r'viewBox="0 0 (\d+)', run_cli("run", str(seed_path), "--format", "svg", "--width", "60").output)
-    assert wide and narrow and int(narrow.group(1)) < int(wide.group(1)) / 2  # --width sets the columns: 60, not 140
+    box = [float(v) for v in re.search(r'viewBox="([^"]+)"', picture.output).group(1).split()]  # type: ignore[union-attr]
+    assert box[2] / box[3] == pytest.approx(16 / 9)  # a 16:9 slide
+    assert 'url("https://' not in picture.output  # rich's web fonts left out: a slide asks nothing of the network
+    assert "weights: x rows" not in picture.output and not picture.stderr  # readable: no note that it is too small
+
+
+def test_an_svg_slide_holds_one_step_unless_asked(tmp_path: Path) -> None:
+    three = str(SCENARIOS / "seed_three_steps.yaml")
+    one = run_cli("run", three, "--format", "svg").output
+    assert "t=1" in one and "t=2" not in one and "returns" not in one
+    both = run_cli("run", three, "--format", "svg", "--steps", "2-3", "--weights")
+    assert "t=1" not in both.output and "t=2" in both.output and "t=3" in both.output
+    assert "weights:&#160;x&#160;rows" in both.output  # --weights asks for the panel
+    small = run_cli("run", three, "--format", "svg", "--steps", "all", "--weights", "--width", "200")
+    assert "note: the text of this slide is" in small.stderr and "--out-dir DIR" in small.stderr
 
 
 def test_precision_option(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ class Selection:
     weights: bool = True
     explain: bool = False  # every equation of every shown unit, in symbols and with its numbers
     summary_after: int = 12  # longer runs show a few steps in full and all of them at a glance
+    slide: bool = False  # a slide: the title and the steps, without the notes, the returns and what had no effect
 
     def checked(self, steps: int, batch: int, units: int) -> Selection:
         """This selection with 'all' resolved, refusing picks beyond the trace's own sizes."""

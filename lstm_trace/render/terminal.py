@@ -118,7 +118,8 @@ class TraceView:
 
     def parts(self, width: int) -> Iterator[Any]:
         """The trace piece by piece, so that a long one can be printed as it is produced."""
-        yield from self._header()
+        header = list(self._header())
+        yield from header[: 1 + bool(self.trace.scenario.title)] if self.sel.slide else header  # a slide: the title
         runs = self.trace.all_runs()
         builders = []
         for run in runs:
@@ -136,8 +137,9 @@ class TraceView:
             if summarised:
                 for b in batch:
                     yield StepsSummary(run, b, builder.units, self.sel.precision)
-        yield from self._returns(width)
-        yield from self._inert()
+        if not self.sel.slide:
+            yield from self._returns(width)
+            yield from self._inert()
 
     # ---- pieces -----------------------------------------------------------------------
     def _header(self) -> Iterator[Text]:
