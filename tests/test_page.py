@@ -376,3 +376,25 @@ def test_a_trace_shows_itself_in_jupyter_as_the_page_in_an_iframe(clean: Pages) 
         frame.locator('[role="tooltip"]').inner_text() == "z_f₁[2] = x₁·W_f[:,2] + h₀·U_f[:,2] + b_f[2] = 0 + 0 + 1 = 1"
     )
     page.close()
+
+
+def test_light_and_dark_follow_the_system_and_the_button(clean: Pages) -> None:
+    page = clean.open(clean.write(traced(SCENARIOS / "seed.yaml"), "scheme"))
+    background = "getComputedStyle(document.documentElement).backgroundColor"
+
+    def scheme_becomes(want: str) -> bool:  # the system's change reaches the page as an event
+        for _ in range(40):
+            if page.evaluate("document.documentElement.dataset.scheme") == want:
+                return True
+            page.wait_for_timeout(25)
+        return False
+
+    page.emulate_media(color_scheme="dark")
+    assert scheme_becomes("dark")  # "system", and the system is dark
+    dark = page.evaluate(background)
+    page.emulate_media(color_scheme="light")
+    assert scheme_becomes("light")
+    assert page.evaluate(background) != dark
+    page.click("#theme")  # system → light → dark
+    page.click("#theme")
+    assert page.inner_text("#theme") == "☾ dark" and page.evaluate(background) == dark  # the button wins over the system

@@ -21,6 +21,7 @@
   const views = LstmViews(ctx);
   const diagram = LstmDiagram(ctx);
   const { explain } = LstmExplain(ctx);
+  const DARK = window.matchMedia("(prefers-color-scheme: dark)");  // "system" follows it, also when it changes
   const originals = new Map(); // "name|i,j" → the scenario's own value, for undoing an edit
 
   // ---- the tooltip and the highlight -----------------------------------------------------------
@@ -168,6 +169,7 @@
     $("#edits-count").textContent = S.edits.length === 1 ? `1 number changed: ${editText(S.edits[0])}` : `${S.edits.length} numbers changed`;
     $("#theme").textContent = { auto: "◐ system", light: "☀ light", dark: "☾ dark" }[S.theme];
     document.documentElement.dataset.theme = S.theme;
+    document.documentElement.dataset.scheme = S.theme === "auto" ? (DARK.matches ? "dark" : "light") : S.theme;
   }
 
   function options(n, label) {
@@ -461,6 +463,7 @@
       S.theme = { auto: "light", light: "dark", dark: "auto" }[S.theme];
       syncControls();
     });
+    DARK.addEventListener("change", syncControls);
     $("#undo-all").addEventListener("click", () => undoAll(true));
     const main = $("#main");
     main.addEventListener("focusin", (ev) => ev.target.classList.contains("n") && showTip(ev.target));
