@@ -59,6 +59,16 @@ def _selection(steps: str | None, batch: str | None, units: str | None, precisio
         _fail(str(exc))
 
 
+def _fitted(sel: Selection, tr: Trace) -> Selection:
+    """The selection for this trace: digits for its dtype, and picks checked against its sizes (exit 2 beyond)."""
+    run0 = tr.first
+    try:
+        sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype))
+        return sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
+    except SelectionError as exc:
+        _fail(str(exc))
+
+
 def _load_and_trace(path: str, exact: bool = False) -> Trace:
     from .api import trace
     from .scenario import load
@@ -217,12 +227,7 @@ def run(
     if out_dir is not None and fmt not in PER_STEP:
         _fail("--out-dir writes one file per step for --format diagram or --format svg")
     tr = _load_and_trace(scenario, exact)
-    sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype))
-    run0 = tr.first
-    try:
-        sel = sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
-    except SelectionError as exc:
-        _fail(str(exc))
+    sel = _fitted(sel, tr)
     if fmt == "json":
         from .render.jsonout import iter_json
 
@@ -339,12 +344,7 @@ def present(scenario: str, batch: str | None, units: str | None, precision: int)
     """
     sel = _selection(None, batch, units, precision, False)
     tr = _load_and_trace(scenario)
-    sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype))
-    run0 = tr.first
-    try:
-        sel = sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
-    except SelectionError as exc:
-        _fail(str(exc))
+    sel = _fitted(sel, tr)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _fail("present needs a terminal; `lstm-trace run` writes the trace to a file or a pipe")
     from .present import PresentApp  # Textual is imported only here: the other commands start fast
@@ -441,10 +441,8 @@ def worksheet(scenario: str, blanks: str, fmt: str, steps: str | None, batch: st
     from .render.worksheet import Worksheet, blank_names
 
     tr = _load_and_trace(scenario)
-    sel = _selection(steps, batch, units, for_dtype(4, tr.scenario.dtype), False)
+    sel = _fitted(_selection(steps, batch, units, 4, False), tr)
     try:
-        run0 = tr.first
-        sel = sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
         names = blank_names(tr.scenario.network, [name.strip() for name in blanks.split(",") if name.strip()])
         sheet = Worksheet(tr, names, sel, scenario)
     except SelectionError as exc:
