@@ -22,7 +22,8 @@ from lstm_trace.page.data import page_data
 from lstm_trace.provenance import scenario_arrays, with_array
 
 FILES = sorted(FIXTURES.glob("*/*.yaml"))
-ARRAYS = ("x", "xw", "hu", "pre", "act", "h", "c", "c_act", "gated", "peep", "m", "c_unclipped", "pre_clipped")
+ARRAYS = ("x", "xw", "hu", "pre", "act", "h", "c", "c_act", "gated", "peep", "m", "c_unclipped", "p_unclipped",
+          "pre_clipped")  # fmt: skip
 
 RUN = """([text, edits, names]) => {
   const model = LstmEngine.decode(JSON.parse(text));
@@ -40,7 +41,8 @@ RUN = """([text, edits, names]) => {
 def engine_page(browser: Any) -> Any:
     page = browser.new_page()
     page.set_content("<!doctype html><title>engine</title>")
-    page.add_script_tag(content=resources.files("lstm_trace.page").joinpath("engine.js").read_text("utf-8"))
+    for name in ("engine.js", "backward.js"):
+        page.add_script_tag(content=resources.files("lstm_trace.page").joinpath(name).read_text("utf-8"))
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
@@ -137,3 +139,77 @@ def test_every_activation_the_python_engine_knows_is_computed_alike(engine_page:
         got = np.asarray(engine_page.evaluate(ACTIVATE, [activation_spec(act), xs.tolist()]))
         want = act(xs[None, :])[0] if act.name == "softmax" else act(xs)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15, err_msg=f"{act.name} {act.params}")
+
+
+BACK = """([text, names]) => {
+  const model = LstmEngine.decode(JSON.parse(text));
+  const result = LstmEngine.run(model);
+  const g = LstmBackward.backward(model, result);
+  const plain = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.from(v)]));
+  return {
+    loss: g.loss, weights: plain(g.weights), initial_state: plain(g.initial_state), inputs: Array.from(g.inputs),
+    runs: g.runs.map((layer) => layer.map((b) => ({
+      ...Object.fromEntries(names.filter((k) => b[k]).map((k) => [k, Array.from(b[k])])), grads: plain(b.grads),
+    }))),
+  };
+}"""
+BACK_ARRAYS = ("dh", "dc", "dact", "dpre", "dhu", "dx")
+GRADIENTS = sorted((FIXTURES / "gradients").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", GRADIENTS, ids=lambda p: p.stem)
+def test_the_pages_backward_pass_is_the_python_one(engine_page: Any, path: Path) -> None:
+    """Every δ of every step, every canonical and named gradient, the page's against the Python record."""
+    data, _ = read_fixture(path)
+    tr = _trace(path, data)
+    g = tr.gradients
+    assert g is not None
+    got = engine_page.evaluate(BACK, [json.dumps(page_data(tr)), list(BACK_ARRAYS)])
+    rtol, atol = TOLERANCE[tr.scenario.dtype]
+    if tr.scenario.dtype == "float64":
+        rtol, atol = 1e-10, 1e-12
+
+    def same(mine: Any, want: Any, what: str) -> None:
+        np.testing.assert_allclose(np.asarray(mine, np.float64), np.asarray(want, np.float64).ravel(),
+                                   rtol=rtol, atol=atol, err_msg=f"{path.stem}: {what}")  # fmt: skip
+
+    same(got["loss"], g.loss, "loss")
+    assert set(got["weights"]) == set(g.weights) and set(got["initial_state"]) == set(g.initial_state)
+    for name, value in g.weights.items():
+        same(got["weights"][name], value, name)
+    for name, value in g.initial_state.items():
+        same(got["initial_state"][name], value, name)
+    same(got["inputs"], g.inputs, "inputs")
+    for layer, runs in zip(g.runs, got["runs"], strict=True):
+        for back, page in zip(layer, runs, strict=True):
+            where = f"layer {back.run.layer} {back.run.direction}"
+            for name in BACK_ARRAYS:
+                if getattr(back, name) is not None:
+                    same(page[name], getattr(back, name), f"{where} {name}")
+            for name, value in back.grads.items():
+                same(page["grads"][name], value, f"{where} d{name}")
+
+
+DERIVE = """([spec, xs, dys]) => {
+  const x = Float64Array.from(xs), dy = Float64Array.from(dys), y = new Float64Array(xs.length);
+  LstmEngine.activation(spec)(x, 0, y, 0, xs.length);
+  const dx = new Float64Array(xs.length);
+  LstmBackward.activationBack(spec)(x, y, dy, dx, xs.length);
+  return Array.from(dx);
+}"""
+
+
+def test_every_activations_derivative_is_the_pythons_kinks_included(engine_page: Any) -> None:
+    from lstm_trace.page.data import activation_spec
+
+    # the grid holds every kink: 0, ±0.5, ±1, ±2.5, ±3, 6, and each family's own
+    xs = np.concatenate([np.linspace(-8, 8, 161), [-3, 3, -2.5, 2.5, 0.7, -1 / 0.3 * 0.4, 1.1]])
+    dys = np.random.default_rng(3).normal(size=xs.size)
+    for act in _every_activation():
+        got = np.asarray(engine_page.evaluate(DERIVE, [activation_spec(act), xs.tolist(), dys.tolist()]))
+        y = act(xs[None, :])[0] if act.name == "softmax" else act(xs)
+        if act.name == "softmax":
+            want = act.backward(xs[None, :], y[None, :], dys[None, :])[0]
+        else:
+            want = act.backward(xs, y, dys)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, err_msg=f"{act.name} {act.params}")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..trace import Trace
 
-SCRIPTS = ("engine.js", "format.js", "context.js", "views.js", "diagram.js", "explain.js", "page.js")  # in order
+SCRIPTS = ("engine.js", "backward.js", "format.js", "context.js", "views.js", "diagram.js", "explain.js", "page.js")  # in order
 SLOT = re.compile(r"\{\{(title|css|scripts|data)\}\}")
 
 

@@ -15,7 +15,7 @@ needs them to edit a weight by its own name and to show what the layer returns.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from ..activations import Activation
 from ..model import Cell
 from ..provenance import cell_arrays, returned_from, sources_of
 from ..trace import Op, Run, Trace
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
 
 
 def packed(array: np.ndarray) -> dict[str, Any]:
@@ -130,6 +133,8 @@ def page_data(tr: Trace) -> dict[str, Any]:
         "sources": [{"name": s.name, "shape": list(s.shape), "offset": s.offset} for s in origin.sources],
         "codes": {ident: _codes(src) for ident, src in origin.codes.items()},
         "no_edit": origin.why_not,
+        "backward": _backward(scenario),
+        "initial_state_names": [str(k) for k in (scenario.data or {}).get("initial_state") or {}],
     }
 
 
@@ -168,3 +173,14 @@ def _affine_pieces(src: np.ndarray) -> list[dict[str, Any]] | None:
         pieces.append({"start": start, "stop": stop, "first": int(piece.flat[0]), "strides": strides})
         start = stop
     return pieces if len(pieces) <= 64 else None
+
+
+def _backward(scenario: Scenario) -> dict[str, Any] | None:
+    """The scenario's backward block for the page's own backward pass: a loss, or upstream gradients."""
+    spec = scenario.backward
+    if spec is None:
+        return None
+    if spec.loss is None:
+        return {"upstream": {name: packed(np.asarray(v, np.float64)) for name, v in (spec.upstream or {}).items()}}
+    target = None if spec.target is None else packed(np.asarray(spec.target, np.float64))
+    return {"loss": spec.loss, "of": spec.of, "target": target}

@@ -224,7 +224,7 @@ const LstmEngine = (() => {
       for (let s = 0; s < T; s++) for (let b = 0; b < B; b++) active[s * B + b] = reads[s] < model.lengths[b] ? 1 : 0;
     }
     const run = { layer, direction, cell, T, B, F, H, Hout, G, reads, x, xw, hu, pre, act, h, active, pre_clipped,
-      c: null, c_act: null, gated: null, peep: null, m: null, c_unclipped: null };
+      c: null, c_act: null, gated: null, peep: null, m: null, c_unclipped: null, p_unclipped: null };
 
     /** Apply block k's clip and activation to row (s, b): pre → (pre_clipped) → act. */
     function activate(k, s, b) {
@@ -316,7 +316,11 @@ const LstmEngine = (() => {
         const P = a.projection;
         matmul(m, s * B * H, H, B, H, P, Hout, h, (s + 1) * B * Hout, Hout);
         if (projClip !== null) {
-          for (let k = (s + 1) * B * Hout; k < (s + 2) * B * Hout; k++) h[k] = clip(h[k], -projClip, projClip);
+          const p = run.p_unclipped || (run.p_unclipped = new Float(T * B * Hout));
+          for (let k = 0; k < B * Hout; k++) {
+            p[s * B * Hout + k] = h[(s + 1) * B * Hout + k];
+            h[(s + 1) * B * Hout + k] = clip(h[(s + 1) * B * Hout + k], -projClip, projClip);
+          }
         }
       }
       hold(run, s);
@@ -539,7 +543,10 @@ const LstmEngine = (() => {
 
   const sources = (model) => model.sources.map((s) => ({ name: s.name, shape: s.shape.slice() }));
 
-  return { decode, run, edit, value, sourceOf, sources, activation };
+  /** Φ(x), the standard normal's distribution function (gelu's derivative needs it). */
+  const normalCdf = (x) => 0.5 * erfc(-x / Math.SQRT2);
+
+  return { decode, decodeArray, run, edit, value, sourceOf, sources, activation, normalCdf };
 })();
 
 if (typeof module !== "undefined") module.exports = LstmEngine;
