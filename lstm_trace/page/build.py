@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..trace import Trace
 
-SCRIPTS = ("engine.js", "backward.js", "format.js", "context.js", "views.js", "diagram.js", "explain.js", "page.js")  # in order
+# in order: the engines, then the page that uses them
+SCRIPTS = ("engine.js", "backward.js", "format.js", "context.js", "views.js", "diagram.js", "explain.js", "page.js")
 SLOT = re.compile(r"\{\{(title|css|scripts|data)\}\}")
 
 
