@@ -20,7 +20,7 @@ import numpy as np
 from .arrays import to_array
 from .backward import BackRun, back_run
 from .errors import ScenarioError, Where, unknown_name
-from .provenance import returned_from, sources_of
+from .provenance import returned_from
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -201,7 +201,7 @@ def _named(
     tr: Trace, runs: tuple[tuple[BackRun, ...], ...], inputs: np.ndarray
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Canonical gradients summed back onto the scenario's own arrays: (weights, initial_state) by name."""
-    origin = sources_of(tr.scenario)
+    origin = tr.scenario.origin
     if origin.why_not is not None:
         raise ScenarioError(f"the gradients cannot be given under the scenario's names: {origin.why_not}")
     canonical: dict[str, np.ndarray] = {"inputs": inputs}

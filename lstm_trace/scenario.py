@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from .yamlio import MarkedDict, parse_yaml, read_text
 if TYPE_CHECKING:
     from .expect import Expect
     from .gradients import Backward
+    from .provenance import Origin
 
 TOP_KEYS = (
     "title",
@@ -71,6 +73,14 @@ class Scenario:
     warnings: tuple[str, ...] = ()
     exact: bool = False  # the network holds Fractions: every number as written, computed exactly
     data: Any = None  # the mapping it was read from, kept for views that rebuild the layer with other numbers
+
+    @cached_property
+    def origin(self) -> Origin:
+        """Where each number of the scenario lands in the network (provenance.py), worked out when first asked:
+        the page edits by it and the backward pass names its gradients by it."""
+        from .provenance import sources_of
+
+        return sources_of(self)
 
     @classmethod
     def from_dict(cls, data: Any, source: Path | None = None, exact: bool = False) -> Scenario:

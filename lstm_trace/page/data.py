@@ -21,7 +21,7 @@ import numpy as np
 
 from ..activations import Activation
 from ..model import Cell
-from ..provenance import cell_arrays, returned_from, sources_of
+from ..provenance import cell_arrays, returned_from
 from ..trace import Op, Run, Trace
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def page_data(tr: Trace) -> dict[str, Any]:
     if scenario.exact:
         raise ValueError("the page computes in floating point; trace the scenario without --exact")
     net = scenario.network
-    origin = sources_of(scenario)
+    origin = scenario.origin
     offsets, out_codes = returned_from(tr)
     layers = [
         [_cell_spec(cell, tr.runs[layer][d]) for d, cell in enumerate(cells)] for layer, cells in enumerate(net.cells)
