@@ -3,8 +3,9 @@
 Each is a scenario with a `backward` block and, in its `reference`, the framework's forward outputs and
 `gradients` (tools/make_fixtures.py gradients-*, from real framework runs; the generator checks float64
 cases against central finite differences). No framework is imported here: these tests check shapes and
-names against the scenario, L against the stored outputs, and the one thing about per_step that follows
-from the outputs alone: the gradient of layer 1 forward's last state is what L says about its own outputs.
+names against the scenario, L against the stored outputs, and what about per_step follows from the outputs
+alone: the gradient of layer 1 forward's last state is what L says about its own outputs, and for c (the
+total, every path) also the path through h_T = o_T ⊙ act(c_T), whose o_T the final h and c give.
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, read_fixture
+from conftest import FIXTURES, SCENARIOS, read_fixture
+from lstm_trace.yamlio import parse_yaml
 
 GRADIENTS = sorted((FIXTURES / "gradients").glob("*.yaml"))
 FRAMEWORKS = {"keras": "keras ", "keras2": "keras ", "torch": "torch ", "tf1": "tensorflow ", "onnx": "onnx "}
 LOSSES = {"half_squared_error", "mean_squared_error", "sum"}
 WITH_C = {"LSTM", "BasicLSTMCell", "LSTMCell"}
 TOLERANCE = {"float32": (1e-5, 1e-6), "float64": (1e-12, 1e-12)}
+# act(c) and act'(c) of the cell state, by the name a fixture's config gives the LSTM's activation
+ACTIVATIONS = {
+    "tanh": (np.tanh, lambda c: 1 - np.tanh(c) ** 2),
+    "relu": (lambda c: np.maximum(c, 0), lambda c: (c > 0).astype(np.float64)),
+    "linear": (lambda c: c, np.ones_like),
+}
+# scenarios/seed_backward.yaml's per-step gradients worked by hand: δh_t is 1 from its own output row plus
+# what comes back; δc_t = δh_t ⊙ o_t + δc_{t+1} ⊙ f_{t+1} (the layer is linear: h_t = o_t ⊙ c_t)
+SEED_PER_STEP = {"h": [[[5, 3, 5], [3, 3, 5], [1, 1, 1]]], "c": [[[10, 0, 0], [6, -1, 0], [0, -1, 0]]]}
 
 
 def shape(value: Any) -> tuple[int, ...]:
@@ -121,10 +132,34 @@ def _last_states(data: dict[str, Any], reference: dict[str, Any]) -> list[tuple[
     return []
 
 
+def _activation(data: dict[str, Any]) -> str | None:
+    """The name of the LSTM's act in h = o ⊙ act(c), where nothing else stands between c and h (no projection,
+    no output peephole); None where something does."""
+    config = data["config"]
+    if data["framework"] in ("keras", "keras2"):
+        return config.get("activation", "tanh")
+    if data["framework"] == "torch":
+        return None if config.get("proj_size") else "tanh"
+    return "tanh" if data["layer"] == "BasicLSTMCell" and "activation" not in config else None
+
+
+def _through_h(data: dict[str, Any], h: np.ndarray, c: np.ndarray, dh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(δh ⊙ ∂h/∂c, where it is known) of a made state from its own h and c: ∂h/∂c = o ⊙ act'(c) with
+    o = h / act(c), unknown where act(c) is 0 and act'(c) is not."""
+    name = _activation(data)
+    if name is None:
+        return np.zeros_like(c), np.zeros(c.shape, dtype=bool)
+    act, slope = ACTIVATIONS[name]
+    a, d = act(c), slope(c)
+    o = np.divide(h, a, out=np.zeros_like(h), where=a != 0)
+    return dh * o * d, (a != 0) | (d == 0)
+
+
 @pytest.mark.parametrize("path", GRADIENTS, ids=lambda p: p.stem)
 def test_last_state_gradient_is_its_own_outputs(path: Path) -> None:
     """per_step is total: at the last step (and, for a TF1 row that ended early, every step past its end, whose
-    state is the final state carried on) it is dL/dh of the final state plus dL/d(its own sequence row)."""
+    state is the final state carried on) it is dL/d(the final state) plus dL/d(its own sequence row) for h;
+    for c, at the last state made, plus the path through that state's h, δh ⊙ o ⊙ act'(c)."""
     data, reference = read_fixture(path)
     rows = _last_states(data, reference)
     if not rows:
@@ -132,14 +167,38 @@ def test_last_state_gradient_is_its_own_outputs(path: Path) -> None:
     backward, per_step = data["backward"], reference["gradients"]["per_step"]
     rtol, atol = TOLERANCE[data["dtype"]]
     steps = shape(data["inputs"])[1]
+    torch = data["framework"] == "torch"
     g_sequence = output_gradient(backward, reference, "sequence")
+    checked = 0
     for name in per_step:
         got = np.asarray(per_step[name], dtype=np.float64)
         g_final = output_gradient(backward, reference, name)
         for row, end, index, width in rows:
-            final = g_final[index, row] if data["framework"] == "torch" else g_final[row]
-            for t in range(end, steps):  # the carried-on states: no output row of their own
+            final = g_final[index, row] if torch else g_final[row]
+            for t in range(end, steps):  # the carried-on states: no output row of their own, no h made from them
                 np.testing.assert_allclose(got[row, t], final, rtol=rtol, atol=atol, err_msg=f"{name} row {row}")
-            own = g_sequence[row, end - 1, :width] if name == "h" else 0.0
-            want = final + own if end == steps else got[row, end] + own
-            np.testing.assert_allclose(got[row, end - 1], want, rtol=rtol, atol=atol, err_msg=f"{name} row {row}")
+            after = final if end == steps else got[row, end]
+            known = np.ones(got.shape[-1], dtype=bool)
+            if name == "h":
+                want = after + g_sequence[row, end - 1, :width]
+            else:  # the final state is the last one made: its h and c are the layer's final h and c
+                h, c = (np.asarray(reference[k], dtype=np.float64)[(index, row) if torch else row] for k in "hc")
+                through, known = _through_h(data, h, c, np.asarray(per_step["h"], dtype=np.float64)[row, end - 1])
+                want = after + through
+            np.testing.assert_allclose(
+                got[row, end - 1][known], want[known], rtol=rtol, atol=atol, err_msg=f"{name} row {row}"
+            )
+            checked += int(known.sum())
+    assert checked
+
+
+def test_the_seed_scenarios_per_step_is_worked_by_hand() -> None:
+    """keras_seed_backward is scenarios/seed_backward.yaml run by Keras 3: the same weights, inputs and backward
+    block, and the per-step gradients a hand calculation gives, c's through h_t included."""
+    data, reference = read_fixture(FIXTURES / "gradients" / "keras_seed_backward.yaml")
+    path = SCENARIOS / "seed_backward.yaml"
+    seed = parse_yaml(path.read_text(), path)
+    for key in ("weights", "backward"):
+        assert data[key] == seed[key], key
+    assert data["inputs"] == [seed["inputs"]]
+    assert {k: np.asarray(v).tolist() for k, v in reference["gradients"]["per_step"].items()} == SEED_PER_STEP

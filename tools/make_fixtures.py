@@ -1251,10 +1251,16 @@ def onnx_mistake_fixtures(framework: str) -> None:
 # inputs, initial_state) from the framework's own autograd on the real layer. per_step, the total
 # dL/dh_t and dL/dc_t of layer 1's forward direction, comes from the framework's cell API unrolled
 # in a Python loop with the same weights; before anything is written the loop must give the real
-# layer's outputs and gradients. Every float64 case is also checked against central finite
-# differences of the framework's own forward pass (per_step: of the loop, with a nudge added to
-# each state). onnxruntime has no gradients: the ONNX group stores central finite differences of
-# the onnx package's reference evaluator, in float64, and no per_step.
+# layer's outputs and gradients. Total means every path: c_t's gradient is taken at the tensor h_t
+# is made from, so it includes the path through h_t (δc_t = δh_t ⊙ ∂h_t/∂c_t + what the next step
+# and the final c send back). Every float64 case is also checked against central finite differences
+# of the framework's own forward pass; per_step: of the loop with a nudge added to h_t after the step
+# and to c_t inside it, before h_t is made (torch: in its written-out step; Keras: added to the c the
+# cell's carry computation returns); TF1's cells cannot be nudged inside: there, of the part a nudge
+# after the step sees. Every Keras and TF1 LSTM case must also give the total as that part plus
+# δh_t ⊙ ∂h_t/∂c_t from the framework's own autograd of the step.
+# onnxruntime has no gradients: the ONNX group stores central finite differences of the onnx
+# package's reference evaluator, in float64, and no per_step.
 FD_STEP = 1e-6
 FD_METHOD = "central finite differences, h=1e-6"
 FD_TOLERANCE = 1e-6  # float64 gradients vs central differences, relative to the case's largest gradient
@@ -1499,21 +1505,32 @@ def _torch_layer(torch: Any, case: GradCase, at: Flat, backward: dict[str, Any],
     return loss.detach().numpy(), numbers, grads
 
 
-def _torch_cell(torch: Any, case: GradCase, weights: Flat, features: int) -> tuple[Callable, dict[str, Any]]:
-    """(step(x, h, c) → (h, c), its weight tensors): nn.LSTMCell/GRUCell/RNNCell, or with proj_size (which
-    nn.LSTMCell lacks) nn.LSTM's projected step written in torch operations."""
+def _torch_cell(
+    torch: Any, case: GradCase, weights: Flat, features: int, ops: bool = False
+) -> tuple[Callable, dict[str, Any]]:
+    """(step(x, h, c, inside) → (h, c), its weight tensors): nn.LSTMCell/GRUCell/RNNCell; or, with ops (and
+    with proj_size, which nn.LSTMCell lacks), the LSTM step in torch operations as nn.LSTM computes it on the
+    CPU. Written out, c_t is a tensor of its own before h_t = o_t ⊙ tanh(c_t) is made from it, whatever
+    nn.LSTMCell does inside (on CUDA it is one fused op): `inside` is added to c_t there, so that
+    dL/d(inside), like c_t's retained gradient, is the total dL/dc_t, the path through h_t included."""
     hidden, _, _, _ = _torch_sizes(case)
     bias = case.config.get("bias", True)
-    if case.config.get("proj_size"):
+    if case.layer == "LSTM" and (ops or case.config.get("proj_size")):
+        linear = torch.nn.functional.linear
         p = {n: torch.from_numpy(w.copy()).requires_grad_() for n, w in weights.items()}
 
-        def step(x: Any, h: Any, c: Any) -> tuple[Any, Any]:
-            gates = x @ p["weight_ih"].T + h @ p["weight_hh"].T
-            if bias:
-                gates = gates + p["bias_ih"] + p["bias_hh"]
-            i, f, g, o = gates.chunk(4, dim=1)
+        def step(x: Any, h: Any, c: Any, inside: Any = None) -> tuple[Any, Any]:
+            if "weight_hr" in p:  # the projected step's sum, as this generator has always written it
+                gates = linear(x, p["weight_ih"]) + linear(h, p["weight_hh"])
+                gates = gates + p["bias_ih"] + p["bias_hh"] if "bias_ih" in p else gates
+            else:  # nn.LSTMCell's own CPU sum, so that layer 1 forward's numbers are the cell's to the bit
+                gates = linear(h, p["weight_hh"], p.get("bias_hh")) + linear(x, p["weight_ih"], p.get("bias_ih"))
+            i, f, g, o = gates.chunk(4, dim=1)  # torch's gate order
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            return (torch.sigmoid(o) * torch.tanh(c)) @ p["weight_hr"].T, c
+            if inside is not None:
+                c = c + inside
+            h = torch.sigmoid(o) * torch.tanh(c)
+            return (linear(h, p["weight_hr"]) if "weight_hr" in p else h), c
 
         return step, p
     options = {"nonlinearity": case.config.get("nonlinearity", "tanh")} if case.layer == "RNN" else {}
@@ -1521,15 +1538,17 @@ def _torch_cell(torch: Any, case: GradCase, weights: Flat, features: int) -> tup
     cell = cell.to(getattr(torch, case.dtype))
     cell.load_state_dict({n: torch.from_numpy(w) for n, w in weights.items()})
     if case.layer == "LSTM":
-        return (lambda x, h, c: cell(x, (h, c))), dict(cell.named_parameters())
-    return (lambda x, h, c: (cell(x, h), None)), dict(cell.named_parameters())
+        return (lambda x, h, c, inside=None: cell(x, (h, c))), dict(cell.named_parameters())
+    return (lambda x, h, c, inside=None: (cell(x, h), None)), dict(cell.named_parameters())
 
 
 def _torch_loop(
     torch: Any, case: GradCase, at: Flat, backward: dict[str, Any], nudge: Flat | None = None
 ) -> tuple[Any, Flat, Flat, Flat]:
     """(L, outputs, gradients, per_step) of the same network from its cells called in a Python loop, every layer
-    and direction; per_step is the total gradient of each state of layer 1 forward, read with retain_grad()."""
+    and direction; per_step is the total gradient of each state of layer 1 forward, read with retain_grad() on
+    the h_t and c_t its written-out step makes (c_t: the tensor h_t is made from). `nudge` moves h_t after the
+    step (nothing in it reads h_t) and c_t inside it, before h_t is made: dL/d(nudge) is per_step."""
     hidden, out, layers, dirs = _torch_sizes(case)
     tdtype = getattr(torch, case.dtype)
     keys = {"h": out, "c": hidden} if case.layer == "LSTM" else {"h": out}
@@ -1544,7 +1563,8 @@ def _torch_loop(
         for d in range(dirs):
             suffix = f"_l{layer}{'_reverse' if d else ''}"
             mine = {n: at[f"weights rnn.{n}{suffix}"] for n in TORCH_WEIGHTS if f"weights rnn.{n}{suffix}" in at}
-            step, params = _torch_cell(torch, case, mine, below.shape[2])
+            first = layer == 0 and d == 0
+            step, params = _torch_cell(torch, case, mine, below.shape[2], ops=first)
             weights.update({f"weights rnn.{n}{suffix}": p for n, p in params.items()})
             state = {
                 k: leaves[f"initial_state {k}0"][layer * dirs + d]
@@ -1555,10 +1575,11 @@ def _torch_loop(
             sequence: list[Any] = [None] * case.steps
             times = range(case.steps) if d == 0 else range(case.steps - 1, -1, -1)
             for n, t in enumerate(times):
-                h, c = step(below[:, t], state["h"], state.get("c"))
+                inside = torch.from_numpy(nudge["c"][:, n]) if first and "c" in keys else None
+                h, c = step(below[:, t], state["h"], state.get("c"), inside)
                 state = {"h": h, "c": c} if case.layer == "LSTM" else {"h": h}
-                if layer == 0 and d == 0:
-                    state = {k: v + torch.from_numpy(nudge[k][:, n]) for k, v in state.items()}
+                if first:
+                    state["h"] = h + torch.from_numpy(nudge["h"][:, n])
                     for k, v in state.items():
                         v.retain_grad()
                         per_step[k].append(v)
@@ -1623,11 +1644,17 @@ def _torch_gradient_fixture(torch: Any, version: str, case: GradCase) -> None:
         nudged = check_finite_differences(
             f"{what} per_step", lambda v: _torch_loop(torch, case, at, backward, v)[0], zero, per_step
         )
-        checked = f" (central differences agree to {max(gap, nudged):.1e} of the largest gradient)"
-    cell = "the projected LSTM step (nn.LSTMCell has no proj_size)" if out != hidden else f"nn.{case.layer}Cell"
+        checked = f" (central differences agree to {gap:.1e} of the largest gradient; per_step to {nudged:.1e})"
+    cell, written, retained = f"nn.{case.layer}Cell", "", "retain_grad()"
+    if case.layer == "LSTM":
+        written = ", layer 1 forward's step written out in torch operations (nn.LSTMCell's CPU arithmetic)"
+        retained = "retain_grad() on its h_t and on c_t, the tensor h_t is made from"
+    if out != hidden:
+        cell, written = "the projected LSTM step written out in torch operations (nn.LSTMCell has no proj_size)", ""
+        retained = "retain_grad() on layer 1 forward's h_t and on c_t, the tensor h_t is made from"
     how = (
         f"weights, inputs and initial-state gradients from {version} autograd on nn.{case.layer}; "
-        f"per_step from {cell} unrolled in a loop over every layer and direction, with retain_grad()"
+        f"per_step from {cell} unrolled in a loop over every layer and direction{written}, with {retained}"
     )
     description = describe(case, f"torch nn.{case.layer}", how)
     config = {"input_size": case.features, **case.config}
@@ -1639,6 +1666,8 @@ def _torch_gradient_fixture(torch: Any, version: str, case: GradCase) -> None:
 # keras ---------------------------------------------------------------------------------------
 KERAS_STATES = {"LSTM": ("h0", "c0"), "GRU": ("h0",), "SimpleRNN": ("h0",)}
 KERAS_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
+# LSTMCell's carry computations (implementation 1 and 2, Keras 3 and 2): (c_t, o_t), of which h_t = o_t ⊙ act(c_t)
+KERAS_CARRY = ("_compute_carry_and_output", "_compute_carry_and_output_fused")
 
 
 def keras_gradient_cases() -> Iterator[GradCase]:
@@ -1671,7 +1700,26 @@ def keras_gradient_cases() -> Iterator[GradCase]:
                    loss="half_squared_error", of="sequence", dtype="float64", initial_state=True)
     yield GradCase("simplernn_default_float64", "SimpleRNN", {"units": 2}, loss="mean_squared_error", of="h",
                    dtype="float64", batch=1)
+    yield GradCase("seed_backward", "LSTM", {"units": 3, "activation": None, "recurrent_activation": None} | both,
+                   loss="sum", of="sequence", batch=1, steps=3, features=2, variant="seed")  # Keras 3 only
     # fmt: on
+
+
+SEED_BACKWARD = OUT.parent.parent / "scenarios" / "seed_backward.yaml"
+# dL/dh_t and dL/dc_t of scenarios/seed_backward.yaml as worked by hand (every δ an integer): c_t's includes
+# the path through h_t = o_t ⊙ c_t, δc_t = δh_t ⊙ o_t + δc_{t+1} ⊙ f_{t+1}
+SEED_PER_STEP = {
+    "h": np.array([[[5, 3, 5], [3, 3, 5], [1, 1, 1]]]),
+    "c": np.array([[[10, 0, 0], [6, -1, 0], [0, -1, 0]]]),
+}
+
+
+def _seed_backward(dtype: str) -> tuple[np.ndarray, Flat]:
+    """scenarios/seed_backward.yaml's inputs (as a batch of one) and weights."""
+    seed = yaml.safe_load(SEED_BACKWARD.read_text(encoding="utf-8"))
+    assert seed["backward"] == {"loss": "sum", "of": "sequence"}, seed["backward"]
+    weights = {n: np.array(seed["weights"][n], dtype) for n in KERAS_WEIGHTS}
+    return np.array([seed["inputs"]], dtype), weights
 
 
 def _keras_returned(case: GradCase) -> list[str]:
@@ -1716,26 +1764,53 @@ def _keras_layer(
 
 
 def _keras_loop(
-    tf: Any, layer: Any, case: GradCase, at: Flat, backward: dict[str, Any], nudge: Flat | None = None
-) -> tuple[Any, Flat, Flat, Flat]:
-    """(L, outputs, gradients, per_step) of layer.cell called step by step under GradientTape, in processing order
-    (go_backwards reads x[T-1] first), with tape.watch on every state."""
+    tf: Any,
+    layer: Any,
+    case: GradCase,
+    at: Flat,
+    backward: dict[str, Any],
+    nudge: Flat | None = None,
+    inside: bool = False,
+) -> tuple[Any, Flat, Flat, Flat, list[list[Any]]]:
+    """(L, outputs, gradients, per_step, the states each step read) of layer.cell called step by step under
+    GradientTape, in processing order (go_backwards reads x[T-1] first).
+
+    Without a nudge, per_step is the total gradient of the states the cell returns, from tape.watch on them:
+    its c is the very tensor its h was made from, so c_t's gradient takes the path through h_t too. With a
+    nudge added to each returned state, per_step is dL/d(nudge): for c_t, only what the state passed on
+    carries (the next step, the final c), not the path through h_t, which the cell had made already. With
+    inside, c_t's nudge is added inside the cell instead, to the c its carry computation returns, before the
+    cell makes h_t = o_t ⊙ act(c_t) from it: the nudge moves c_t itself, and dL/d(nudge) is the total."""
+    carry = {n: getattr(layer.cell, n) for n in KERAS_CARRY if hasattr(layer.cell, n)}
     keys = _keras_set(layer, at)
     units = case.config["units"]
     names = ["h", "c"] if case.layer == "LSTM" else ["h"]
-    nudge = nudge or _per_step_nudge(dict.fromkeys(names, units), case)
     x = tf.constant(at["inputs"])
     state_keys = [f"initial_state {n}" for n in KERAS_STATES[case.layer] if f"initial_state {n}" in at]
     initial = [tf.constant(at[k]) for k in state_keys]
     states = initial or [tf.zeros((case.batch, units), case.dtype) for _ in names]
     times = range(case.steps - 1, -1, -1) if case.config.get("go_backwards") else range(case.steps)
     per_step: dict[str, list[Any]] = {k: [] for k in names}
+    read = []
     with tf.GradientTape() as tape:
         tape.watch([x, *initial])
         for n, t in enumerate(times):
-            _, new = layer.cell(x[:, t], states)
-            new = list(new) if isinstance(new, (list, tuple)) else [new]
-            states = [s + tf.constant(nudge[k][:, n].astype(case.dtype)) for k, s in zip(names, new, strict=True)]
+            read.append(states)
+            after = dict(nudge or {})
+            if inside and "c" in after:  # the cell's c, and the h it makes from it, move with the nudge
+                shift = tf.constant(after.pop("c")[:, n].astype(case.dtype))
+                for name, compute in carry.items():
+                    setattr(layer.cell, name, lambda *a, compute=compute, e=shift: _shifted(compute(*a), e))
+            try:
+                _, new = layer.cell(x[:, t], states)
+            finally:
+                for name, compute in carry.items():
+                    setattr(layer.cell, name, compute)
+            states = list(new) if isinstance(new, (list, tuple)) else [new]
+            states = [
+                s + tf.constant(after[k][:, n].astype(case.dtype)) if k in after else s
+                for k, s in zip(names, states, strict=True)
+            ]
             tape.watch(states)
             for k, s in zip(names, states, strict=True):
                 per_step[k].append(s)
@@ -1748,7 +1823,39 @@ def _keras_loop(
     found = [np.asarray(g) for g in found]
     per = {k: np.stack(found[i * case.steps : (i + 1) * case.steps], axis=1) for i, k in enumerate(names)}
     grads = dict(zip([*keys, "inputs", *state_keys], found[len(steps) :], strict=True))
-    return np.asarray(loss), {k: np.asarray(v) for k, v in outputs.items()}, grads, per
+    return np.asarray(loss), {k: np.asarray(v) for k, v in outputs.items()}, grads, per, read
+
+
+def _shifted(carry: tuple[Any, Any], shift: Any) -> tuple[Any, Any]:
+    """An LSTMCell carry computation's (c, o) with `shift` added to c."""
+    c, o = carry
+    return c + shift, o
+
+
+def _keras_through_h(tf: Any, layer: Any, case: GradCase, at: Flat, read: list[list[Any]], dh: np.ndarray) -> Flat:
+    """{'c': (B, T, units)} δh_t ⊙ ∂h_t/∂c_t, the path from c_t through h_t, from Keras's own autograd: layer.cell
+    run again on the states step t read, and the tape's gradient of its h with respect to its c, weighted by
+    the total δh_t."""
+    x = tf.constant(at["inputs"])
+    times = range(case.steps - 1, -1, -1) if case.config.get("go_backwards") else range(case.steps)
+    found = []
+    for n, t in enumerate(times):
+        with tf.GradientTape() as tape:
+            h, (_, c) = layer.cell(x[:, t], read[n])
+            tape.watch(c)
+        found.append(np.asarray(tape.gradient(h, c, output_gradients=tf.constant(dh[:, n]))))
+    return {"c": np.stack(found, axis=1)}
+
+
+def per_step_total(after: Flat, through_h: Flat, total: Flat, tolerance: tuple[float, float], what: str) -> str:
+    """The total per_step must be dL/d(a nudge added after the step) plus the path through h_t, taken apart by
+    the framework's own autograd: total dL/dc_t = dL/dc_t through the state passed on + δh_t ⊙ ∂h_t/∂c_t.
+    Returns the worst gap, for the generator's report."""
+    assert set(through_h) <= set(after), (sorted(through_h), sorted(after))
+    summed = {k: v + through_h[k] if k in through_h else v for k, v in after.items()}
+    agree(summed, total, tolerance, f"{what}: per_step = after the step + through h_t")
+    gap = max(float(np.max(np.abs(summed[k] - total[k]))) for k in total)
+    return f" (per_step c = after the step + through h_t to {gap:.1e})" if through_h else ""
 
 
 def _hard_sigmoid_corner(x: np.ndarray, weights: Flat, units: int, corner: float) -> tuple[np.ndarray, Flat]:
@@ -1777,7 +1884,8 @@ def keras_gradient_fixtures(framework: str) -> None:
     print(f"{framework}: keras {keras.__version__}")
     corner = 3.0 if version == 3 else 2.5  # hard_sigmoid is clip(x/6 + 1/2, 0, 1) in Keras 3, clip(0.2x + 1/2) in 2
     for case in keras_gradient_cases():
-        _keras_gradient_fixture(tf, keras, fw, corner, case)
+        if case.variant != "seed" or version == 3:  # the seed scenario is a Keras 3 one
+            _keras_gradient_fixture(tf, keras, fw, corner, case)
 
 
 def _keras_gradient_fixture(tf: Any, keras: Any, fw: str, corner: float, case: GradCase) -> None:
@@ -1792,6 +1900,10 @@ def _keras_gradient_fixture(tf: Any, keras: Any, fw: str, corner: float, case: G
         n: rng.uniform(-case.scale, case.scale, s).astype(dtype) for n, s in zip(KERAS_WEIGHTS, shapes, strict=False)
     }
     kink = ""
+    if case.variant == "seed":
+        x, weights = _seed_backward(dtype)
+        assert [w.shape for w in weights.values()] == shapes, shapes
+        kink = "; the weights, inputs and backward block of scenarios/seed_backward.yaml"
     if case.variant == "corner":
         x, weights = _hard_sigmoid_corner(x, weights, units, corner)
         t = tf.constant([corner, -corner], dtype)
@@ -1818,21 +1930,26 @@ def _keras_gradient_fixture(tf: Any, keras: Any, fw: str, corner: float, case: G
     loss, named, grads = _keras_layer(tf, layer, case, at, backward)
     what = f"{fw} {case.name}"
     agree(named, {k: outputs[k] for k in named}, LOOP_TOLERANCE[dtype], f"{what}: layer vs full layer")
-    loop_loss, loop_outputs, loop_grads, per_step = _keras_loop(tf, layer, case, at, backward)
+    loop_loss, loop_outputs, loop_grads, per_step, read = _keras_loop(tf, layer, case, at, backward)
     agree(loop_outputs, outputs, LOOP_TOLERANCE[dtype], f"{what}: layer.cell in a loop vs {case.layer}")
     agree(loop_grads, grads, GRAD_TOLERANCE[dtype], f"{what}: gradients, layer.cell in a loop vs {case.layer}")
     agree({"L": loop_loss}, {"L": loss}, GRAD_TOLERANCE[dtype], what)
-    checked = ""
+    zero = {k: np.zeros_like(v) for k, v in per_step.items()}
+    after = _keras_loop(tf, layer, case, at, backward, zero)[3]
+    through_h = _keras_through_h(tf, layer, case, at, read, per_step["h"]) if case.layer == "LSTM" else {}
+    checked = per_step_total(after, through_h, per_step, GRAD_TOLERANCE[dtype], what)
+    if case.variant == "seed":
+        agree(per_step, SEED_PER_STEP, (0, 0), f"{what}: the per-step gradients worked by hand")
     if dtype == "float64":
         gap = check_finite_differences(what, lambda v: _keras_layer(tf, layer, case, v, backward, False)[0], at, grads)
-        zero = {k: np.zeros_like(v) for k, v in per_step.items()}
         nudged = check_finite_differences(
-            f"{what} per_step", lambda v: _keras_loop(tf, layer, case, at, backward, v)[0], zero, per_step
+            f"{what} per_step", lambda v: _keras_loop(tf, layer, case, at, backward, v, inside=True)[0], zero, per_step
         )
-        checked = f" (central differences agree to {max(gap, nudged):.1e} of the largest gradient)"
+        checked += f" (central differences agree to {gap:.1e} of the largest gradient; per_step to {nudged:.1e})"
+    watched = ", tape.watch on the h and c it returns (c: the tensor its h is made from)" if through_h else ""
     how = (
         f"weights, inputs and initial-state gradients from {label} (tf.GradientTape)"
-        f" on {case.layer}; per_step from layer.cell called step by step{kink}"
+        f" on {case.layer}; per_step from layer.cell called step by step{watched}{kink}"
     )
     description = describe(case, f"{fw} {case.layer}", how)
     scenario = gradient_scenario(case, fw, description, layer.get_config(), weights, initial, x, backward)
@@ -1860,6 +1977,24 @@ def tf1_gradient_cases() -> Iterator[GradCase]:
     yield GradCase("basicrnncell_float64", "BasicRNNCell", {"num_units": 3} | lengths, of="sequence h",
                    dtype="float64", initial_state=True)
     # fmt: on
+
+
+def _tf1_totals(
+    tf: Any, loss: Any, made: list[dict[str, Any]], after: list[Any], lengths: np.ndarray
+) -> tuple[list[Any], list[Any]]:
+    """(total dL/dc_t, δh_t ⊙ ∂h_t/∂c_t) per step, as graph tensors. The cell's own c output is the tensor its
+    h (m) is made from, after cell_clip: its gradient is the total while the row runs. Past a row's length
+    the cell's output is dropped and the state carried on (no h is made from it): there the total is the
+    carried state's, `after` (the gradients of the states after each step, h's then c's). The path through
+    h_t is tf.gradients of the cell's h with respect to its c, weighted by dL/d(the cell's h)."""
+    steps = len(made)
+    cell_c = tf.gradients(loss, [m["c"] for m in made], unconnected_gradients="zero")
+    cell_h = tf.gradients(loss, [m["h"] for m in made], unconnected_gradients="zero")
+    total, through = [], []
+    for t, m in enumerate(made):
+        total.append(tf.where(tf.constant((lengths > t)[:, None]), cell_c[t], after[steps + t]))
+        through.append(tf.gradients(m["h"], m["c"], grad_ys=cell_h[t], unconnected_gradients="zero")[0])
+    return total, through
 
 
 def tf1_gradient_fixtures(framework: str) -> None:
@@ -1910,14 +2045,14 @@ def _tf1_gradient_fixture(tf: Any, label: str, case: GradCase) -> None:
         # the same cell in a Python loop, with dynamic_rnn's copy-through: past a row's length its output
         # row is zero and its state is carried on unchanged; the output row is read from the recorded
         # state (equal to the cell's output for these cells), so a state's gradient includes its own row
-        state, rows = start, []
+        state, rows, made = start, [], []
         per_step: dict[str, list[Any]] = {k: [] for k in keys}
         for t in range(case.steps):
             valid = tf.constant((lengths > t)[:, None])
             _, new = cell(feeds["inputs"][:, t], state)
             old = dict(zip("ch", state, strict=True)) if lstm else {"h": state}
-            made = dict(zip("ch", new, strict=True)) if lstm else {"h": new}
-            now = {k: tf.where(valid, made[k], old[k]) + nudges[k][:, t] for k in keys}
+            made.append(dict(zip("ch", new, strict=True)) if lstm else {"h": new})
+            now = {k: tf.where(valid, made[t][k], old[k]) + nudges[k][:, t] for k in keys}
             state = tf.compat.v1.nn.rnn_cell.LSTMStateTuple(now["c"], now["h"]) if lstm else now["h"]
             for k in keys:
                 per_step[k].append(now[k])
@@ -1927,7 +2062,8 @@ def _tf1_gradient_fixture(tf: Any, label: str, case: GradCase) -> None:
         loop_loss = loss_of(backward, looped, tf.reduce_sum, tf.constant)
         loop_grads = tf.gradients(loop_loss, sources, unconnected_gradients="zero")
         steps = [s for k in keys for s in per_step[k]]
-        step_grads = tf.gradients(loop_loss, steps, unconnected_gradients="zero")
+        step_grads = tf.gradients(loop_loss, steps, unconnected_gradients="zero")  # after the step
+        totals = _tf1_totals(tf, loop_loss, made, step_grads, lengths) if lstm else ([], [])
         names = [f"weights {v.name}" for v in variables] + list(feeds)
         with tf.compat.v1.Session(graph=graph) as session:
             session.run(tf.compat.v1.global_variables_initializer())
@@ -1943,10 +2079,12 @@ def _tf1_gradient_fixture(tf: Any, label: str, case: GradCase) -> None:
                 feed.update({nudges[k]: v for k, v in (nudge or {}).items()})
                 return session.run(fetches, feed)
 
-            found = run([loss, real, grads, loop_loss, looped, loop_grads, step_grads, steps], at)
-            value, outputs, grad_list, loop_value, loop_outputs, loop_list, step_list, states = found
+            found = run([loss, real, grads, loop_loss, looped, loop_grads, step_grads, steps, totals], at)
+            value, outputs, grad_list, loop_value, loop_outputs, loop_list, step_list, states, (total, h_path) = found
             grads_ = dict(zip(names, grad_list, strict=True))
-            per = {k: np.stack(step_list[i * case.steps : (i + 1) * case.steps], axis=1) for i, k in enumerate(keys)}
+            after = {k: np.stack(step_list[i * case.steps : (i + 1) * case.steps], axis=1) for i, k in enumerate(keys)}
+            per = {**after, "c": np.stack(total, axis=1)} if lstm else after
+            through_h = {"c": np.stack(h_path, axis=1)} if lstm else {}
             what = f"tf1 {case.name}"
             agree(loop_outputs, outputs, LOOP_TOLERANCE[dtype], f"{what}: cell in a loop vs dynamic_rnn")
             agree(dict(zip(names, loop_list, strict=True)), grads_, GRAD_TOLERANCE[dtype], f"{what}: gradients")
@@ -1956,16 +2094,21 @@ def _tf1_gradient_fixture(tf: Any, label: str, case: GradCase) -> None:
                     i = list(keys).index(key)
                     reached = np.abs(np.stack(states[i * case.steps : (i + 1) * case.steps])) == kwargs[option]
                     assert reached.any(), f"{what}: {option} {kwargs[option]} never reached"
-            checked = ""
+            checked = per_step_total(after, through_h, per, GRAD_TOLERANCE[dtype], what)
             if dtype == "float64":
                 gap = check_finite_differences(what, lambda v: run(loss, v), at, grads_)
-                zero = {k: np.zeros_like(v) for k, v in per.items()}
-                nudged = check_finite_differences(f"{what} per_step", lambda v: run(loop_loss, at, v), zero, per)
-                checked = f" (central differences agree to {max(gap, nudged):.1e} of the largest gradient)"
+                zero = {k: np.zeros_like(v) for k, v in after.items()}
+                nudged = check_finite_differences(
+                    f"{what} per_step after the step", lambda v: run(loop_loss, at, v), zero, after
+                )
+                checked += (
+                    f" (central differences agree to {gap:.1e} of the largest gradient; after the step to {nudged:.1e})"
+                )
     how = (
         f"weights, inputs and initial-state gradients from {label} tf.gradients through dynamic_rnn; per_step "
         "from tf.gradients of the same cell unrolled in a loop with dynamic_rnn's sequence_length copy-through "
         "(past a row's length the state, and so its gradient, passes through unchanged)"
+        + (", c with respect to the c the cell returns, the tensor its h is made from" if lstm else "")
     )
     description = describe(case, f"tf1 {case.layer}", how)
     scenario = gradient_scenario(case, "tf1", description, case.config, weights, initial, x, backward)
