@@ -264,6 +264,9 @@ def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None) -> BackRun
             _terms(run, s, gate, _block(run, s, gate, adj, dact, dpre), adj, dhu)
         if dc is not None:  # c_t's every path is in now: its own h_t (and o's peephole), the next step, outside
             dc[s + 1] = adj["c"]
+            if run.active is not None:  # a row that kept its state: c_t is c_{t−1}, and what reaches it passes on
+                held = ~run.active[s]
+                dc[s + 1][held] = adj["c_prev"][held]
         if cell.kind == "lstm":
             if "cell_clip" in kinds:
                 _cell_clip(run, s, adj)

@@ -209,6 +209,11 @@ const LstmBackward = (() => {
         for (let k = 0; k < B * H; k++) target[k] = r(target[k] + g[k]);
         terms(s, "o", block(s, "o", adj.o, adj), adj);
         for (let k = 0; k < B * H; k++) dc[(s + 1) * B * H + k] = adj.c[k];
+        if (run.active) {  // a row that kept its state: c_t is c_{t−1}, and what reaches it passes on
+          for (let b = 0; b < B; b++) {
+            if (!run.active[s * B + b]) for (let u = 0; u < H; u++) dc[((s + 1) * B + b) * H + u] = adj.c_prev[b * H + u];
+          }
+        }
         if (kinds.has("cell_clip")) {
           for (let k = 0; k < B * H; k++) if (!within(run.c_unclipped[s * B * H + k], cell_clip(cell, upd))) adj.c[k] = 0;
         }
