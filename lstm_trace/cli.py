@@ -173,6 +173,14 @@ _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
     "f₁[2] = σ(x₁·W_f[:,2] + h₀·U_f[:,2] + b_f[2]) = σ(0.3 + 0 + 1) = σ(1.3) = 0.7858; h·U is expanded like x·W.",
 )
 @click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
+@click.option(
+    "--pass",
+    "passes",
+    type=click.Choice(("forward", "backward", "both")),
+    help="Show the forward steps, the backward pass (needs the scenario's backward block: each step's δ's, "
+    "last step first, and the gradients), or both. Default: both where the scenario has a backward block, else "
+    "forward. JSON always holds both.",
+)
 def run(
     scenario: str,
     fmt: str,
@@ -185,6 +193,7 @@ def run(
     weights: bool,
     explain: bool,
     width: int | None,
+    passes: str | None,
 ) -> None:
     """Trace SCENARIO and show every step's arithmetic.
 
@@ -195,6 +204,7 @@ def run(
     """
     sel = replace(_selection(steps, batch, units, precision, full), weights=weights, explain=explain)
     tr = _load_and_trace(scenario, exact)
+    shown = _passes(tr, passes)
     sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype))
     run0 = tr.first
     try:
@@ -208,25 +218,36 @@ def run(
     elif fmt == "markdown":
         from .render.markdown import render_markdown
 
-        _write(line + "\n" for line in render_markdown(tr, sel))
+        _write(line + "\n" for line in render_markdown(tr, sel, passes=shown))
     elif fmt in ("html", "svg"):
-        _write([_export(tr, sel, fmt, width or EXPORT_WIDTH)])
+        _write([_export(tr, sel, fmt, width or EXPORT_WIDTH, shown)])
     else:
         from .render.terminal import TraceView
 
         console = _console(width)
-        for part in TraceView(tr, sel).parts(console.width):  # printed as produced: long traces stream
+        for part in TraceView(tr, sel, shown).parts(console.width):  # printed as produced: long traces stream
             console.print(part, crop=False)
 
 
-def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
+def _passes(tr: Trace, passes: str | None) -> tuple[str, ...]:
+    """--pass as the views take it; the backward pass needs the scenario's backward block."""
+    if passes is None:
+        return ("forward", "backward") if tr.gradients is not None else ("forward",)
+    if passes != "forward" and tr.gradients is None:
+        name = next(iter(tr.outputs))
+        block = f"backward: {{loss: sum, of: {name}}}   # L = Σ {name}; or {{{name}: [...]}}, dL/d{name} given"
+        _fail(f"--pass {passes}: the scenario has no backward block to take gradients from; add one, e.g.\n  {block}")
+    return ("forward", "backward") if passes == "both" else (passes,)
+
+
+def _export(tr: Trace, sel: Selection, fmt: str, width: int, passes: tuple[str, ...]) -> str:
     """The terminal trace recorded off-screen and exported as one HTML page or SVG; the export keeps every style."""
     import io
 
     from .render.terminal import TraceView
 
     console = Console(width=width, file=io.StringIO(), record=True, highlight=False)
-    for part in TraceView(tr, sel).parts(console.width):
+    for part in TraceView(tr, sel, passes).parts(console.width):
         console.print(part, crop=False)
     if fmt == "html":
         return console.export_html(inline_styles=True)
