@@ -37,6 +37,9 @@ class BackRun:
     outside the recurrence (the layer's outputs, the layer above), the rest from step s + 1. `dact` and
     `dpre` hold each gate's δ after and before its activation, `dhu` the δ of each block's recurrent
     product (a GRU's reset scales it), `dx` dL/dx_s. `grads` are the cell's canonical weights' gradients.
+    `slope` is each gate's activation derivative where the step took it, act′(z) (0 where the activation
+    is not elementwise, or f = 1 − i), so a view writes δz = δgate ⊙ act′(z) with the number the pass used;
+    `extra["c_slope"]` is act′ of the cell state the same way.
     """
 
     run: Run
@@ -50,6 +53,7 @@ class BackRun:
     dc: np.ndarray | None = None  # (T+1, B, H)
     dc_out: np.ndarray | None = None  # (T+1, B, H)
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-step adjoints of the state update: m, act_c, ...
+    slope: np.ndarray | None = None  # (T, B, G·H) act′ of each gate block at its input
 
     def adds(self, s: int) -> dict[str, np.ndarray]:
         """What step s adds to each canonical weight's gradient (summed over batch rows): x_tᵀ·δz_t, ..."""
@@ -57,7 +61,7 @@ class BackRun:
 
     def quantity(self, name: str, s: int) -> np.ndarray:
         """Step s's (B, ·) δ of `name`: `h`, `c` (of the state after the step), `h_prev`, `c_prev`, a gate
-        (`i`: after its activation), `pre_i` (before), `x`, or an update's (`act_c`, `m`)."""
+        (`i`: after its activation), `pre_i` (before), `x`, an update's (`act_c`, `m`), or a gate's act′ (`slope_i`)."""
         if name in ("h", "h_prev"):
             return self.dh[s + (name == "h")]
         if name in ("c", "c_prev"):
@@ -67,6 +71,9 @@ class BackRun:
             return self.dx[s]
         if name in self.extra:
             return self.extra[name][s]
+        if name.startswith("slope_"):
+            assert self.slope is not None
+            return self.slope[s][:, self.run.cell.block(name[6:])]
         cols = self.run.cell.block(name[4:] if name.startswith("pre_") else name)
         return (self.dpre if name.startswith("pre_") else self.dact)[s][:, cols]
 
@@ -118,7 +125,12 @@ def _act_c(run: Run, s: int, adj: Adjoints) -> None:
     assert run.c is not None and run.c_act is not None
     which = "c" if run.cell.rules.new_cell_state else "c_prev"
     x = run.c[s + 1] if which == "c" else run.c[s]
-    adj[which] = adj[which] + run.cell.cell_activation.backward(x, run.c_act[s], adj.pop("act_c"))
+    act = run.cell.cell_activation
+    if act.elementwise and act.grad is not None:  # the derivative is kept for the views: δ ⊙ act′(c)
+        adj["c_slope"] = act.grad(x, run.c_act[s])
+        adj[which] = adj[which] + adj.pop("act_c") * adj["c_slope"]
+    else:
+        adj[which] = adj[which] + act.backward(x, run.c_act[s], adj.pop("act_c"))
 
 
 def _cell_clip(run: Run, s: int, adj: Adjoints) -> None:
@@ -172,8 +184,11 @@ _UPDATES: dict[str, Callable[[Run, int, Adjoints], None]] = {
 # ---- a gate block, undone: the operations after its sum, then the terms of the sum
 
 
-def _block(run: Run, s: int, gate: str, adj: Adjoints, dact: np.ndarray, dpre: np.ndarray) -> np.ndarray:
-    """δ after the activation → δ of the sum, through the block's operations in reverse; recorded."""
+def _block(
+    run: Run, s: int, gate: str, adj: Adjoints, dact: np.ndarray, dpre: np.ndarray, slope: np.ndarray
+) -> np.ndarray:
+    """δ after the activation → δ of the sum, through the block's operations in reverse; recorded, with the
+    activation's derivative where it is elementwise."""
     record, cols = run.blocks[gate], run.cell.block(gate)
     key = "h_block" if run.cell.kind == "rnn" else gate
     d = adj.pop(key) if key in adj else np.zeros_like(record.pre[s])  # o without the output gate rule: unused
@@ -183,8 +198,13 @@ def _block(run: Run, s: int, gate: str, adj: Adjoints, dact: np.ndarray, dpre: n
     source = clip.out[s] if clip is not None else pre
     for op in reversed(record.ops):
         if op.kind == "act":
-            assert op.activation is not None
-            d = op.activation.backward(source, op.out[s], d)
+            act = op.activation
+            assert act is not None
+            if act.elementwise and act.grad is not None:
+                slope[s][:, cols] = act.grad(source, op.out[s])
+                d = d * slope[s][:, cols]
+            else:
+                d = act.backward(source, op.out[s], d)
         elif op.kind == "clip":
             d = d * _within(pre, op.bound)
         elif op.kind == "one_minus":  # f = 1 − i: the gradient goes to i, f's own sum gets none
@@ -241,7 +261,7 @@ def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None) -> BackRun
     dtype = run.pre.dtype
     dh = np.zeros_like(dh_out)
     dc = None if dc_out is None else np.zeros_like(dc_out)
-    dact, dpre, dhu = (np.zeros(run.pre.shape, dtype) for _ in range(3))
+    dact, dpre, dhu, slope = (np.zeros(run.pre.shape, dtype) for _ in range(4))
     extra: dict[str, np.ndarray] = {}
     first_ops, first_blocks = _order(cell)
     kinds = {op.kind for op in run.updates}
@@ -261,7 +281,7 @@ def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None) -> BackRun
                 _UPDATES[kind](run, s, adj)
                 _keep(extra, adj, s, run)
         for gate in first_blocks:
-            _terms(run, s, gate, _block(run, s, gate, adj, dact, dpre), adj, dhu)
+            _terms(run, s, gate, _block(run, s, gate, adj, dact, dpre, slope), adj, dhu)
         if dc is not None:  # c_t's every path is in now: its own h_t (and o's peephole), the next step, outside
             dc[s + 1] = adj["c"]
             if run.active is not None:  # a row that kept its state: c_t is c_{t−1}, and what reaches it passes on
@@ -272,7 +292,7 @@ def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None) -> BackRun
                 _cell_clip(run, s, adj)
             _cell_update(run, s, adj)
         for gate in rest:
-            _terms(run, s, gate, _block(run, s, gate, adj, dact, dpre), adj, dhu)
+            _terms(run, s, gate, _block(run, s, gate, adj, dact, dpre, slope), adj, dhu)
         carry_h = adj["h_prev"] + dhu[s] @ recurrent_t
         if dc is not None:
             carry_c = adj["c_prev"]
@@ -282,7 +302,7 @@ def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None) -> BackRun
         dc[0] = dc_out[0] + carry_c
     dx = dpre @ cell.kernel.T
     grads = _weight_grads(run, dpre, dhu, extra)
-    return BackRun(run, dh, dh_out, dact, dpre, dhu, dx, grads, dc, dc_out, extra)
+    return BackRun(run, dh, dh_out, dact, dpre, dhu, dx, grads, dc, dc_out, extra, slope)
 
 
 def _recurrent_for_h(cell: Cell) -> np.ndarray:
@@ -295,8 +315,8 @@ def _recurrent_for_h(cell: Cell) -> np.ndarray:
 
 
 def _keep(extra: dict[str, np.ndarray], adj: Adjoints, s: int, run: Run) -> None:
-    """Record the update's adjoints that views show (δ of act(c), of m, of the projection's input)."""
-    for name in ("act_c", "m", "p_in"):
+    """Record the update's adjoints that views show (δ of act(c), of m, of the projection's input), and act′(c)."""
+    for name in ("act_c", "c_slope", "m", "p_in"):
         if name in adj:
             if name not in extra:
                 extra[name] = np.zeros((run.steps, *adj[name].shape), adj[name].dtype)

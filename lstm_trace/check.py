@@ -10,6 +10,10 @@ A wrong answer is read three ways, in order:
    the engine's as soon as each is computed, so a later value that follows
    correctly from an earlier wrong one is `carried`, not wrong.
 Every explanation is written from a run's record (render/explain.py).
+
+Expected gradients (expect.gradients) are checked the same way against the
+backward pass, with the arithmetic of the first wrong one (render/back_explain.py)
+and the rounding check; no known misconception is tried for them.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ import numpy as np
 from .activations import HARD_SIGMOID_K3
 from .diagnose import Variant, variants
 from .engine import run_network
-from .errors import ScenarioError, Where
+from .errors import ScenarioError, Where, unknown_name
 from .exact import computable, within
 from .expect import Expected
 from .frameworks import Runs
+from .render.back_explain import BackExplainer, Line
+from .render.back_totals import input_line, total_line
 from .render.explain import Explainer, unit
 from .render.numbers import num, scalar, sub, vec
 from .trace import Run, Trace
@@ -54,12 +60,19 @@ class Position:
     unit: int
 
 
+@dataclass(frozen=True)
+class Index:
+    """Where a gradient of a weight, the inputs or a state is first wrong: its index in the array, from 1."""
+
+    index: tuple[int, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class Result:
     item: Expected
     got: np.ndarray  # the right values, in the quantity's shape
     status: str = "right"
-    first_wrong: Position | None = None
+    first_wrong: Position | Index | None = None
     where: str = ""  # h₁[3], with the batch row or direction when there are several
     first_value: float | Fraction | None = None  # the student's value there
     explanation: tuple[str, ...] = ()
@@ -96,7 +109,41 @@ def check(trace: Trace, precision: int = 4) -> Report:
             Where(trace.scenario.source),
             expected="expect: {h: [...], c: [...], steps: {1: {i: [...]}}}",
         )
+    _check_gradient_names(trace, expect.items)
     return _Checker(trace, expect.tolerance, precision).report(expect.items)
+
+
+def _check_gradient_names(trace: Trace, items: tuple[Expected, ...]) -> None:
+    """expect.gradients needs the backward block, and names the scenario's own arrays."""
+    wanted = [item for item in items if item.gradient]
+    if not wanted:
+        return
+    source = trace.scenario.source
+    if trace.gradients is None:
+        name = next(iter(trace.outputs))
+        raise ScenarioError(
+            "the scenario has no backward block: add the loss (or the upstream gradients) these gradients are of",
+            Where(source, wanted[0].line, "expect.gradients"),
+            expected=f"backward: {{loss: sum, of: {name}}} (L = Σ {name}), or {{{name}: [...]}} (dL/d{name} given)",
+        )
+    grads = trace.gradients
+    valid = ("loss", "inputs", "per_step", *grads.weights, *grads.initial_state)
+    for item in wanted:
+        if item.step is None and item.name not in valid:
+            raise unknown_name("gradient", item.name, valid, Where(source, item.line, f"expect.gradients.{item.name}"))
+
+
+def gradient_of(item: Expected, trace: Trace) -> np.ndarray:
+    """The gradient an expected item names: L, a weight's or state's by its own name, the inputs', or per step."""
+    grads = trace.gradients
+    assert grads is not None and item.gradient
+    if item.step is not None:
+        return grads.first.quantity(item.name, item.step - 1)
+    if item.name == "loss":
+        return np.asarray(grads.loss)
+    if item.name == "inputs":
+        return grads.inputs
+    return grads.weights[item.name] if item.name in grads.weights else grads.initial_state[item.name]
 
 
 def values_of(item: Expected, runs: Runs, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -159,7 +206,7 @@ class _Checker:
         return max(self.tol, 0.5 * 10.0**-d * (1 + 1e-6)) if d is not None else self.tol
 
     def _got(self, item: Expected) -> np.ndarray:
-        got = values_of(item, self.trace.runs, self.trace.outputs)
+        got = gradient_of(item, self.trace) if item.gradient else values_of(item, self.trace.runs, self.trace.outputs)
         if item.values.size != got.size:
             raise ScenarioError(
                 "wrong shape",
@@ -182,11 +229,14 @@ class _Checker:
         if all(r.ok for r in results):
             return Report(tuple(results), self.tol)
         results = self._rounded([self._locate(r) if not r.ok else r for r in results])
-        if all(r.ok or r.diagnosis is not None for r in results):  # nothing but rounding
+        if all(r.ok or r.diagnosis is not None or r.item.gradient for r in results):  # nothing but rounding
             return Report(tuple(results), self.tol)
-        found = self._misconception(results)
+        found = self._misconception([r for r in results if not r.item.gradient])  # forward values only
         if found is not None:
-            results = [self._diagnosed(r, found) if not r.ok and r.diagnosis is None else r for r in results]
+            results = [
+                self._diagnosed(r, found) if not r.ok and r.diagnosis is None and not r.item.gradient else r
+                for r in results
+            ]
         else:
             results = self._follow_through(results)
         return Report(tuple(results), self.tol)
@@ -196,6 +246,8 @@ class _Checker:
         item, got = result.item, result.got
         want = result.yours
         index = tuple(int(k) for k in np.argwhere(~self._close(want, got))[0])
+        if item.gradient:
+            return self._locate_gradient(result, index)
         place = self._place(item, got, index)
         first_value = scalar(want[index])
         if place is None:
@@ -217,6 +269,55 @@ class _Checker:
         else:
             lines = [explainer.gate(name, k)]
         return replace(result, first_wrong=position, where=where, explanation=tuple(lines), first_value=first_value)
+
+    def _locate_gradient(self, result: Result, index: tuple[int, ...]) -> Result:
+        """A wrong gradient: where, and the backward arithmetic of the right value there."""
+        from .render.backward import loss_line
+
+        item, grads = result.item, self.trace.gradients
+        assert grads is not None
+        first_value = scalar(result.yours[index])
+        if item.step is not None:
+            b, k = index
+            explainer = BackExplainer(grads.first, item.step - 1, b, self.p)
+            line = explainer.h(k) if item.name == "h" else explainer.c(k)
+            rows = "" if result.got.shape[0] == 1 else f" (batch row {b + 1})"
+            return replace(result, first_wrong=Position(item.step, b + 1, k + 1), first_value=first_value,
+                           where=unit(f"δ{item.name}", item.step, k + 1) + rows, explanation=(str(line),))  # fmt: skip
+        if item.name == "loss":
+            return replace(result, where="L", first_value=first_value, explanation=(loss_line(self.trace, self.p),))
+        where = f"dL/d {item.name}[{', '.join(str(i + 1) for i in index)}]"
+        lines = [str(line) for line in self._gradient_lines(item.name, index)]
+        ones = Index(tuple(i + 1 for i in index))
+        return replace(result, first_wrong=ones, where=where, first_value=first_value, explanation=tuple(lines))
+
+    def _gradient_lines(self, name: str, index: tuple[int, ...]) -> list[Line]:
+        """The arithmetic of one number's gradient: each place the layer used it, summed over the steps there."""
+        from .provenance import canonical_arrays, sources_of
+
+        grads, sc = self.trace.gradients, self.trace.scenario
+        assert grads is not None
+        if name == "inputs":  # every direction of layer 1 read it, at the step that read that input time
+            b, time, f = index
+            return [
+                input_line(back, int(np.flatnonzero(back.run.reads == time)[0]), b, f, self.p) for back in grads.runs[0]
+            ]
+        origin = sources_of(sc)
+        source = next(s for s in origin.sources if s.name == name)
+        code = source.offset + int(np.ravel_multi_index(index, source.shape))
+        shapes = {ident: np.shape(array) for ident, array in canonical_arrays(sc.network)}
+        lines = []
+        for ident, codes in origin.codes.items():
+            for flat in np.flatnonzero(codes == code):
+                layer, d, canonical = ident.split(".")
+                back = grads.runs[int(layer)][int(d)]
+                place = tuple(int(i) for i in np.unravel_index(int(flat), shapes[ident]))
+                if canonical in ("h0", "c0"):
+                    explainer = BackExplainer(back, -1, place[0], self.p)
+                    lines.append(explainer.h(place[1]) if canonical == "h0" else explainer.c(place[1]))
+                else:
+                    lines.append(total_line(back, canonical, place, self.p))
+        return lines
 
     def _place(self, item: Expected, got: np.ndarray, index: tuple[int, ...]) -> tuple[Run, int, int, int, str] | None:
         """(run, step, batch row, unit, label) of one index of an expected quantity, all 0-based."""
@@ -279,8 +380,8 @@ class _Checker:
         if mistake == "output_gate_left_out":
             shown = "h = c" if cell.cell_activation.name == "linear" else f"h = {act_c}(c)"
             gate = ""
-            if result.first_wrong is not None and result.item.name != "sequence":
-                pos = result.first_wrong
+            pos = result.first_wrong
+            if isinstance(pos, Position) and result.item.name != "sequence":
                 o = scalar(self.trace.first.blocks["o"].act[pos.step - 1, pos.batch - 1, pos.unit - 1])
                 gate = f" (o = {self.n(o)} for unit {pos.unit})"
             text = f"You computed {shown}: the output gate{gate} was left out."
@@ -373,7 +474,7 @@ class _Checker:
         student = {
             (r.item.step - 1, r.item.name): r.yours
             for r in results
-            if r.item.step is not None and r.item.name != "x" and r.diagnosis is None
+            if r.item.step is not None and r.item.name != "x" and r.diagnosis is None and not r.item.gradient
         }
         if not student:
             return results
@@ -392,7 +493,7 @@ class _Checker:
         marked: dict[int, Result] = {}
         for k in sorted(range(len(results)), key=lambda k: order(results[k])):
             r = results[k]
-            if r.ok or r.diagnosis is not None:
+            if r.ok or r.diagnosis is not None or r.item.gradient:
                 continue
             key = (r.item.step - 1, r.item.name) if r.item.step is not None else None
             mine = hook.computed.get(key) if key is not None else values_of(r.item, runs, outputs)
@@ -413,7 +514,7 @@ class _Checker:
 
     def _slip(self, r: Result, mine: np.ndarray | None, first: Result | None) -> str:
         pos = r.first_wrong
-        assert pos is not None
+        assert isinstance(pos, Position)
         name, yours = self.name(r), 0 if r.first_value is None else r.first_value
         if first is None or mine is None:
             return f"Your {name} = {self.n(yours)} is one slip in the arithmetic; the right working is above."
@@ -436,7 +537,12 @@ def _time_reversed(runs: Runs) -> Runs:
 
 
 def label(item: Expected, trace: Trace) -> str:
-    """h₁ for a step quantity (or a single run's final state), `sequence` and `h` otherwise."""
+    """h₁ for a step quantity (or a single run's final state), `sequence` and `h` otherwise; for a gradient
+    δh₁ (per step), L, or dL/d kernel."""
+    if item.gradient:
+        if item.step is not None:
+            return f"δ{item.name}{sub(item.step)}"
+        return "L" if item.name == "loss" else f"dL/d {item.name}"
     if item.step is not None:
         return f"{item.name}{sub(item.step)}"
     if item.name in ("h", "c") and trace.states_axis is None and len(trace.all_runs()) == 1:
@@ -445,6 +551,8 @@ def label(item: Expected, trace: Trace) -> str:
 
 
 def values_text(values: np.ndarray, precision: int) -> str:
+    if values.ndim == 0:  # the loss
+        return num(scalar(values.reshape(-1)[0]), precision)
     if values.ndim >= 2 and values.shape[0] == 1:
         values = values[0]
     if values.ndim == 1:
@@ -466,7 +574,7 @@ def as_json(report: Report, trace: Trace) -> dict[str, object]:
         "tolerance": report.tolerance,
         "results": [
             {
-                "quantity": r.item.name,
+                "quantity": r.item.quantity,
                 "step": r.item.step,
                 "status": r.status,
                 "expected": plain(r.yours),

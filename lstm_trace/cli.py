@@ -199,6 +199,14 @@ _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
     "instead of one to standard output, for slides: diagram-step-01.svg, ... or trace-step-01.svg, ... "
     "Default steps: all.",
 )
+@click.option(
+    "--pass",
+    "passes",
+    type=click.Choice(("forward", "backward", "both")),
+    help="Show the forward steps, the backward pass (needs the scenario's backward block: each step's δ's, "
+    "last step first, and the gradients), or both. Default: both where the scenario has a backward block, else "
+    "forward. JSON always holds both.",
+)
 def run(
     scenario: str,
     fmt: str,
@@ -212,6 +220,7 @@ def run(
     explain: bool,
     width: int | None,
     out_dir: str | None,
+    passes: str | None,
 ) -> None:
     """Trace SCENARIO and show every step's arithmetic.
 
@@ -227,6 +236,7 @@ def run(
     if out_dir is not None and fmt not in PER_STEP:
         _fail("--out-dir writes one file per step for --format diagram or --format svg")
     tr = _load_and_trace(scenario, exact)
+    shown = _passes(tr, passes)
     sel = _fitted(sel, tr)
     if fmt == "json":
         from .render.jsonout import iter_json
@@ -235,9 +245,9 @@ def run(
     elif fmt == "markdown":
         from .render.markdown import render_markdown
 
-        _write(line + "\n" for line in render_markdown(tr, sel))
+        _write(line + "\n" for line in render_markdown(tr, sel, passes=shown))
     elif out_dir is not None:
-        _write_steps(tr, sel, fmt, out_dir, width or (SLIDE_WIDTH if fmt == "svg" else EXPORT_WIDTH))
+        _write_steps(tr, sel, fmt, out_dir, width or (SLIDE_WIDTH if fmt == "svg" else EXPORT_WIDTH), shown)
     elif fmt == "diagram":
         if sel.steps is not None and len(sel.steps) > 1:
             _fail("--format diagram draws one step: pick one with --steps t, or write one per step with --out-dir DIR")
@@ -245,14 +255,14 @@ def run(
     elif fmt == "html":
         _write([_page(tr, sel)])
     elif fmt == "svg":
-        _write([_slide(tr, sel, width or SLIDE_WIDTH)])
+        _write([_slide(tr, sel, width or SLIDE_WIDTH, shown)])
     elif fmt == "terminal-html":
-        _write([_export(tr, sel, fmt, width or EXPORT_WIDTH)])
+        _write([_export(tr, sel, fmt, width or EXPORT_WIDTH, shown)])
     else:
         from .render.terminal import TraceView
 
         console = _console(width)
-        for part in TraceView(tr, sel).parts(console.width):  # printed as produced: long traces stream
+        for part in TraceView(tr, sel, shown).parts(console.width):  # printed as produced: long traces stream
             console.print(part, crop=False)
 
 
@@ -278,7 +288,7 @@ def _diagram(tr: Trace, sel: Selection, step: int) -> str:
         _fail(str(exc))
 
 
-def _write_steps(tr: Trace, sel: Selection, fmt: str, out_dir: str, width: int) -> None:
+def _write_steps(tr: Trace, sel: Selection, fmt: str, out_dir: str, width: int, passes: tuple[str, ...]) -> None:
     """--out-dir: one SVG per selected step, named by the step (diagram-step-01.svg), each path said as written."""
     from pathlib import Path
 
@@ -290,7 +300,7 @@ def _write_steps(tr: Trace, sel: Selection, fmt: str, out_dir: str, width: int) 
     except OSError as exc:
         _fail(f"cannot create --out-dir {out_dir}: {exc.strerror or exc}")
     for s in steps:
-        svg = _diagram(tr, sel, s) if fmt == "diagram" else _slide(tr, replace(sel, steps=(s,)), width)
+        svg = _diagram(tr, sel, s) if fmt == "diagram" else _slide(tr, replace(sel, steps=(s,)), width, passes)
         path = folder / f"{PER_STEP[fmt]}-step-{s + 1:0{digits}d}.svg"
         try:
             path.write_text(svg, encoding="utf-8")
@@ -299,11 +309,11 @@ def _write_steps(tr: Trace, sel: Selection, fmt: str, out_dir: str, width: int) 
         click.echo(str(path))
 
 
-def _slide(tr: Trace, sel: Selection, width: int) -> str:
+def _slide(tr: Trace, sel: Selection, width: int, passes: tuple[str, ...]) -> str:
     """The terminal trace of the selected steps as a 16:9 slide; says so when its text is too small to read."""
     from .render.slides import READABLE_PX, as_slide
 
-    slide = as_slide(_export(tr, sel, "svg", width))
+    slide = as_slide(_export(tr, sel, "svg", width, passes))
     if slide.text_px < READABLE_PX:
         click.echo(
             f"note: the text of this slide is {slide.text_px:.0f} px on a 1280×720 slide; fewer steps (--steps), "
@@ -313,14 +323,25 @@ def _slide(tr: Trace, sel: Selection, width: int) -> str:
     return slide.svg
 
 
-def _export(tr: Trace, sel: Selection, fmt: str, width: int) -> str:
+def _passes(tr: Trace, passes: str | None) -> tuple[str, ...]:
+    """--pass as the views take it; the backward pass needs the scenario's backward block."""
+    if passes is None:
+        return ("forward", "backward") if tr.gradients is not None else ("forward",)
+    if passes != "forward" and tr.gradients is None:
+        name = next(iter(tr.outputs))
+        block = f"backward: {{loss: sum, of: {name}}}   # L = Σ {name}; or {{{name}: [...]}}, dL/d{name} given"
+        _fail(f"--pass {passes}: the scenario has no backward block to take gradients from; add one, e.g.\n  {block}")
+    return ("forward", "backward") if passes == "both" else (passes,)
+
+
+def _export(tr: Trace, sel: Selection, fmt: str, width: int, passes: tuple[str, ...]) -> str:
     """The terminal trace recorded off-screen and exported as one HTML page or SVG; the export keeps every style."""
     import io
 
     from .render.terminal import TraceView
 
     console = Console(width=width, file=io.StringIO(), record=True, highlight=False)
-    for part in TraceView(tr, sel).parts(console.width):
+    for part in TraceView(tr, sel, passes).parts(console.width):
         console.print(part, crop=False)
     if fmt == "terminal-html":
         return console.export_html(inline_styles=True)

@@ -5,6 +5,12 @@ with `pre_` for a gate's pre-activation; `x` is the input a step read. Where a
 framework's own gate name is not also a state name (TF1's `j`, ONNX's ...),
 it is accepted too. Quantities refer to layer 1, forward direction. In an
 exact scenario (`--exact`) expected values are Fractions, as written.
+
+`gradients` holds hand-worked gradients of the backward pass: `loss`, any
+weight by the scenario's own name, `inputs`, an initial state's name, and
+`per_step: {t: {h: ..., c: ...}}` (dL/dh_t, dL/dc_t). Weight and state names
+are checked against the scenario's arrays when the check runs (check.py), where
+the gradients exist; shapes and step numbers here.
 """
 
 from __future__ import annotations
@@ -32,10 +38,19 @@ class Expected:
     values: np.ndarray
     line: int | None = None
     note: str = ""  # how a framework's own name was read
+    gradient: bool = False  # a gradient (expect.gradients): `name` is loss, a weight's own name, inputs, a state
+    # name, or for a step (per_step) h or c
+
+    @property
+    def quantity(self) -> str:
+        """How check's JSON report names it: h, pre_i, gradients.kernel, gradients.per_step.h."""
+        if not self.gradient:
+            return self.name
+        return f"gradients.per_step.{self.name}" if self.step is not None else f"gradients.{self.name}"
 
     @property
     def label(self) -> str:
-        return self.name if self.step is None else f"{self.name} at t={self.step}"
+        return self.quantity if self.step is None else f"{self.quantity} at t={self.step}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +98,7 @@ def parse_expect(data: Any, net: Network, where: Where) -> Expect:
         raise ScenarioError("expect must be a mapping", where, expected="h:, c:, steps:, tolerance:")
     kind = net.kind
     finals = (*STATES[kind], "sequence")
-    valid = (*finals, "steps", "tolerance")
+    valid = (*finals, "steps", "gradients", "tolerance")
     lines = getattr(data, "line_of", lambda key: None)
     items: list[Expected] = []
     tolerance = DEFAULT_TOLERANCE
@@ -97,6 +112,8 @@ def parse_expect(data: Any, net: Network, where: Where) -> Expect:
             tolerance = float(value)
         elif key == "steps":
             items += _steps(value, net, here)
+        elif key == "gradients":
+            items += _gradients(value, net, here)
         else:
             items.append(Expected(str(key), None, _array(value, here, net), here.line))
     return Expect(tuple(items), tolerance)
@@ -146,4 +163,58 @@ def _steps(data: Any, net: Network, where: Where) -> list[Expected]:
                 )
             note = name_note(str(name), canonical, STATES[cell.kind])
             out.append(Expected(canonical, int(t), values, there.line, note))
+    return out
+
+
+def _gradients(data: Any, net: Network, where: Where) -> list[Expected]:
+    """expect.gradients: a value per name (checked against the scenario's arrays later), and per_step."""
+    if not isinstance(data, Mapping) or not data:
+        raise ScenarioError(
+            "gradients must map names to values",
+            where,
+            expected="{loss: ..., kernel: [...], inputs: [...], per_step: {1: {h: [...]}}}, in the scenario's "
+            "own weight names",
+            found=repr(data)[:60],
+        )
+    lines = getattr(data, "line_of", lambda key: None)
+    out = []
+    for name, value in data.items():
+        here = where.child(name, lines(name))
+        if name == "per_step":
+            out += _per_step(value, net, here)
+        else:
+            out.append(Expected(str(name), None, _array(value, here, net), here.line, gradient=True))
+    return out
+
+
+def _per_step(data: Any, net: Network, where: Where) -> list[Expected]:
+    """per_step: {t: {h: ..., c: ...}}, dL/dh_t and dL/dc_t of layer 1's forward direction, t from 1."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError("per_step must map step numbers to gradients", where, expected="1: {h: [...]}")
+    batch, steps = net.inputs.shape[:2]
+    cell = net.cells[0][0]
+    widths = {"h": net.h0[0][0].shape[-1]}
+    if cell.kind == "lstm":
+        widths["c"] = cell.units
+    lines = getattr(data, "line_of", lambda key: None)
+    out = []
+    for t, quantities in data.items():
+        here = where.child(t, lines(t))
+        if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= steps:
+            raise ScenarioError("a step number runs from 1 to T", here, expected=f"1 to {steps}", found=repr(t))
+        if not isinstance(quantities, Mapping):
+            raise ScenarioError("a step maps h (and c) to gradients", here, expected="{h: [...], c: [...]}")
+        qlines = getattr(quantities, "line_of", lambda key: None)
+        for name, value in quantities.items():
+            there = here.child(name, qlines(name))
+            if name not in widths:
+                raise unknown_name("per-step gradient", str(name), widths, there)
+            values = _array(value, there, net)
+            width = widths[name]
+            if values.shape == (width,) and batch == 1:
+                values = values[None]
+            if values.shape != (batch, width):
+                expected = f"({batch}, {width}): dL/d{name} of every batch row" + (f", or ({width},)" * (batch == 1))
+                raise ScenarioError("wrong shape", there, expected=expected, found=f"shape {values.shape}")
+            out.append(Expected(str(name), int(t), values, there.line, gradient=True))
     return out

@@ -9,10 +9,11 @@ may blank values in each step's view and in what the layer returns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from ..trace import Run, Trace
+from .backward import BackStepBuilder, BackStepView, back_runs, intro, named, shown_back_steps
 from .numbers import array_text
 from .selection import Selection
 from .views import StepBuilder, StepView
@@ -76,6 +77,12 @@ def _step(view: StepView) -> Iterator[str]:
     for note in view.notes:
         yield f"*{note}*"
         yield ""
+    yield from _equations(view)
+    yield ""
+    yield from _explained(view)
+
+
+def _equations(view: StepView) -> Iterator[str]:
     for eq in view.equations:
         terms = f" = [{', '.join(eq.terms)}]" if eq.terms and not eq.clipped else ""
         yield f"- `{eq.lhs} = {eq.formula}{terms} = {eq.result}`"
@@ -83,7 +90,9 @@ def _step(view: StepView) -> Iterator[str]:
             for unit, term, value in zip(view.units, eq.terms, eq.values, strict=True):
                 if unit is not None:
                     yield f"  - unit {unit + 1}: `{term} = {value}`"
-    yield ""
+
+
+def _explained(view: StepView) -> Iterator[str]:
     if view.explained:
         yield "Every equation, with its numbers:"
         yield ""
@@ -92,9 +101,59 @@ def _step(view: StepView) -> Iterator[str]:
         yield ""
 
 
-def _weights(view: StepView) -> Iterator[str]:
-    """The weights panel: a row per input feature and per state unit, then the biases."""
+def _back_step(step: BackStepView) -> Iterator[str]:
+    """One step of the backward pass: what reaches it, its δ equations, the δ table, what it adds."""
+    view = step.delta
     yield f"### {view.heading}"
+    yield ""
+    yield " · ".join(f"`{name} = {value}`" for name, value in view.given)
+    yield ""
+    yield from _equations(view)
+    yield ""
+    if view.skipped:
+        yield f"*{view.skipped}*"
+        yield ""
+        return
+    yield from _table(view)
+    yield ""
+    for note in view.notes:
+        yield f"*{note}*"
+        yield ""
+    if step.adds is not None:
+        yield from _weights(step.adds, inside=True)
+    yield from _explained(view)
+
+
+def _backward(trace: Trace, sel: Selection, units: dict[int, list[int | None]]) -> Iterator[str]:
+    """The backward pass: the loss, each run's steps last first, the totals, the gradients by their own names."""
+    grads = trace.gradients
+    assert grads is not None
+    yield "## backward pass"
+    yield ""
+    for line in intro(trace, sel.precision):
+        yield f"{line}  "
+    yield ""
+    label = len(trace.all_runs()) > 1
+    builders = [BackStepBuilder(back, units[id(back.run)], sel.precision, label, None, sel.explain)
+                for back in back_runs(grads)]  # fmt: skip
+    for builder in builders:
+        run = builder.run
+        for s in shown_back_steps(sel.step_list(run.steps)):
+            for row in sel.batch_list(run.h.shape[1]):
+                yield from _back_step(builder.back_step(s, row, batch_label=run.h.shape[1] > 1))
+    for builder in builders:
+        yield from _weights(builder.totals())
+    yield "## gradients under the scenario's own names"
+    yield ""
+    for name, line, _ in named(grads, sel.precision, 10**6):
+        yield f"- `dL/d {name}`: `{line}`"
+    yield ""
+
+
+def _weights(view: StepView, inside: bool = False) -> Iterator[str]:
+    """The weights panel (or gradients laid out like it): a row per input feature and per state unit, then the
+    biases. Its title is a section, or bold `inside` a step."""
+    yield f"**{view.heading}**" if inside else f"### {view.heading}"
     yield ""
     yield from _table(view)
     yield ""
@@ -103,9 +162,14 @@ def _weights(view: StepView) -> Iterator[str]:
         yield ""
 
 
-def render_markdown(trace: Trace, selection: Selection | None = None, blanks: Blanks | None = None) -> Iterator[str]:
-    """Lines of Markdown; the caller joins or streams them."""
+def render_markdown(
+    trace: Trace, selection: Selection | None = None, blanks: Blanks | None = None, passes: Sequence[str] | None = None
+) -> Iterator[str]:
+    """Lines of Markdown; the caller joins or streams them. `passes`: forward, backward or both (the default:
+    both where the trace has gradients, but a worksheet's forward steps alone)."""
     sel = selection or Selection()
+    if passes is None:
+        passes = ("forward", "backward") if trace.gradients is not None and blanks is None else ("forward",)
     sc = trace.scenario
     yield f"# lstm-trace · {sc.header}"
     yield ""
@@ -139,19 +203,22 @@ def render_markdown(trace: Trace, selection: Selection | None = None, blanks: Bl
     if sel.weights:
         for builder in builders:
             yield from _weights(builder.weights(None))
-    for run, builder in zip(runs, builders, strict=True):
-        for s in sel.step_list(run.steps):
-            for row in sel.batch_list(run.h.shape[1]):
-                view = builder.step(s, row, batch_label=run.h.shape[1] > 1)
-                yield from _step(view if blanks is None else blanks.step(run, s, row, view))
-    yield f"## returns ({trace.returns_note})"
-    yield ""
-    for label, key in trace.returns:
-        text = array_text(trace.outputs[key], sel.precision)
-        if blanks is not None:
-            text = blanks.output(key, text)
-        yield f"- `{label}` {trace.outputs[key].shape}: `{text}`"
-    yield ""
+    if "forward" in passes:
+        for run, builder in zip(runs, builders, strict=True):
+            for s in sel.step_list(run.steps):
+                for row in sel.batch_list(run.h.shape[1]):
+                    view = builder.step(s, row, batch_label=run.h.shape[1] > 1)
+                    yield from _step(view if blanks is None else blanks.step(run, s, row, view))
+        yield f"## returns ({trace.returns_note})"
+        yield ""
+        for label, key in trace.returns:
+            text = array_text(trace.outputs[key], sel.precision)
+            if blanks is not None:
+                text = blanks.output(key, text)
+            yield f"- `{label}` {trace.outputs[key].shape}: `{text}`"
+        yield ""
+    if "backward" in passes:
+        yield from _backward(trace, sel, {id(run): b.units for run, b in zip(runs, builders, strict=True)})
     if sc.inert:
         yield "## no effect on this trace"
         yield ""

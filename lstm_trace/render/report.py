@@ -24,7 +24,8 @@ class ReportView:
 
     def _line(self, result: Result, width: int) -> list[Text]:
         mark, style = MARKS[result.status]
-        name = Text(mark, style=style) + Text(f"{label(result.item, self.trace):<9}")
+        text = label(result.item, self.trace)
+        name = Text(mark, style=style) + Text(text.ljust(9) if len(text) < 9 else text + " ")
         if result.ok:
             size = result.got.size
             shown = values_text(result.got, self.p) if size <= SHORT else f"all {size} values right"

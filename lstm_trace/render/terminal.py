@@ -17,6 +17,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..trace import Run, Trace
+from .backward import BackStepBuilder, BackStepView, back_runs, intro, named, shown_back_steps
 from .grid import Grid
 from .numbers import array_text, pick_units
 from .selection import Selection
@@ -106,12 +107,58 @@ class StepPanel:
         yield Text("")
 
 
-class TraceView:
-    """A whole trace: header, the selected steps, what the layer returns, inert options."""
+class BackStepPanel:
+    """One step of the backward pass: what reaches it, the δ equations, the δ table, what it adds."""
 
-    def __init__(self, trace: Trace, selection: Selection | None = None) -> None:
+    def __init__(self, view: BackStepView, full: bool = False) -> None:
+        self.view, self.full = view, full
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        view, width = self.view.delta, options.max_width
+        yield Rule(Text(view.heading, style="bold"), align="left", style="dim")
+        yield Text("      ".join(f"{name} = {value}" for name, value in view.given))
+        yield Text("")
+        for eq in view.equations:
+            for line in equation_lines(eq, width, view.units):
+                yield Text(line)
+        if view.skipped:
+            yield Text(view.skipped, style="italic")
+            yield Text("")
+            return
+        yield Text("")
+        yield from tables(view, self.full, width)
+        for note in view.notes:
+            yield Text(note, style="dim")
+        adds = self.view.adds
+        if adds is not None:
+            yield Text("")
+            yield Text(adds.heading, style="bold")
+            yield from tables(adds, self.full, width)
+            for note in adds.notes:
+                yield Text(note, style="dim")
+        if view.explained:
+            yield Text("")
+            yield Text("every equation, with its numbers:", style="bold")
+            for line in view.explained:
+                yield Text(line)
+        yield Text("")
+
+
+PASSES = ("forward", "backward")
+
+
+class TraceView:
+    """A whole trace: header, the selected steps, what the layer returns, the backward pass, inert options.
+
+    `passes` picks the forward steps, the backward pass or both (the default: both where the trace
+    has gradients)."""
+
+    def __init__(self, trace: Trace, selection: Selection | None = None, passes: Sequence[str] | None = None) -> None:
         self.trace = trace
         self.sel = selection or Selection()
+        if passes is None:
+            passes = PASSES if trace.gradients is not None else ("forward",)
+        self.passes = tuple(passes)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from self.parts(options.max_width)
@@ -128,18 +175,54 @@ class TraceView:
         if self.sel.weights:
             for builder in builders:
                 yield WeightsPanel(builder.weights(None if self.sel.full else 8), self.sel.full)
-        for run, builder in zip(runs, builders, strict=True):
-            batch = self.sel.batch_list(run.h.shape[1])
-            steps, summarised = self.sel.shown_steps(run.steps)
-            for s in steps:
-                for b in batch:
-                    yield StepPanel(builder.step(s, b, batch_label=run.h.shape[1] > 1), self.sel.full)
-            if summarised:
-                for b in batch:
-                    yield StepsSummary(run, b, builder.units, self.sel.precision)
+        if "forward" in self.passes:
+            for run, builder in zip(runs, builders, strict=True):
+                batch = self.sel.batch_list(run.h.shape[1])
+                steps, summarised = self.sel.shown_steps(run.steps)
+                for s in steps:
+                    for b in batch:
+                        yield StepPanel(builder.step(s, b, batch_label=run.h.shape[1] > 1), self.sel.full)
+                if summarised:
+                    for b in batch:
+                        yield StepsSummary(run, b, builder.units, self.sel.precision)
+            if not self.sel.slide:
+                yield from self._returns(width)
+        if "backward" in self.passes:
+            yield from self._backward({id(run): b.units for run, b in zip(runs, builders, strict=True)}, width)
         if not self.sel.slide:
-            yield from self._returns(width)
             yield from self._inert()
+
+    def _backward(self, units: dict[int, list[int | None]], width: int) -> Iterator[Any]:
+        """The backward pass: the loss, each run's steps last first, then the gradients under their own names."""
+        grads, sel = self.trace.gradients, self.sel
+        assert grads is not None
+        yield Rule(Text("backward pass", style="bold"), align="left", style="dim")
+        for line in intro(self.trace, sel.precision):
+            yield Text(line)
+        yield Text("")
+        label = len(self.trace.all_runs()) > 1
+        limit = None if sel.full else 8
+        builders = [
+            BackStepBuilder(back, units[id(back.run)], sel.precision, label, limit, sel.explain, limit)
+            for back in back_runs(grads)
+        ]
+        for builder in builders:
+            run = builder.run
+            for s in shown_back_steps(sel.shown_steps(run.steps)[0]):
+                for b in sel.batch_list(run.h.shape[1]):
+                    yield BackStepPanel(builder.back_step(s, b, batch_label=run.h.shape[1] > 1), sel.full)
+        for builder in builders:
+            yield WeightsPanel(builder.totals(), sel.full)
+        yield Rule(Text("gradients under the scenario's own names", style="bold"), align="left", style="dim")
+        for name, line, rows in named(grads, sel.precision, 10**6 if sel.full else 6):
+            head = f"dL/d {name} = "
+            if len(head) + len(line) <= width:
+                yield Text(head + line)
+            else:
+                yield Text(head + rows[0])
+                for row in rows[1:]:
+                    yield Text(" " * len(head) + row)
+        yield Text("")
 
     # ---- pieces -----------------------------------------------------------------------
     def _header(self) -> Iterator[Text]:
@@ -242,9 +325,11 @@ class TraceView:
             yield Text(f"  {', '.join(keys)}: {why}", style="dim")
 
 
-def render_text(trace: Trace, selection: Selection | None = None, width: int = 100) -> str:
+def render_text(
+    trace: Trace, selection: Selection | None = None, width: int = 100, passes: Sequence[str] | None = None
+) -> str:
     """The terminal trace as plain text, for tests and for piping."""
     console = Console(width=width, no_color=True, color_system=None, file=io.StringIO(), highlight=False)
     with console.capture() as capture:
-        console.print(TraceView(trace, selection), crop=False)
+        console.print(TraceView(trace, selection, passes), crop=False)
     return capture.get()

@@ -9,12 +9,13 @@ out, each in its own way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..model import CANDIDATES, GATE_TITLES, Cell
+from ..provenance import cell_arrays
 from ..trace import TERM_KEYS, Run, Term
 from .explain import Explainer, term_row_label
 from .numbers import AUTO, factor, num, pick_units, sub, vec
@@ -157,29 +158,37 @@ class StepBuilder:
         return tuple("…" if k is None else fn(k) for k in self.units)
 
     # ---- the views -------------------------------------------------------------------
-    def weights(self, row_limit: int | None = 8) -> StepView:
-        """The weights in table form: a row per input feature (kernel) and per state unit (recurrent)."""
-        cell, names = self.cell, self.cell.names
+    def matrix_rows(self, arrays: Mapping[str, np.ndarray], row_limit: int | None, grad: bool = False) -> list[Row]:
+        """Canonical arrays (`kernel`, `recurrent`, biases, `peepholes`) laid out as the weights are: a row
+        per input feature and per state unit, then the biases. With `grad`, rows are named as gradients (dW x[1])."""
+        names = self.cell.names
+        d = lambda label: f"d{label}" if grad else label  # noqa: E731
         rows: list[Row] = []
-        for label, matrix in (("x", cell.kernel), ("h", cell.recurrent)):
-            for k in pick_units(matrix.shape[0], row_limit):
+        for key, matrix, label in (("kernel", "W", "x"), ("recurrent", "U", "h")):
+            values = arrays[key]
+            for k in pick_units(values.shape[0], row_limit):
                 if k is None:
                     rows.append(Row("⋮", tuple("" for _ in self.cols)))
                 else:
-                    rows.append(Row(f"{label}[{k + 1}]", self._blocks(matrix[k])))
-        for label, vector in (
-            (names.bias_label, cell.bias),
-            (names.recurrent_bias_label, cell.recurrent_bias),
-        ):
-            if vector is not None:
-                rows.append(Row(label, self._blocks(vector), "sum"))
-        if cell.runtime_bias is not None:
-            rows.append(Row(names.runtime_bias_label, self._touched(cell.runtime_bias), "sum"))
-        if cell.peepholes is not None:
-            diag = {"i": cell.peepholes[0], "f": cell.peepholes[1], "o": cell.peepholes[2]}
+                    row = f"{label}[{k + 1}]"
+                    rows.append(Row(f"{d(matrix)} {row}" if grad else row, self._blocks(values[k])))
+        for key, label in (("bias", names.bias_label), ("recurrent_bias", names.recurrent_bias_label)):
+            if key in arrays:
+                rows.append(Row(d(label), self._blocks(arrays[key]), "sum"))
+        if "runtime_bias" in arrays:
+            rows.append(Row(names.runtime_bias_label, self._touched(arrays["runtime_bias"]), "sum"))
+        if "peepholes" in arrays:
+            peep = arrays["peepholes"]
+            diag = {"i": peep[0], "f": peep[1], "o": peep[2]}
             rows.append(
-                Row("w_diag", tuple(self._each(diag[c.canonical]) if c.canonical in diag else "" for c in self.cols))
+                Row(d("w_diag"), tuple(self._each(diag[c.canonical]) if c.canonical in diag else "" for c in self.cols))
             )
+        return rows
+
+    def weights(self, row_limit: int | None = 8) -> StepView:
+        """The weights in table form: a row per input feature (kernel) and per state unit (recurrent)."""
+        cell, names = self.cell, self.cell.names
+        rows = self.matrix_rows(cell_arrays(cell), row_limit)
         where = f"layer {self.run.layer} {self.run.direction} · " if self.label_layer else ""
         heading = f"{where}weights: x rows from {names.kernel}, h rows from {names.recurrent}"
         notes: tuple[str, ...] = ()
