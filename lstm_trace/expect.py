@@ -15,7 +15,7 @@ the gradients exist; shapes and step numbers here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,44 +125,45 @@ def _array(value: Any, where: Where, net: Network) -> np.ndarray:
     return to_array(value, where, base, np.dtype(object) if exact else np.dtype(np.float64))
 
 
-def _steps(data: Any, net: Network, where: Where) -> list[Expected]:
+def _by_step(data: Any, steps: int, where: Where, what: str, example: str) -> Iterator[tuple[int, str, Any, Where]]:
+    """(t, name, value, where) of a `{t: {name: value}}` block, each t checked to run from 1 to T."""
     if not isinstance(data, Mapping):
-        raise ScenarioError("steps must map step numbers to quantities", where, expected="1: {h: [...]}")
-    steps = net.inputs.shape[1]
-    names = step_names(net)
-    cell = net.cells[0][0]
+        raise ScenarioError(f"{what} must map step numbers to quantities", where, expected=f"1: {example}")
     lines = getattr(data, "line_of", lambda key: None)
-    out = []
     for t, quantities in data.items():
         here = where.child(t, lines(t))
         if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= steps:
             raise ScenarioError("a step number runs from 1 to T", here, expected=f"1 to {steps}", found=repr(t))
         if not isinstance(quantities, Mapping):
-            raise ScenarioError("a step maps quantities to values", here, expected="{h: [...], i: [...]}")
+            raise ScenarioError("a step maps quantities to values", here, expected=example)
         qlines = getattr(quantities, "line_of", lambda key: None)
         for name, value in quantities.items():
-            there = here.child(name, qlines(name))
-            if name not in names:
-                raise unknown_name("step quantity", str(name), names, there)
-            canonical = names[name]
-            values = _array(value, there, net)
-            width = cell.features if canonical == "x" else cell.units
-            if canonical == "h":
-                width = net.h0[0][0].shape[-1]
-            batch = net.inputs.shape[0]
-            if values.shape == (width,) and batch == 1:
-                values = values[None]
-            if values.shape != (batch, width):
-                raise ScenarioError(
-                    "wrong shape",
-                    there,
-                    expected=f"({width},), or ({batch}, {width})"
-                    if batch == 1
-                    else f"({batch}, {width}): a row per batch row",
-                    found=f"shape {values.shape}",
-                )
-            note = name_note(str(name), canonical, STATES[cell.kind])
-            out.append(Expected(canonical, int(t), values, there.line, note))
+            yield t, str(name), value, here.child(name, qlines(name))
+
+
+def _rows(values: np.ndarray, batch: int, width: int, where: Where, meaning: str) -> np.ndarray:
+    """(B, width) values; for a batch of one the batch axis may be left out."""
+    if values.shape == (width,) and batch == 1:
+        values = values[None]
+    if values.shape != (batch, width):
+        expected = f"({batch}, {width}): {meaning} of every batch row" + (f", or ({width},)" * (batch == 1))
+        raise ScenarioError("wrong shape", where, expected=expected, found=f"shape {values.shape}")
+    return values
+
+
+def _steps(data: Any, net: Network, where: Where) -> list[Expected]:
+    names = step_names(net)
+    cell = net.cells[0][0]
+    batch, steps = net.inputs.shape[:2]
+    out = []
+    for t, name, value, there in _by_step(data, steps, where, "steps", "{h: [...], i: [...]}"):
+        if name not in names:
+            raise unknown_name("step quantity", name, names, there)
+        canonical = names[name]
+        width = cell.features if canonical == "x" else net.h0[0][0].shape[-1] if canonical == "h" else cell.units
+        values = _rows(_array(value, there, net), batch, width, there, name)
+        note = name_note(name, canonical, STATES[cell.kind])
+        out.append(Expected(canonical, t, values, there.line, note))
     return out
 
 
@@ -189,32 +190,15 @@ def _gradients(data: Any, net: Network, where: Where) -> list[Expected]:
 
 def _per_step(data: Any, net: Network, where: Where) -> list[Expected]:
     """per_step: {t: {h: ..., c: ...}}, dL/dh_t and dL/dc_t of layer 1's forward direction, t from 1."""
-    if not isinstance(data, Mapping):
-        raise ScenarioError("per_step must map step numbers to gradients", where, expected="1: {h: [...]}")
     batch, steps = net.inputs.shape[:2]
     cell = net.cells[0][0]
     widths = {"h": net.h0[0][0].shape[-1]}
     if cell.kind == "lstm":
         widths["c"] = cell.units
-    lines = getattr(data, "line_of", lambda key: None)
     out = []
-    for t, quantities in data.items():
-        here = where.child(t, lines(t))
-        if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= steps:
-            raise ScenarioError("a step number runs from 1 to T", here, expected=f"1 to {steps}", found=repr(t))
-        if not isinstance(quantities, Mapping):
-            raise ScenarioError("a step maps h (and c) to gradients", here, expected="{h: [...], c: [...]}")
-        qlines = getattr(quantities, "line_of", lambda key: None)
-        for name, value in quantities.items():
-            there = here.child(name, qlines(name))
-            if name not in widths:
-                raise unknown_name("per-step gradient", str(name), widths, there)
-            values = _array(value, there, net)
-            width = widths[name]
-            if values.shape == (width,) and batch == 1:
-                values = values[None]
-            if values.shape != (batch, width):
-                expected = f"({batch}, {width}): dL/d{name} of every batch row" + (f", or ({width},)" * (batch == 1))
-                raise ScenarioError("wrong shape", there, expected=expected, found=f"shape {values.shape}")
-            out.append(Expected(str(name), int(t), values, there.line, gradient=True))
+    for t, name, value, there in _by_step(data, steps, where, "per_step", "{h: [...], c: [...]}"):
+        if name not in widths:
+            raise unknown_name("per-step gradient", name, widths, there)
+        values = _rows(_array(value, there, net), batch, widths[name], there, f"dL/d{name}")
+        out.append(Expected(name, t, values, there.line, gradient=True))
     return out

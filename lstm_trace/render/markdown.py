@@ -58,16 +58,15 @@ def _table(view: StepView) -> Iterator[str]:
         yield "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
-def _step(view: StepView) -> Iterator[str]:
+def _heading(view: StepView) -> Iterator[str]:
     yield f"### {view.heading}"
     yield ""
     yield " · ".join(f"`{name} = {value}`" for name, value in view.given)
     yield ""
-    if view.expansion:  # no width to fit: shown whenever the view has it
-        yield "```"
-        yield from view.expansion
-        yield "```"
-        yield ""
+
+
+def _body(view: StepView) -> Iterator[str]:
+    """The step's table and its notes, or why the step was not taken."""
     if view.skipped:
         yield f"*{view.skipped}*"
         yield ""
@@ -77,6 +76,18 @@ def _step(view: StepView) -> Iterator[str]:
     for note in view.notes:
         yield f"*{note}*"
         yield ""
+
+
+def _step(view: StepView) -> Iterator[str]:
+    yield from _heading(view)
+    if view.expansion:  # no width to fit: shown whenever the view has it
+        yield "```"
+        yield from view.expansion
+        yield "```"
+        yield ""
+    yield from _body(view)
+    if view.skipped:
+        return
     yield from _equations(view)
     yield ""
     yield from _explained(view)
@@ -104,21 +115,12 @@ def _explained(view: StepView) -> Iterator[str]:
 def _back_step(step: BackStepView) -> Iterator[str]:
     """One step of the backward pass: what reaches it, its δ equations, the δ table, what it adds."""
     view = step.delta
-    yield f"### {view.heading}"
-    yield ""
-    yield " · ".join(f"`{name} = {value}`" for name, value in view.given)
-    yield ""
+    yield from _heading(view)
     yield from _equations(view)
     yield ""
+    yield from _body(view)
     if view.skipped:
-        yield f"*{view.skipped}*"
-        yield ""
         return
-    yield from _table(view)
-    yield ""
-    for note in view.notes:
-        yield f"*{note}*"
-        yield ""
     if step.adds is not None:
         yield from _weights(step.adds, inside=True)
     yield from _explained(view)
