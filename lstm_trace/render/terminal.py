@@ -49,6 +49,16 @@ def tables(view: StepView, full: bool, width: int) -> Iterator[Text]:
         yield from Grid(view, [k]).lines()
 
 
+def explained(view: StepView) -> Iterator[Text]:
+    """--explain's lines after a step (every equation with its numbers), and the blank line that ends a step."""
+    if view.explained:
+        yield Text("")
+        yield Text("every equation, with its numbers:", style="bold")
+        for line in view.explained:
+            yield Text(line)
+    yield Text("")
+
+
 class WeightsPanel:
     """The weights of one layer and direction, as they enter x·W and h·U."""
 
@@ -99,12 +109,7 @@ class StepPanel:
         for eq in view.equations:
             for line in equation_lines(eq, width, self.unit_labels):
                 yield Text(line)
-        if view.explained:
-            yield Text("")
-            yield Text("every equation, with its numbers:", style="bold")
-            for line in view.explained:
-                yield Text(line)
-        yield Text("")
+        yield from explained(view)
 
 
 class BackStepPanel:
@@ -136,12 +141,7 @@ class BackStepPanel:
             yield from tables(adds, self.full, width)
             for note in adds.notes:
                 yield Text(note, style="dim")
-        if view.explained:
-            yield Text("")
-            yield Text("every equation, with its numbers:", style="bold")
-            for line in view.explained:
-                yield Text(line)
-        yield Text("")
+        yield from explained(view)
 
 
 PASSES = ("forward", "backward")
