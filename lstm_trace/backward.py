@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from .model import Cell
+from .model import Cell, Rules
 from .trace import Run
 
 Adjoints = dict[str, np.ndarray]
@@ -39,7 +40,7 @@ class BackRun:
     product (a GRU's reset scales it), `dx` dL/dx_s. `grads` are the cell's canonical weights' gradients.
     `slope` is each gate's activation derivative where the step took it, act′(z) (0 where the activation
     is not elementwise, or f = 1 − i), so a view writes δz = δgate ⊙ act′(z) with the number the pass used;
-    `extra["c_slope"]` is act′ of the cell state the same way.
+    `c_slope` is act′ of the cell state the same way.
     """
 
     run: Run
@@ -53,7 +54,21 @@ class BackRun:
     dc: np.ndarray | None = None  # (T+1, B, H)
     dc_out: np.ndarray | None = None  # (T+1, B, H)
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-step adjoints of the state update: m, act_c, ...
-    slope: np.ndarray | None = None  # (T, B, G·H) act′ of each gate block at its input
+    given_slopes: tuple[np.ndarray, np.ndarray | None] | None = field(default=None, repr=False)
+
+    @cached_property
+    def slopes(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(act′ of each gate block (T, B, G·H), act′ of the cell state (T, B, H) or None), the numbers the pass
+        multiplied by; kept where the pass had them whole, else worked out when a view first asks."""
+        return self.given_slopes if self.given_slopes is not None else _slopes(self.run)
+
+    @property
+    def slope(self) -> np.ndarray:
+        return self.slopes[0]
+
+    @property
+    def c_slope(self) -> np.ndarray | None:
+        return self.slopes[1]
 
     def adds(self, s: int) -> dict[str, np.ndarray]:
         """What step s adds to each canonical weight's gradient (summed over batch rows): x_tᵀ·δz_t, ..."""
@@ -71,8 +86,10 @@ class BackRun:
             return self.dx[s]
         if name in self.extra:
             return self.extra[name][s]
+        if name == "c_slope":
+            assert self.c_slope is not None
+            return self.c_slope[s]
         if name.startswith("slope_"):
-            assert self.slope is not None
             return self.slope[s][:, self.run.cell.block(name[6:])]
         cols = self.run.cell.block(name[4:] if name.startswith("pre_") else name)
         return (self.dpre if name.startswith("pre_") else self.dact)[s][:, cols]
@@ -126,9 +143,8 @@ def _act_c(run: Run, s: int, adj: Adjoints) -> None:
     which = "c" if run.cell.rules.new_cell_state else "c_prev"
     x = run.c[s + 1] if which == "c" else run.c[s]
     act = run.cell.cell_activation
-    if act.elementwise and act.grad is not None:  # the derivative is kept for the views: δ ⊙ act′(c)
-        adj["c_slope"] = act.grad(x, run.c_act[s])
-        adj[which] = adj[which] + adj.pop("act_c") * adj["c_slope"]
+    if "c_slope" in adj:  # act′(c) of this step, worked out for every step before the loop and kept for the views
+        adj[which] = adj[which] + adj.pop("act_c") * adj.pop("c_slope")
     else:
         adj[which] = adj[which] + act.backward(x, run.c_act[s], adj.pop("act_c"))
 
@@ -200,8 +216,7 @@ def _block(
         if op.kind == "act":
             act = op.activation
             assert act is not None
-            if act.elementwise and act.grad is not None:
-                slope[s][:, cols] = act.grad(source, op.out[s])
+            if act.elementwise and act.grad is not None:  # its slope for every step is in `slope` already
                 d = d * slope[s][:, cols]
             else:
                 d = act.backward(source, op.out[s], d)
@@ -254,14 +269,22 @@ def _order(cell: Cell) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return ("mask", "state"), ()
 
 
-def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None) -> BackRun:
-    """Undo every step of `run`, given dL/dh_s and dL/dc_s from outside the recurrence for s = 0..T."""
+def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None, fast: bool = True) -> BackRun:
+    """Undo every step of `run`, given dL/dh_s and dL/dc_s from outside the recurrence for s = 0..T.
+
+    A plain LSTM (the rules, operations and terms every framework's default LSTM has) takes `_plain_lstm`,
+    the same products written as one loop; `fast=False` takes the operation-by-operation path for it too.
+    """
+    if fast and _plain(run):
+        assert dc_out is not None
+        return _plain_lstm(run, dh_out, dc_out)
     cell = run.cell
     steps = run.steps
     dtype = run.pre.dtype
     dh = np.zeros_like(dh_out)
     dc = None if dc_out is None else np.zeros_like(dc_out)
-    dact, dpre, dhu, slope = (np.zeros(run.pre.shape, dtype) for _ in range(4))
+    dact, dpre, dhu = (np.zeros(run.pre.shape, dtype) for _ in range(3))
+    slope, c_slope = _slopes(run)
     extra: dict[str, np.ndarray] = {}
     first_ops, first_blocks = _order(cell)
     kinds = {op.kind for op in run.updates}
@@ -276,6 +299,8 @@ def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None) -> BackRun
         if dc is not None:
             assert dc_out is not None and carry_c is not None
             adj["c"], adj["c_prev"] = dc_out[s + 1] + carry_c, np.zeros_like(carry_c)
+            if c_slope is not None:
+                adj["c_slope"] = c_slope[s]
         for kind in first_ops:
             if kind in kinds:
                 _UPDATES[kind](run, s, adj)
@@ -300,9 +325,75 @@ def back_run(run: Run, dh_out: np.ndarray, dc_out: np.ndarray | None) -> BackRun
     if dc is not None:
         assert dc_out is not None and carry_c is not None
         dc[0] = dc_out[0] + carry_c
-    dx = dpre @ cell.kernel.T
+    dx = (dpre.reshape(-1, dpre.shape[-1]) @ cell.kernel.T).reshape(*dpre.shape[:2], -1)
     grads = _weight_grads(run, dpre, dhu, extra)
-    return BackRun(run, dh, dh_out, dact, dpre, dhu, dx, grads, dc, dc_out, extra, slope)
+    return BackRun(run, dh, dh_out, dact, dpre, dhu, dx, grads, dc, dc_out, extra, (slope, c_slope))
+
+
+def _plain(run: Run) -> bool:
+    """An LSTM whose every block sums x·W, h·U and biases and applies one elementwise activation, with the
+    default state update: no peepholes, clips, projection, coupled forget, mask or changed rule."""
+    cell = run.cell
+    if cell.kind != "lstm" or cell.rules != Rules() or run.active is not None or cell.pre_clip is not None:
+        return False
+    if cell.peepholes is not None or cell.cell_clip is not None or cell.projection is not None or cell.coupled_forget:
+        return False
+    acts = [cell.activation_of(g) for g in cell.gates] + [cell.cell_activation]
+    return all(a.elementwise and a.grad is not None for a in acts)
+
+
+def _plain_lstm(run: Run, dh_out: np.ndarray, dc_out: np.ndarray) -> BackRun:
+    """`back_run` for a plain LSTM: the same operations' rules, inlined into one loop over preallocated arrays,
+    as the engine's own LSTM loop is; tests hold it to the operation-by-operation path on every fixture.
+    The activations' slopes are taken step by step and not kept (BackRun.slopes works them out if asked)."""
+    assert run.c is not None and run.c_act is not None
+    cell, steps, width = run.cell, run.steps, run.cell.units
+    i, f, g, o = (slice(k * width, (k + 1) * width) for k in range(4))
+    gate, main, outer = cell.recurrent_activation.grad, cell.activation.grad, cell.cell_activation.grad
+    assert gate is not None and main is not None and outer is not None
+    dh, dc = np.empty_like(dh_out), np.empty_like(dc_out)
+    dact, dpre = np.empty(run.pre.shape, run.pre.dtype), np.empty(run.pre.shape, run.pre.dtype)
+    d_act_c = np.empty_like(run.c_act)
+    pre, act, c, c_act, recurrent_t = run.pre, run.act, run.c, run.c_act, cell.recurrent.T
+    multiply, add, matmul = np.multiply, np.add, np.matmul
+    carry_h, carry_c = np.zeros_like(dh_out[0]), np.zeros_like(dc_out[0])
+    for s in range(steps - 1, -1, -1):
+        a, da, d_h, d_c = act[s], dact[s], dh[s + 1], dc[s + 1]
+        add(dh_out[s + 1], carry_h, out=d_h)
+        multiply(d_h, c_act[s], out=da[:, o])  # δo = δh ⊙ act(c)
+        multiply(d_h, a[:, o], out=d_act_c[s])  # δact(c) = δh ⊙ o
+        add(dc_out[s + 1], carry_c, out=d_c)
+        d_c += d_act_c[s] * outer(c[s + 1], c_act[s])  # δc = δh ⊙ o ⊙ act′(c) + (from step t+1 and outside)
+        multiply(d_c, a[:, g], out=da[:, i])
+        multiply(d_c, c[s], out=da[:, f])
+        multiply(d_c, a[:, i], out=da[:, g])
+        carry_c = d_c * a[:, f]
+        slope = gate(pre[s], a)  # the gates' act′ over the whole row, then the candidate's
+        slope[:, g] = main(pre[s][:, g], a[:, g])
+        multiply(da, slope, out=dpre[s])  # δz = δgate ⊙ act′(z)
+        carry_h = matmul(dpre[s], recurrent_t)
+    add(dh_out[0], carry_h, out=dh[0])
+    add(dc_out[0], carry_c, out=dc[0])
+    dx = (dpre.reshape(-1, dpre.shape[-1]) @ cell.kernel.T).reshape(*dpre.shape[:2], -1)
+    extra = {"act_c": d_act_c}
+    grads = _weight_grads(run, dpre, dpre, extra)  # every block's h·U term takes δz as it is: δ(h·U) = δz
+    return BackRun(run, dh, dh_out, dact, dpre, dpre, dx, grads, dc, dc_out, extra)
+
+
+def _slopes(run: Run) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every elementwise activation's derivative at every step, each one call over all steps: (act′ of the gate
+    blocks (T, B, G·H), act′(c) (T, B, H) or None). 0 where an activation is not elementwise (softmax) or
+    f = 1 − i."""
+    slope = np.zeros(run.pre.shape, run.pre.dtype)
+    for gate, record in run.blocks.items():
+        act = record.op("act")
+        if act is not None and act.activation is not None and act.activation.elementwise and act.activation.grad:
+            clip = record.op("clip")
+            slope[..., run.cell.block(gate)] = act.activation.grad(clip.out if clip else record.pre, act.out)
+    outer = run.cell.cell_activation
+    if run.c is None or run.c_act is None or not outer.elementwise or outer.grad is None:
+        return slope, None
+    return slope, outer.grad(run.c[1:] if run.cell.rules.new_cell_state else run.c[:-1], run.c_act)
 
 
 def _recurrent_for_h(cell: Cell) -> np.ndarray:
@@ -315,8 +406,8 @@ def _recurrent_for_h(cell: Cell) -> np.ndarray:
 
 
 def _keep(extra: dict[str, np.ndarray], adj: Adjoints, s: int, run: Run) -> None:
-    """Record the update's adjoints that views show (δ of act(c), of m, of the projection's input), and act′(c)."""
-    for name in ("act_c", "c_slope", "m", "p_in"):
+    """Record the update's adjoints that views show (δ of act(c), of m, of the projection's input)."""
+    for name in ("act_c", "m", "p_in"):
         if name in adj:
             if name not in extra:
                 extra[name] = np.zeros((run.steps, *adj[name].shape), adj[name].dtype)

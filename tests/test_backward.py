@@ -179,3 +179,21 @@ def test_gradients_are_the_frameworks(path: Path) -> None:
     steps = g.per_step()
     for name, value in want.get("per_step", {}).items():
         same(steps[name], value, f"per_step.{name}")
+
+
+@pytest.mark.parametrize("path", [p for p in GRADIENT_FIXTURES if "lstm" in p.stem], ids=lambda p: p.stem)
+def test_the_plain_lstm_loop_is_the_operation_by_operation_pass(path: Path) -> None:
+    """The inlined loop for a plain LSTM records exactly what the general pass records, slopes included."""
+    from lstm_trace.backward import back_run
+
+    data, _ = read_fixture(path)
+    tr = lstm_trace.trace(lstm_trace.Scenario.from_dict(data, path))
+    assert tr.gradients is not None
+    for layer in tr.gradients.runs:
+        for back in layer:
+            general = back_run(back.run, back.dh_out, back.dc_out, fast=False)
+            for name in ("dh", "dc", "dact", "dpre", "dhu", "dx", "slope", "c_slope"):
+                np.testing.assert_array_equal(getattr(back, name), getattr(general, name), err_msg=name)
+            assert back.grads.keys() == general.grads.keys()
+            for name, value in back.grads.items():
+                np.testing.assert_array_equal(value, general.grads[name], err_msg=name)

@@ -231,7 +231,7 @@ class BackExplainer:
         if self.cell.rules.output_gate:
             head_sym += f"{x}{self.u('o', t, k)}"
             head_num += f"·{self.f(self.fwd('o', k))}"
-        if "c_slope" in self.back.extra:
+        if self.back.c_slope is not None:
             return f"{head_sym}{x}{act.label}′({c})", f"{head_num}·{self.f(self.d('c_slope', k))}"
         # an activation over all units (softmax): y ⊙ (δy − Σⱼ δy[j]·y[j]), δy = δ(act c)
         y, dy = self.run.c_act[self.s][self.b], self.back.extra["act_c"][self.s][self.b]  # type: ignore[index]
