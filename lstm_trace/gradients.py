@@ -167,8 +167,9 @@ def gradients(tr: Trace, spec: Backward) -> Gradients:
     pool[0] = 0  # code 0: a returned constant (a masked row's zeros), which no state made
 
     def outside(layer: int, d: int, which: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A run's share of the pool: its own slice, so the layer above may add into it in place."""
         start = offsets[f"{layer}.{d}.{which}"]
-        return pool[start : start + int(np.prod(shape))].reshape(shape).copy()
+        return pool[start : start + int(np.prod(shape))].reshape(shape)
 
     layers: list[tuple[BackRun, ...]] = []
     above: np.ndarray | None = None  # dL/d this layer's outputs in input time, (B, T, width), from the layer above
