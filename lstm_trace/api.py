@@ -30,6 +30,7 @@ def trace(scenario: Scenario) -> Trace:
         returns=returned.returns,
         returns_note=returned.note,
         states_axis=returned.states_axis,
+        merges=returned.merges,
         warnings=(*scenario.warnings, *overflows),
     )
     if scenario.backward is None:

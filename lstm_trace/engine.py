@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from .activations import Activation
+from .merge import merge
 from .model import Cell, Network
 from .prefault import prefault
 from .trace import GateRecord, Op, Run, Term
@@ -135,8 +136,9 @@ def run_network(net: Network, hooks: Mapping[tuple[int, int], Hook] | None = Non
             for d, cell in enumerate(cells)
         )
         layers.append(runs)
-        if depth + 1 < len(net.cells):
-            seq = np.concatenate([r.outputs_in_input_time() for r in runs], axis=-1)
+        if depth + 1 < len(net.cells):  # the next layer reads this one's outputs, its directions merged
+            outs = [r.outputs_in_input_time() for r in runs]
+            seq = outs[0] if len(outs) == 1 else merge(net.merge_mode(depth), *outs)
     return tuple(layers)
 
 

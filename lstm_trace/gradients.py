@@ -20,6 +20,7 @@ import numpy as np
 from .arrays import to_array
 from .backward import BackRun, back_run
 from .errors import ScenarioError, Where, unknown_name
+from .merge import merge_back
 from .provenance import returned_from
 
 if TYPE_CHECKING:
@@ -158,12 +159,19 @@ def _shaped(value: np.ndarray, output: np.ndarray, what: str, where: Where) -> n
 def gradients(tr: Trace, spec: Backward) -> Gradients:
     """The whole backward pass of a traced layer."""
     loss, upstream = _upstream(spec, tr.outputs)
-    offsets, codes = returned_from(tr)
+    offsets, codes, merged = returned_from(tr)
     dtype = tr.first.pre.dtype
     total = 1 + sum(getattr(run, w).size for run in tr.all_runs() for w in ("h", "c") if getattr(run, w) is not None)
     pool = np.zeros(total, dtype)
+    merges = {m.name: m for m in tr.merges}
     for name, grad in upstream.items():
-        np.add.at(pool, codes[name].ravel(), grad.ravel())
+        if name in merged:  # undo the merge first: each direction's part gets its share
+            mode, forward, backward = merged[name]
+            parts = merge_back(mode, merges[name].forward, merges[name].backward, grad)
+            for where, part in zip((forward, backward), parts, strict=True):
+                np.add.at(pool, where.ravel(), part.ravel())
+        else:
+            np.add.at(pool, codes[name].ravel(), grad.ravel())
     pool[0] = 0  # code 0: a returned constant (a masked row's zeros), which no state made
 
     def outside(layer: int, d: int, which: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -174,21 +182,24 @@ def gradients(tr: Trace, spec: Backward) -> Gradients:
     layers: list[tuple[BackRun, ...]] = []
     above: np.ndarray | None = None  # dL/d this layer's outputs in input time, (B, T, width), from the layer above
     for depth in reversed(range(len(tr.runs))):
-        backs, offset = [], 0
-        for d, run in enumerate(tr.runs[depth]):
+        backs, layer = [], tr.runs[depth]
+        shares: tuple[np.ndarray, ...] = ()  # dL/d each direction's outputs (B, T, ·), input time
+        if above is not None:
+            outs = [r.outputs_in_input_time() for r in layer]
+            mode = tr.scenario.network.merge_mode(depth)
+            shares = (above,) if len(layer) == 1 else merge_back(mode, outs[0], outs[1], above)
+        for d, run in enumerate(layer):
             dh_out = outside(depth, d, "h", run.h.shape)
             dc_out = None if run.c is None else outside(depth, d, "c", run.c.shape)
-            if above is not None:
-                width = run.h.shape[-1]
-                dh_out[1:] += above[:, run.reads, offset : offset + width].transpose(1, 0, 2)
-                offset += width
+            if shares:
+                dh_out[1:] += shares[d][:, run.reads].transpose(1, 0, 2)
             backs.append(back_run(run, dh_out, dc_out))
         layers.append(tuple(backs))
         above = sum((_input_time(b) for b in backs), start=np.zeros_like(tr.runs[depth][0].x.transpose(1, 0, 2)))
-    runs = tuple(reversed(layers))
+    backward_runs = tuple(reversed(layers))
     assert above is not None
-    weights, state = _named(tr, runs, above)
-    return Gradients(spec, loss, upstream, runs, weights, above, state)
+    weights, state = _named(tr, backward_runs, above)
+    return Gradients(spec, loss, upstream, backward_runs, weights, above, state)
 
 
 def _input_time(back: BackRun) -> np.ndarray:

@@ -161,6 +161,10 @@ class Network:
     c0: tuple[tuple[np.ndarray | None, ...], ...]
     backwards: tuple[bool, ...] = (False,)
     lengths: np.ndarray | None = None
+    merges: tuple[str, ...] = ()  # per layer, how its two directions make the next layer's input; () = concat
+
+    def merge_mode(self, depth: int) -> str:
+        return self.merges[depth] if self.merges else "concat"
 
     @property
     def kind(self) -> Kind:

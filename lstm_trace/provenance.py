@@ -170,11 +170,16 @@ def sources_of(scenario: Scenario) -> Origin:
     return Origin(tuple(s for s, _, _ in sources), codes_by_id, None)
 
 
-def returned_from(tr: Trace) -> tuple[dict[str, int], dict[str, np.ndarray]]:
+Merged = dict[str, tuple[str, np.ndarray, np.ndarray]]  # output → (merge mode, codes of each direction's part)
+
+
+def returned_from(tr: Trace) -> tuple[dict[str, int], dict[str, np.ndarray], Merged]:
     """Where each number the layer returns comes from: the framework's `returns` run on coded states.
 
     Each run's h (T+1, B, H_out) and c get serial codes (offsets by `"layer.direction.h"`); what the
     framework returns is then an arrangement of codes, 0 where it returns a constant zero (a masked row).
+    An output the framework merged from two directions (Keras's Bidirectional) is not an arrangement: its
+    merge is recorded (`Returned.merges`), and the codes of both parts are given instead.
     """
     offsets: dict[str, int] = {}
     fake = []
@@ -192,5 +197,11 @@ def returned_from(tr: Trace) -> tuple[dict[str, int], dict[str, np.ndarray]]:
                 offset += value.size
             coded_layer.append(replace(run, **arrays))
         fake.append(tuple(coded_layer))
-    outputs = tr.scenario.returns(tuple(fake)).outputs
-    return offsets, {name: np.asarray(value).astype(np.int64) for name, value in outputs.items()}
+    returned = tr.scenario.returns(tuple(fake))
+    merged = {m.name: (m.mode, _ints(m.forward), _ints(m.backward)) for m in returned.merges}
+    codes = {name: _ints(value) for name, value in returned.outputs.items() if name not in merged}
+    return offsets, codes, merged
+
+
+def _ints(codes: Any) -> np.ndarray:
+    return np.asarray(codes).astype(np.int64)

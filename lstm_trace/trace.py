@@ -23,6 +23,7 @@ from .model import Cell
 
 if TYPE_CHECKING:
     from .gradients import Gradients
+    from .merge import Merge
     from .scenario import Scenario
 
 
@@ -166,6 +167,7 @@ class Trace:
     warnings: tuple[str, ...] = ()
     states_axis: int | None = None  # the axis of outputs h and c that runs over all_runs(), where they have one
     gradients: Gradients | None = None  # the backward pass, where the scenario has a `backward` block
+    merges: tuple[Merge, ...] = ()  # returned outputs merged from two directions (Keras's Bidirectional)
 
     @property
     def first(self) -> Run:

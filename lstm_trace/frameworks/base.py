@@ -18,6 +18,7 @@ import numpy as np
 
 from ..arrays import nonfinite, to_array
 from ..errors import ScenarioError, Where, unknown_name
+from ..merge import Merge
 from ..model import Network
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class Returned:
     returns: tuple[tuple[str, str], ...]
     note: str = ""
     states_axis: int | None = None  # the axis of h and c over every layer and direction, in order, if any
+    merges: tuple[Merge, ...] = ()  # outputs merged from two directions, with the parts they were merged from
 
 
 Returns: TypeAlias = Callable[[Runs], Returned]

@@ -361,9 +361,13 @@ const LstmBackward = (() => {
     if (!model.data.backward) return null;
     const { loss, grads } = upstream(model, result.outputs);
     const pool = new Float64Array(1 + Object.entries(model.offsets).reduce((n, [id]) => n + stateOf(result, id).length, 0));
+    const scatter = (codes, g) => { for (let k = 0; k < codes.length; k++) if (codes[k]) pool[codes[k]] += g[k]; };
     for (const [name, g] of Object.entries(grads)) {
-      const codes = model.outputs[name].codes;
-      for (let k = 0; k < codes.length; k++) if (codes[k]) pool[codes[k]] += g[k];
+      const m = model.merged[name];
+      if (!m) { scatter(model.outputs[name].codes, g); continue; }
+      const [gf, gb] = mergeBack(m.mode, ...result.outputs[name].parts, g, model.mergedShapes[name].at(-1));
+      scatter(m.forward, gf);  // each direction's part gets its share of the merge's gradient
+      scatter(m.backward, gb);
     }
     const outside = (l, d, which) => {
       const state = result.runs[l][d][which];
@@ -373,16 +377,19 @@ const LstmBackward = (() => {
     const layers = [];
     let above = null;
     for (let l = result.runs.length - 1; l >= 0; l--) {
-      let offset = 0;
-      const backs = result.runs[l].map((run, d) => {
+      const runs = result.runs[l];
+      let shares = null;  // dL/d each direction's outputs (B, T, H_out), input time: the merge undone
+      if (above) {
+        shares = runs.length === 1 ? [above.values]
+          : mergeBack(LstmEngine.mergeMode(model, l), ...runs.map((run) => inputTimeOf(run)), above.values, runs[0].Hout);
+      }
+      const backs = runs.map((run, d) => {
         const dhOut = outside(l, d, "h");
         const dcOut = run.c ? outside(l, d, "c") : null;
-        if (above) {
-          const width = above.width;
+        if (shares) {
           for (let s = 0; s < run.T; s++) for (let b = 0; b < run.B; b++) for (let u = 0; u < run.Hout; u++) {
-            dhOut[((s + 1) * run.B + b) * run.Hout + u] += above.values[(b * run.T + run.reads[s]) * width + offset + u];
+            dhOut[((s + 1) * run.B + b) * run.Hout + u] += shares[d][(b * run.T + run.reads[s]) * run.Hout + u];
           }
-          offset += run.Hout;
         }
         return backRun(model, run, dhOut, dcOut);
       });
@@ -390,6 +397,28 @@ const LstmBackward = (() => {
       above = inputTime(backs);
     }
     return { loss, upstream: grads, runs: layers, inputs: above.values, ...named(model, layers, above.values) };
+  }
+
+  /** merge.py's merge_back: (dL/d forward part, dL/d backward part) from dL/d merged, parts (…, H). */
+  function mergeBack(mode, f, b, g, H) {
+    const gf = new Float64Array(f.length), gb = new Float64Array(b.length);
+    for (let r = 0; r < f.length / H; r++) for (let u = 0; u < H; u++) {
+      const k = r * H + u;
+      if (mode === "concat") { gf[k] = g[r * 2 * H + u]; gb[k] = g[r * 2 * H + H + u]; }
+      else if (mode === "sum") { gf[k] = g[k]; gb[k] = g[k]; }
+      else if (mode === "mul") { gf[k] = g[k] * b[k]; gb[k] = g[k] * f[k]; }
+      else { gf[k] = g[k] / 2; gb[k] = g[k] / 2; }
+    }
+    return [gf, gb];
+  }
+
+  /** A run's outputs (B, T, H_out) in input time. */
+  function inputTimeOf(run) {
+    const { B, T, Hout } = run, out = new Float64Array(B * T * Hout);
+    for (let s = 0; s < T; s++) for (let b = 0; b < B; b++) for (let u = 0; u < Hout; u++) {
+      out[(b * T + run.reads[s]) * Hout + u] = run.h[((s + 1) * B + b) * Hout + u];
+    }
+    return out;
   }
 
   const stateOf = (result, id) => { const [l, d, which] = id.split("."); return result.runs[+l][+d][which]; };

@@ -100,7 +100,7 @@ def page_data(tr: Trace) -> dict[str, Any]:
         raise ValueError("the page computes in floating point; trace the scenario without --exact")
     net = scenario.network
     origin = scenario.origin
-    offsets, out_codes = returned_from(tr)
+    offsets, out_codes, merged = returned_from(tr)
     layers = [
         [_cell_spec(cell, tr.runs[layer][d]) for d, cell in enumerate(cells)] for layer, cells in enumerate(net.cells)
     ]
@@ -125,10 +125,18 @@ def page_data(tr: Trace) -> dict[str, Any]:
             "inputs": packed(net.inputs),
             "state": state,
             "backwards": list(net.backwards),
+            "merges": list(net.merges),
             "lengths": None if net.lengths is None else [int(v) for v in net.lengths],
         },
         "returns": [list(pair) for pair in tr.returns],
-        "outputs": {"offsets": offsets, "codes": {name: _codes(code) for name, code in out_codes.items()}},
+        "outputs": {
+            "offsets": offsets,
+            "codes": {name: _codes(code) for name, code in out_codes.items()},
+            "merged": {
+                name: {"mode": mode, "forward": _codes(forward), "backward": _codes(backward)}
+                for name, (mode, forward, backward) in merged.items()
+            },
+        },
         "returns_note": tr.returns_note,
         "sources": [{"name": s.name, "shape": list(s.shape), "offset": s.offset} for s in origin.sources],
         "codes": {ident: _codes(src) for ident, src in origin.codes.items()},

@@ -143,13 +143,19 @@ const LstmEngine = (() => {
     const [B, T, F] = net.inputs.shape;
     const codes = {};
     for (const [ident, entry] of Object.entries(data.codes || {})) codes[ident] = decodeCodes(entry);
+    const merged = {}, mergedShapes = {};
+    for (const [name, entry] of Object.entries(data.outputs.merged || {})) {
+      merged[name] = { mode: entry.mode, forward: decodeCodes(entry.forward), backward: decodeCodes(entry.backward) };
+      mergedShapes[name] = entry.forward.shape;
+    }
     const outputs = {};
     for (const [name, packed] of Object.entries(data.outputs.codes)) {
       outputs[name] = { shape: packed.shape, codes: decodeCodes(packed) };
     }
     return {
       data, Float, layers, state, inputs, B, T, F, codes, outputs,
-      offsets: data.outputs.offsets, backwards: net.backwards, lengths: net.lengths,
+      offsets: data.outputs.offsets, backwards: net.backwards, lengths: net.lengths, merges: net.merges || [],
+      merged, mergedShapes,
       sources: data.sources || [], noEdit: data.no_edit,
     };
   }
@@ -421,19 +427,40 @@ const LstmEngine = (() => {
     return run;
   }
 
-  /** (B, T, H_out) outputs in input time, directions concatenated: what the next layer reads. */
-  function layerOutput(runs, B, T) {
-    const width = runs.reduce((n, run) => n + run.Hout, 0);
-    const seq = new runs[0].h.constructor(B * T * width);
-    let off = 0;
-    for (const run of runs) {
-      for (let s = 0; s < T; s++)
-        for (let b = 0; b < B; b++)
-          for (let u = 0; u < run.Hout; u++)
-            seq[(b * T + run.reads[s]) * width + off + u] = run.h[((s + 1) * B + b) * run.Hout + u];
-      off += run.Hout;
+  /** A run's outputs, (B, T, H_out) in input time. */
+  function inputTime(run, B, T) {
+    const out = new run.h.constructor(B * T * run.Hout);
+    for (let s = 0; s < T; s++)
+      for (let b = 0; b < B; b++)
+        for (let u = 0; u < run.Hout; u++)
+          out[(b * T + run.reads[s]) * run.Hout + u] = run.h[((s + 1) * B + b) * run.Hout + u];
+    return out;
+  }
+
+  /** merge.py's merge of two directions' (…, H) values, both in input time: [f, b], f + b, f ⊙ b, (f + b)/2. */
+  function merge(mode, f, b, H, Type) {
+    const rows = f.length / H;
+    if (mode === "concat") {
+      const out = new Type(rows * 2 * H);
+      for (let r = 0; r < rows; r++) for (let u = 0; u < H; u++) {
+        out[r * 2 * H + u] = f[r * H + u];
+        out[r * 2 * H + H + u] = b[r * H + u];
+      }
+      return out;
     }
-    return [seq, width];
+    const out = new Type(f.length);
+    for (let k = 0; k < f.length; k++) {
+      out[k] = mode === "sum" ? f[k] + b[k] : mode === "mul" ? f[k] * b[k] : (f[k] + b[k]) / 2;
+    }
+    return out;
+  }
+
+  /** What the next layer reads: the layer's outputs in input time, its directions merged. */
+  function layerOutput(runs, B, T, mode) {
+    const outs = runs.map((run) => inputTime(run, B, T));
+    if (outs.length === 1) return [outs[0], runs[0].Hout];
+    const seq = merge(mode, outs[0], outs[1], runs[0].Hout, runs[0].h.constructor);
+    return [seq, mode === "concat" ? 2 * runs[0].Hout : runs[0].Hout];
   }
 
   function run(model) {
@@ -445,12 +472,16 @@ const LstmEngine = (() => {
           model.backwards[d], l + 1, model.backwards[d] ? "reverse" : "forward"),
       );
       runs.push(layerRuns);
-      if (l + 1 < model.layers.length) [seq, F] = layerOutput(layerRuns, model.B, model.T);
+      if (l + 1 < model.layers.length) [seq, F] = layerOutput(layerRuns, model.B, model.T, mergeMode(model, l));
     });
     return { runs, outputs: outputs(model, runs) };
   }
 
   /** What the framework returns: each number is a code into the runs' h and c, as page_data mapped them. */
+  const mergeMode = (model, l) => (model.merges.length ? model.merges[l] : "concat");
+
+  /** What the framework returns: each number is a code into the runs' h and c, as page_data mapped them; an
+   * output merged from two directions is the merge of two such arrangements. */
   function outputs(model, runs) {
     const pool = [];
     for (const [ident, offset] of Object.entries(model.offsets)) {
@@ -463,11 +494,14 @@ const LstmEngine = (() => {
       for (let k = pool.length - 1; k >= 0; k--) if (code >= pool[k][0]) return pool[k][1][code - pool[k][0]];
       return 0;
     };
+    const gather = (codes) => Float64Array.from(codes, lookup);
     const out = {};
-    for (const [name, { shape, codes }] of Object.entries(model.outputs)) {
-      const values = new Float64Array(codes.length);
-      for (let k = 0; k < codes.length; k++) values[k] = lookup(codes[k]);
-      out[name] = { shape, values };
+    for (const [name, { shape, codes }] of Object.entries(model.outputs)) out[name] = { shape, values: gather(codes) };
+    for (const [name, { mode, forward, backward }] of Object.entries(model.merged)) {
+      const f = gather(forward), b = gather(backward), H = model.mergedShapes[name].at(-1);
+      const values = merge(mode, f, b, H, Float64Array);
+      const shape = model.mergedShapes[name].slice(0, -1).concat(mode === "concat" ? 2 * H : H);
+      out[name] = { shape, values, parts: [f, b] };
     }
     return out;
   }
@@ -546,7 +580,7 @@ const LstmEngine = (() => {
   /** Φ(x), the standard normal's distribution function (gelu's derivative needs it). */
   const normalCdf = (x) => 0.5 * erfc(-x / Math.SQRT2);
 
-  return { decode, decodeArray, run, edit, value, sourceOf, sources, activation, normalCdf };
+  return { decode, decodeArray, run, edit, value, sourceOf, sources, activation, normalCdf, merge, mergeMode };
 })();
 
 if (typeof module !== "undefined") module.exports = LstmEngine;
