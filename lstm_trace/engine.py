@@ -129,6 +129,7 @@ def run_network(net: Network, hooks: Mapping[tuple[int, int], Hook] | None = Non
                 net.c0[depth][d],
                 backwards=net.backwards[d],
                 lengths=net.lengths,
+                mask=net.mask,
                 layer=depth + 1,
                 direction="reverse" if net.backwards[d] else "forward",
                 hook=(hooks or {}).get((depth, d)),
@@ -150,6 +151,7 @@ def run_cell(
     *,
     backwards: bool = False,
     lengths: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
     layer: int = 1,
     direction: str = "forward",
     hook: Hook | None = None,
@@ -173,6 +175,9 @@ def run_cell(
     active = None
     if lengths is not None:
         active = reads[:, None] < lengths[None, :]
+    if mask is not None:  # (B, T) in input time → (T, B) in the order the steps read it
+        used = np.asarray(mask, bool)[:, reads].T
+        active = used if active is None else active & used
     arrays = _Arrays(xw, hu, pre, act, h, summed_bias(cell), extra, hook)
     step.loop(cell, arrays, active)
     if helper is not None:

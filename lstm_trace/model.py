@@ -152,7 +152,9 @@ class Network:
     """Everything the engine runs: cells per layer and direction, inputs and initial states.
 
     `inputs` is (B, T, F). `reads[d]` is True when direction d reads the
-    sequence from its end. `h0[l][d]` is (B, H_out), `c0[l][d]` is (B, H) or None.
+    sequence from its end. A row keeps its state through the steps it skips:
+    those past its `lengths` (TF1, ONNX, torch's packed sequences), or those
+    `mask` marks False (Keras). `h0[l][d]` is (B, H_out), `c0[l][d]` is (B, H) or None.
     """
 
     cells: tuple[tuple[Cell, ...], ...]
@@ -161,6 +163,7 @@ class Network:
     c0: tuple[tuple[np.ndarray | None, ...], ...]
     backwards: tuple[bool, ...] = (False,)
     lengths: np.ndarray | None = None
+    mask: np.ndarray | None = None  # (B, T) in input time, False where a step is skipped (Keras's mask)
     merges: tuple[str, ...] = ()  # per layer, how its two directions make the next layer's input; () = concat
 
     def merge_mode(self, depth: int) -> str:

@@ -127,6 +127,7 @@ def page_data(tr: Trace) -> dict[str, Any]:
             "backwards": list(net.backwards),
             "merges": list(net.merges),
             "lengths": None if net.lengths is None else [int(v) for v in net.lengths],
+            "mask": None if net.mask is None else np.asarray(net.mask, bool).tolist(),
         },
         "returns": [list(pair) for pair in tr.returns],
         "outputs": {

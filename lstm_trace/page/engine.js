@@ -154,7 +154,8 @@ const LstmEngine = (() => {
     }
     return {
       data, Float, layers, state, inputs, B, T, F, codes, outputs,
-      offsets: data.outputs.offsets, backwards: net.backwards, lengths: net.lengths, merges: net.merges || [],
+      offsets: data.outputs.offsets, backwards: net.backwards, lengths: net.lengths, mask: net.mask || null,
+      merges: net.merges || [],
       merged, mergedShapes,
       sources: data.sources || [], noEdit: data.no_edit,
     };
@@ -225,9 +226,12 @@ const LstmEngine = (() => {
     const preClip = blockOps.some((op) => op.bound !== null);
     const pre_clipped = preClip ? new Float(T * B * W) : null;
     let active = null;
-    if (model.lengths) {
+    if (model.lengths || model.mask) {  // a row keeps its state past its length, or where the mask says so
       active = new Uint8Array(T * B);
-      for (let s = 0; s < T; s++) for (let b = 0; b < B; b++) active[s * B + b] = reads[s] < model.lengths[b] ? 1 : 0;
+      for (let s = 0; s < T; s++) for (let b = 0; b < B; b++) {
+        const long = !model.lengths || reads[s] < model.lengths[b];
+        active[s * B + b] = long && (!model.mask || model.mask[b][reads[s]]) ? 1 : 0;
+      }
     }
     const run = { layer, direction, cell, T, B, F, H, Hout, G, reads, x, xw, hu, pre, act, h, active, pre_clipped,
       c: null, c_act: null, gated: null, peep: null, m: null, c_unclipped: null, p_unclipped: null };
