@@ -52,29 +52,14 @@ def gradients_of(tr: Trace) -> Gradients:
     return g
 
 
-def slope(back: BackRun, q: str, s: int, b: int, u: int) -> float:
-    """act′ where the activation read its input: the Python activation's own backward of a unit δ."""
-    run = back.run
-    if q == "slope_c":
-        assert run.c is not None and run.c_act is not None
-        x = run.c[s + 1] if run.cell.rules.new_cell_state else run.c[s]
-        y = run.c_act[s]
-        return float(run.cell.cell_activation.backward(x, y, np.ones_like(y))[b, u])
-    record = run.blocks[q[6:]]
-    act, clip = record.op("act"), record.op("clip")
-    assert act is not None and act.activation is not None
-    x = clip.out[s] if clip is not None else record.pre[s]
-    return float(act.activation.backward(x, act.out[s], np.ones_like(x))[b, u])
-
-
 def want_back(g: Gradients, back: BackRun, q: str, s: int, b: int, u: int, i: int) -> float:
     """What the Python backward pass holds for a number the backward view names `q` at step s (0-based)."""
     if q == "loss":
         return float(g.loss)
     if q.startswith("add_"):
         return float(back.adds(s)[q[4:]].ravel()[i])
-    if q.startswith("slope_"):
-        return slope(back, q, s, b, u)
+    if q.startswith("slope_") or q == "c_slope":  # act′ where the pass took it
+        return float(back.quantity(q, s)[b, u])
     if not q.startswith("d_"):
         return expected(back.run, q, s, b, u)  # a forward value shown beside the δ's
     name = q[2:]
@@ -166,7 +151,7 @@ def test_every_number_of_the_backward_pass_is_the_python_one(clean: Pages, name:
     assert {"loss", "d_h", "d_h_out", "d_h_prev", "d_x", "add_kernel", "add_recurrent", "grad"} <= kinds
     assert any(q.startswith("d_pre_") for q in kinds) and any(q.startswith("slope_") for q in kinds)
     if tr.first.cell.kind == "lstm":
-        assert {"d_c", "d_c_prev", "d_o", "d_act_c", "slope_c"} <= kinds
+        assert {"d_c", "d_c_prev", "d_o", "d_act_c", "c_slope"} <= kinds
     check_totals(page, tr, name)
 
 
@@ -187,11 +172,15 @@ def test_a_seed_tooltip_is_the_hand_worked_arithmetic(clean: Pages) -> None:
     text = focus_text(page, '#back-state [data-q="d_c"][data-u="2"]')
     assert text.split("\n")[0] == "δc₂[2] = δh₂[2]·o₂[2]·linear′(c₂[2]) + δc₃[2]·f₃[2] = 3·(-1)·1 − 1·(-2) = -1"
     marked = page.evaluate("() => Array.from(document.querySelectorAll('.src'), (el) => el.dataset.q)")
-    assert sorted(marked) == ["d_h", "o", "slope_c"]
+    assert sorted(marked) == ["c_slope", "d_h", "o"]
     # δi₂[2] = δc₂[2]·g₂[2] = -1·(-1) = 1; linear: δz_i₂[2] = δi₂[2]·1 = 1
     page.hover('#back-gates [data-q="d_pre_i"][data-u="2"]')
     tip = page.locator('[role="tooltip"]').inner_text()
     assert tip == "δz_i₂[2] = δi₂[2]·linear′(z_i₂[2]) = 1·1 = 1\nlinear′(z) = 1"
+    # L = Σ sequence: the nine outputs [[0 0 0], [0 -1 0], [0 -2 0]] add up to -3
+    assert focus_text(page, '#back-head [data-q="loss"]').split("\n")[0] == (
+        "L = Σ sequence = 0 + 0 + 0 + 0 − 1 + 0 + 0 − 2 + 0 = -3"
+    )
 
 
 def test_an_edit_recomputes_the_gradients_as_python_does(clean: Pages) -> None:

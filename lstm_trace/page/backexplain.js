@@ -156,15 +156,13 @@ function LstmBackExplain(ctx, lossText) {
     const at = (ts * r.B + b) * r.H + u;
     const value = bk.dc[at];
     const here = ts === S.step;
-    if (ts >= 1 && !active(ts - 1, b)) {
-      return { lines: [`${nm("δc", ts, k)} = ${num(value)}`, `step ${ts} held this row's state: what reached c${sub(ts)} passed on to c${sub(ts - 1)} untouched`], src: [] };
-    }
+    const kept = ts >= 1 && !active(ts - 1, b); // step ts held this row's state: c_ts is c_{ts−1}
     const parts = [];
     if (bk.dcOut.some((v) => v !== 0)) {
       parts.push({ sym: nm("δc_out", ts, k), num: num(bk.dcOut[at]) });
       if (here) parts[0].src = [sel("d_c_out", b, u)];
     }
-    if (ts >= 1) {
+    if (ts >= 1 && !kept) {
       const s = ts - 1;
       if (c.rules.new_cell_state) parts.push(cFromH(s, b, u, ts));
       if (arr("peepholes")) {
@@ -180,7 +178,8 @@ function LstmBackExplain(ctx, lossText) {
     const numbers = signed(parts.map((p) => p.num));
     const lines = [chain(nm("δc", ts, k), parts.map((p) => p.sym).join(" + "), numbers, value)];
     const later = ts < r.T ? `, and through step ${ts + 1}` : "";
-    lines.push(ts === 0 ? "dL/d the initial state c₀" : `every path from c${sub(ts)}[${k}] to L: through h${sub(ts)}${later}`);
+    if (kept) lines.push(`step ${ts} held this row's state: all of it passes on to c${sub(ts - 1)}`);
+    else lines.push(ts === 0 ? "dL/d the initial state c₀" : `every path from c${sub(ts)}[${k}] to L: through h${sub(ts)}${later}`);
     return { lines, src: parts.flatMap((p) => p.src || []) };
   }
 
@@ -204,7 +203,7 @@ function LstmBackExplain(ctx, lossText) {
     }
     const v = slopeC(s, b, u);
     if (v !== null) {
-      if (here) src.push(sel("slope_c", b, u));
+      if (here) src.push(sel("c_slope", b, u));
       return { sym: `${sym}·${act.label}′(${nm("c", cIndex, k)})`, num: `${numbers}·${factor(v)}`, src };
     }
     // an activation over all units (softmax): y ⊙ (δy − Σⱼ δy[j]·y[j]), δy = δ act(c)
@@ -222,7 +221,7 @@ function LstmBackExplain(ctx, lossText) {
     const k = u + 1;
     const t1 = s1 + 1;
     const here = t1 === S.step;
-    if (!active(s1, b)) return [{ sym: `what reached ${nm("c", t1, k)} (step ${t1} held this row's state)`, num: `(${signed(reached(t1, b, u))})` }];
+    if (!active(s1, b)) return [{ sym: `${nm("δc", t1, k)} (step ${t1} held this row's state)`, num: num(delta("c", s1, b, u)), src: here ? [sel("d_c", b, u)] : [] }];
     const parts = [];
     if (c.rules.forget_term) {
       let sym = nm("δc", t1, k);
@@ -246,14 +245,6 @@ function LstmBackExplain(ctx, lossText) {
     }
     if (!c.rules.new_cell_state) parts.push(cFromH(s1, b, u, s1));
     return parts;
-  }
-
-  /** What reached c_ts[u] where step ts held this row's state (its δc is 0, all of it passed back): the pieces. */
-  function reached(ts, b, u) {
-    const r = run();
-    const pieces = [num(back().dcOut[(ts * r.B + b) * r.H + u])];
-    if (ts < r.T) pieces.push(...cFromNext(ts, b, u).map((p) => p.num));
-    return pieces;
   }
 
   /** What reaches the state from outside the recurrence: returned outputs' gradients, and the layer above's δx. */
@@ -606,7 +597,9 @@ function LstmBackExplain(ctx, lossText) {
 
   function explainLoss() {
     const b = DATA.backward;
-    const lines = [`${lossText()} = ${num(ctx.back.loss)}`];
+    const values = b.loss === "sum" ? ctx.result.outputs[b.of].values : [];
+    const sum = values.length && values.length <= 16 ? ` = ${fmt.signedSum(Array.from(values))}` : "";
+    const lines = [`${lossText()}${sum} = ${num(ctx.back.loss)}`];
     if (b.upstream) lines.push("the upstream gradients are dL/d each output: each is multiplied into the output it belongs to");
     else if (b.loss === "sum") lines.push(`each number of ${b.of} sends δ = 1 to the state it came from`);
     else if (b.loss === "half_squared_error") lines.push(`each number y of ${b.of} sends δ = y − target`);
@@ -624,7 +617,7 @@ function LstmBackExplain(ctx, lossText) {
     const s = S.step - 1;
     const b = +d.b - 1;
     const u = +d.u - 1;
-    if (q === "slope_c") return slopeOfC(s, b, u);
+    if (q === "c_slope") return slopeOfC(s, b, u);
     if (q.startsWith("slope_")) return slopeOf(q.slice(6), s, b, u);
     if (!q.startsWith("d_")) return null;
     const name = q.slice(2);

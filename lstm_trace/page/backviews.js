@@ -5,7 +5,7 @@
  * but act′, which they take from the backward pass's own derivative (ctx.slope).
  *
  * A δ number carries data-q `d_` + BackRun.quantity's name (d_h, d_c, d_h_prev, d_i, d_pre_i,
- * d_x, ...), `d_h_out`/`d_c_out` for what reaches the state from outside, `slope_i`/`slope_c`
+ * d_x, ...), `d_h_out`/`d_c_out` for what reaches the state from outside, `slope_i`/`c_slope`
  * for act′, with data-b and data-u; a step's part of a weight's gradient `add_kernel` ... with
  * data-i (its canonical index) and data-u, summed over batch rows; a total gradient `grad` with
  * data-g (the scenario's name) and data-i; L `loss`.
@@ -68,7 +68,7 @@ function LstmBackViews(ctx) {
       body += d(`δ${act.label}(c${tn}) = ${c.rules.output_gate ? `${out} ⊙ o` : out}`, "act_c", r.H);
       body += line(`${act.label}′(c${tn})`, r.H, (u) => {
         const v = slopeC(s, b, u);
-        return v === null ? "" : stepNum("slope_c", b, u, v);
+        return v === null ? "" : stepNum("c_slope", b, u, v);
       });
       if (back().dcOut.some((v) => v !== 0)) body += d(`δc_out${tn}`, "c_out", r.H);
       body += d(`= δc${tn}`, "c", r.H, "gate");
