@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from ..trace import Trace
 
 # in order: the engines, then the page that uses them
-SCRIPTS = ("engine.js", "backward.js", "format.js", "context.js", "views.js", "diagram.js", "explain.js", "page.js")
+SCRIPTS = ("engine.js", "backward.js", "format.js", "context.js", "views.js", "diagram.js", "explain.js",
+           "backviews.js", "backexplain.js", "page.js")  # fmt: skip
 SLOT = re.compile(r"\{\{(title|css|scripts|data)\}\}")
 
 

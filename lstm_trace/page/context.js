@@ -2,7 +2,8 @@
  * record (which run, which gate block), and the number elements every view writes.
  *
  * The views, the diagram and the explanations each receive this context; page.js owns it
- * and sets `model` (LstmEngine.decode) and `result` (LstmEngine.run) on it. A number
+ * and sets `model` (LstmEngine.decode), `result` (LstmEngine.run) and `back`
+ * (LstmBackward.backward of that result, or null without a backward block) on it. A number
  * element carries data-q (what it is), data-b and data-u (batch row and unit, from 1) and
  * data-v (its exact value); a weight carries data-w (its canonical array) and data-i.
  */
@@ -16,7 +17,7 @@ function LstmContext(data) {
   const S = { pass: "forward", step: 1, batch: 1, unit: 1, layer: 1, direction: 1, digits: 4, theme: "auto", edits: [] };
   const fmt = LstmFormat(data.dtype, () => S.digits);
   const { sub, shortest, num, esc } = fmt;
-  const ctx = { data, S, fmt, TERM_KEYS, TITLES, CANDIDATES, model: null, result: null };
+  const ctx = { data, S, fmt, TERM_KEYS, TITLES, CANDIDATES, model: null, result: null, back: null };
 
   // ---- where we are -----------------------------------------------------------------------------
   const runs = () => ctx.result.runs.flatMap((layer) => layer);
@@ -143,10 +144,88 @@ function LstmContext(data) {
     return `<div class="scroll"><table class="grid" data-grid><caption class="sr">${esc(caption)}</caption>${content}</table></div>`;
   }
 
+  /** A header cell per unit, each a button that puts the unit in focus. */
+  function unitHeader(units) {
+    let cells = "";
+    for (let u = 0; u < units; u++) {
+      const on = u + 1 === S.unit;
+      cells += `<th scope="col" class="u${on ? " fu" : ""}"><button type="button" class="unit" data-unit="${u + 1}" aria-pressed="${on}" aria-label="unit ${u + 1}">${u + 1}</button></th>`;
+    }
+    return cells;
+  }
+
+  /** The two header rows of a table with a column per unit of each gate block (in the framework's order). */
+  function blockHeads(blocks) {
+    const H = spec().units;
+    const head = blocks
+      .map((g) => {
+        const b = block(g);
+        const name = b.native === g ? g : `${b.native}→${g}`;
+        return `<th scope="colgroup" colspan="${H}" class="blockh">${esc(name)} <span class="title">${TITLES[g]}</span></th>`;
+      })
+      .join("");
+    return `<tr><th scope="col" class="rowh"></th>${head}</tr><tr><th scope="col" class="rowh">unit</th>${blocks.map(() => unitHeader(H)).join("")}</tr>`;
+  }
+
+  /** An array of `shape` written as numpy nests it, each number made by `cell(flat)`; long axes elided to `edge` each side. */
+  function nested(shape, cell, edge, axis = 0, offset = 0) {
+    if (axis === shape.length) return cell(offset);
+    const n = shape[axis];
+    const stride = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const picks = n <= 2 * edge + 1 ? [...Array(n).keys()] : [0, 1, 2, null, n - 3, n - 2, n - 1];
+    const parts = picks.map((k) => (k === null ? "…" : nested(shape, cell, edge, axis + 1, offset + k * stride)));
+    return `[${parts.join(axis === shape.length - 1 ? " " : axis === shape.length - 2 ? ",<br>" : ",<br><br>")}]`;
+  }
+
+  // ---- the backward pass: the record of the shown run, read as backward.py's BackRun.quantity names it
+  const back = () => ctx.back.runs[S.layer - 1][S.direction - 1];
+
+  /** Step s's recorded δ of `q` (h, h_prev, c, c_prev, h_out, c_out, x, a gate, pre_g, hu_g, act_c, m, p_in). */
+  function delta(q, s, b, u) {
+    const bk = back();
+    const { B, H, Hout, G, F } = bk.run;
+    const W = G * H;
+    if (q === "h" || q === "h_prev") return bk.dh[((s + (q === "h")) * B + b) * Hout + u];
+    if (q === "c" || q === "c_prev") return bk.dc[((s + (q === "c")) * B + b) * H + u];
+    if (q === "h_out") return bk.dhOut[((s + 1) * B + b) * Hout + u];
+    if (q === "c_out") return bk.dcOut[((s + 1) * B + b) * H + u];
+    if (q === "x") return bk.dx[(s * B + b) * F + u];
+    if (q in bk.extra) return bk.extra[q][(s * B + b) * (q === "p_in" ? Hout : H) + u];
+    if (q.startsWith("pre_")) return bk.dpre[(s * B + b) * W + colOf(q.slice(4), u)];
+    if (q.startsWith("hu_")) return bk.dhu[(s * B + b) * W + colOf(q.slice(3), u)];
+    return bk.dact[(s * B + b) * W + colOf(q, u)];
+  }
+
+  /** f′(x) at one number, by the backward pass's own derivative (dy = 1), in the scenario's dtype. */
+  function derivative(activation, x, y) {
+    const { Float } = ctx.model;
+    const dx = new Float(1);
+    LstmBackward.activationBack(activation)(Float.of(x), Float.of(y), Float.of(1), dx, 1);
+    return dx[0];
+  }
+
+  /** act′ of gate block g's activation where it read its sum at step s (null: f = 1 − i, or softmax over units). */
+  function slope(g, s, b, u) {
+    const act = op(g, "act");
+    if (!act || !act.activation || act.activation.name === "softmax") return null;
+    const r = run();
+    const k = (s * r.B + b) * r.G * r.H + colOf(g, u);
+    return derivative(act.activation, op(g, "clip") ? r.pre_clipped[k] : r.pre[k], r.act[k]);
+  }
+
+  /** act′ of the cell activation where it read c at step s (null for softmax). */
+  function slopeC(s, b, u) {
+    const act = update("act_c").activation;
+    if (act.name === "softmax") return null;
+    const r = run();
+    const which = spec().rules.new_cell_state ? s + 1 : s;
+    return derivative(act, r.c[(which * r.B + b) * r.H + u], r.c_act[(s * r.B + b) * r.H + u]);
+  }
+
   Object.assign(ctx, {
     runs, run, spec, arr, ident, steps, blk, preName, block, op, update, colOf, at, quantity, active, gateMark,
     cellAttrs, span, stepNum, gateNum, keyOf, target, sourceOf, editedKeys, xName, skipReason, actLabel, readsNote,
-    td, row, table,
+    td, row, table, unitHeader, blockHeads, nested, back, delta, slope, slopeC,
   });
   return ctx;
 }

@@ -1,12 +1,15 @@
 /* The interactive page: its state, the address, edits, the keyboard, and window.lstmTrace.
  *
  * Every number comes from LstmEngine (engine.js), which runs the layer from the
- * weights, the inputs and the layer's operations carried in the page's data; the
- * views (views.js, diagram.js) lay out the shown step only and the explanations
- * (explain.js) say how each number was made, reading the engine's record. The state
- * lives in `S` and in the address (#t=3&b=1&u=2&l=1&d=1&e=kernel[0,3]=0.5;inputs[0,1,0]=2),
- * so a link restores it. The views are keyed by pass (`forward`), so another pass can
- * be added beside it with its own sections.
+ * weights, the inputs and the layer's operations carried in the page's data, and,
+ * where the scenario has a backward block, from LstmBackward (backward.js), run once
+ * after every forward run; the views (views.js, diagram.js; backviews.js for the
+ * backward pass) lay out the shown step only and the explanations (explain.js,
+ * backexplain.js) say how each number was made, reading the records. The state
+ * lives in `S` and in the address
+ * (#pass=backward&t=3&b=1&u=2&l=1&d=1&e=kernel[0,3]=0.5;inputs[0,1,0]=2), so a link
+ * restores it. The views are keyed by pass (`forward`, `backward`): only the shown
+ * pass's sections hold numbers.
  */
 (function () {
   "use strict";
@@ -21,6 +24,8 @@
   const views = LstmViews(ctx);
   const diagram = LstmDiagram(ctx);
   const { explain } = LstmExplain(ctx);
+  const backViews = DATA.backward ? LstmBackViews(ctx) : null;
+  const backExplain = backViews ? LstmBackExplain(ctx, backViews.lossText).explain : null;
   const DARK = window.matchMedia("(prefers-color-scheme: dark)");  // "system" follows it, also when it changes
   const originals = new Map(); // "name|i,j" → the scenario's own value, for undoing an edit
 
@@ -32,7 +37,7 @@
     hideTip();
     let what;
     try {
-      what = explain(el);
+      what = (backExplain && backExplain(el)) || explain(el);
     } catch (err) {
       console.error(err); // a number the page cannot explain is a defect: say so where tests look
       what = { lines: [String(err && err.message ? err.message : err)], src: [] };
@@ -81,6 +86,24 @@
       ],
     },
   };
+  if (backViews) {
+    PASSES.backward = {
+      label: "backward pass",
+      views: [
+        { key: "back-head", title: "The backward pass", render: backViews.head },
+        { key: "back-gates", title: "δ of the gate blocks", render: backViews.gates },
+        { key: "back-state", title: "δ of the state", render: backViews.state, cls: "half" },
+        { key: "back-adds", title: "What the step adds to the gradients", render: backViews.adds, lazy: true, cls: "half" },
+        { key: "back-totals", title: "The gradients", render: backViews.totals, lazy: true, still: true },
+      ],
+    };
+  }
+
+  /** The forward run, and the backward pass through it where the scenario has a backward block: once per edit. */
+  function compute() {
+    ctx.result = LstmEngine.run(ctx.model);
+    ctx.back = backViews ? LstmBackward.backward(ctx.model, ctx.result) : null;
+  }
 
   function buildSections() {
     const main = $("#main");
@@ -88,6 +111,7 @@
       const wrap = document.createElement("div");
       wrap.className = "pass";
       wrap.dataset.pass = pass;
+      wrap.hidden = true;
       for (const view of def.views) {
         const section = document.createElement("section");
         section.className = `view ${view.cls || ""}`;
@@ -97,7 +121,7 @@
         const big = view.lazy && weightCount() > 6000;
         if (view.lazy) {
           section.innerHTML = `<details${big ? "" : " open"}><summary><h2 id="${view.key}-h">${esc(view.title)}</h2>${big ? ` <span class="hint">(${weightCount()} numbers: open to show and edit them)</span>` : ""}</summary><div class="body"></div></details>`;
-          $("details", section).addEventListener("toggle", () => renderView(view, section));
+          $("details", section).addEventListener("toggle", () => pass === shownPass && renderView(view, section));
         } else {
           section.innerHTML = `<h2 id="${view.key}-h">${esc(view.title)}</h2><div class="body"></div>`;
         }
@@ -123,10 +147,20 @@
     }
   }
 
-  /** Draws what changed: `all` after an edit or a change of run, otherwise only the step's views. */
+  let shownPass = null; // the pass whose sections hold numbers; the other's are empty
+
+  /** Draws what changed: `all` after an edit or a change of run or pass, otherwise only the step's views. */
   function render(all) {
     const focused = document.activeElement && document.activeElement.classList.contains("n") ? identity(document.activeElement) : null;
     hideTip();
+    if (shownPass !== S.pass) {
+      for (const wrap of $$("#main .pass")) {
+        wrap.hidden = wrap.dataset.pass !== S.pass;
+        if (wrap.hidden) for (const body of $$(".body", wrap)) body.innerHTML = "";
+      }
+      shownPass = S.pass;
+      all = true;
+    }
     for (const view of PASSES[S.pass].views) {
       if (view.still && !all) continue;
       renderView(view, document.getElementById(view.key));
@@ -146,7 +180,7 @@
   function identity(el) {
     const d = el.dataset;
     const sectionId = el.closest("section") ? el.closest("section").id : "";
-    const attrs = ["q", "b", "u", "w", "i", "o"].filter((k) => d[k] !== undefined).map((k) => `[data-${k}="${d[k]}"]`).join("");
+    const attrs = ["q", "b", "u", "w", "i", "o", "g"].filter((k) => d[k] !== undefined).map((k) => `[data-${k}="${CSS.escape(d[k])}"]`).join("");
     return `#${sectionId} .n${attrs}`;
   }
 
@@ -155,10 +189,15 @@
     const slider = $("#step-slider");
     slider.max = String(T);
     slider.value = String(S.step);
-    slider.setAttribute("aria-valuetext", `step ${S.step} of ${T}`);
-    $("#step-out").textContent = `t = ${S.step} of ${T} · reads x${sub(run().reads[S.step - 1] + 1)}`;
-    $("#prev").disabled = S.step <= 1;
-    $("#next").disabled = S.step >= T;
+    const back = S.pass === "backward"; // the backward pass goes from step T down to 1
+    slider.dir = back ? "rtl" : "ltr";
+    slider.setAttribute("aria-valuetext", `step ${S.step} of ${T}${back ? ", going back from T to 1" : ""}`);
+    $("#step-out").textContent = `t = ${S.step} of ${T}${back ? " · going back: T → 1" : ""} · reads x${sub(run().reads[S.step - 1] + 1)}`;
+    $("#prev").disabled = back ? S.step >= T : S.step <= 1;
+    $("#next").disabled = back ? S.step <= 1 : S.step >= T;
+    $("#prev").title = back ? "the step undone before this one: t + 1 (←)" : "previous step (←)";
+    $("#next").title = back ? "the step undone after this one: t − 1 (→)" : "next step (→)";
+    for (const pass of ["forward", "backward"]) $(`#pass-${pass}`).setAttribute("aria-pressed", String(S.pass === pass));
     $("#batch-select").value = String(S.batch);
     $("#run-select").value = `${S.layer}.${S.direction}`;
     const units = $("#unit-select");
@@ -185,6 +224,7 @@
 
   function writeHash() {
     const parts = [`t=${S.step}`, `b=${S.batch}`, `u=${S.unit}`, `l=${S.layer}`, `d=${S.direction}`];
+    if (S.pass === "backward") parts.unshift("pass=backward");
     if (S.digits !== 4) parts.push(`p=${S.digits}`);
     if (S.edits.length) parts.push("e=" + S.edits.map((e) => `${encodeURIComponent(e.name)}[${e.index.join(",")}]=${shortest(e.value)}`).join(";"));
     const hash = "#" + parts.join("&");
@@ -237,7 +277,7 @@
         problems.push(`${e.name}${idx(e.index)}: ${err.message}`);
       }
     }
-    if (undone || edits.length) ctx.result = LstmEngine.run(ctx.model);
+    if (undone || edits.length) compute();
     const int = (v, lo, hi, dflt) => {
       const n = Number(v);
       return Number.isInteger(n) && n >= lo && n <= hi ? n : dflt;
@@ -248,6 +288,8 @@
     S.batch = int(fields.b, 1, run().B, 1);
     S.unit = int(fields.u, 1, spec().units, 1);
     S.digits = fields.p === "auto" ? "auto" : 4;
+    S.pass = fields.pass === "backward" && PASSES.backward ? "backward" : "forward";
+    if (fields.pass && fields.pass !== S.pass) problems.push(`pass=${fields.pass}: ${PASSES.backward ? "the passes are forward and backward" : "the scenario has no backward block"}`);
     if (problems.length) say(`The address asked for edits that could not be made: ${problems.join("; ")}.`);
   }
 
@@ -295,7 +337,7 @@
     }
     S.edits = [];
     if (rerun) {
-      ctx.result = LstmEngine.run(ctx.model);
+      compute();
       render(true);
       say("Every number is the scenario's own again.");
     }
@@ -425,13 +467,19 @@
       hideTip();
       return;
     }
+    if ((ev.key === "b" || ev.key === "B") && PASSES.backward) {
+      ev.preventDefault();
+      lstmTrace.setPass(S.pass === "backward" ? "forward" : "backward");
+      return;
+    }
     const moves = { ArrowLeft: -1, ArrowRight: 1, PageUp: -1, PageDown: 1 };
+    const way = S.pass === "backward" ? -1 : 1; // going back, the next step is t − 1
     if (ev.key in moves && (!inGrid || ev.key.startsWith("Page"))) {
       ev.preventDefault();
-      go(S.step + moves[ev.key]);
+      go(S.step + way * moves[ev.key]);
     } else if ((ev.key === "Home" || ev.key === "End") && !inGrid) {
       ev.preventDefault();
-      go(ev.key === "Home" ? 1 : steps());
+      go((ev.key === "Home") === (way > 0) ? 1 : steps());
     }
   }
 
@@ -447,8 +495,11 @@
   function wire() {
     document.addEventListener("keydown", onKey);
     $("#step-slider").addEventListener("input", (ev) => go(Number(ev.target.value)));
-    $("#prev").addEventListener("click", () => go(S.step - 1));
-    $("#next").addEventListener("click", () => go(S.step + 1));
+    const way = () => (S.pass === "backward" ? -1 : 1);
+    $("#prev").addEventListener("click", () => go(S.step - way()));
+    $("#next").addEventListener("click", () => go(S.step + way()));
+    $("#pass-forward").addEventListener("click", () => lstmTrace.setPass("forward"));
+    $("#pass-backward").addEventListener("click", () => lstmTrace.setPass("backward"));
     $("#batch-select").addEventListener("change", (ev) => lstmTrace.setBatch(Number(ev.target.value)));
     $("#unit-select").addEventListener("change", (ev) => lstmTrace.setUnit(Number(ev.target.value)));
     $("#run-select").addEventListener("change", (ev) => {
@@ -502,6 +553,8 @@
     }
     $("#notes").innerHTML = DATA.notes.map((n) => `<li>${esc(n)}</li>`).join("");
     $("#warnings").innerHTML = DATA.warnings.map((n) => `<li>⚠ ${esc(n)}</li>`).join("");
+    $("#pass-group").hidden = !PASSES.backward;
+    $("#back-help").hidden = !PASSES.backward;
     const B = ctx.result.runs[0][0].B;
     $("#batch-select").innerHTML = options(B, (b) => `row ${b} of ${B}`);
     $("#batch-select").disabled = B === 1;
@@ -528,7 +581,7 @@
     /** Changes one number of the scenario (its own name; index 0-based, as numpy) and recomputes everything. */
     edit(name, index, value) {
       const stored = applyEdit(name, index, Number(value));
-      ctx.result = LstmEngine.run(ctx.model);
+      compute();
       render(true);
       return stored;
     },
@@ -554,6 +607,12 @@
     undoAll() {
       undoAll(true);
     },
+    /** Shows the forward pass or, where the scenario has a backward block, the backward pass. */
+    setPass(pass) {
+      if (!(pass in PASSES)) throw new RangeError(PASSES.backward ? `the passes are forward and backward, not ${pass}` : "the scenario has no backward block: there is only the forward pass");
+      S.pass = pass;
+      render(true);
+    },
     state() {
       return {
         pass: S.pass,
@@ -573,7 +632,7 @@
   function start() {
     try {
       ctx.model = LstmEngine.decode(DATA);
-      ctx.result = LstmEngine.run(ctx.model);
+      compute();
       header();
       restore(location.hash);
       buildSections();

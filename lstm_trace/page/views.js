@@ -5,34 +5,12 @@
 "use strict";
 
 function LstmViews(ctx) {
-  const { S, fmt, TERM_KEYS, TITLES, CANDIDATES } = ctx;
+  const { S, fmt, TERM_KEYS, CANDIDATES } = ctx;
   const DATA = ctx.data;
   const { sub, num, esc } = fmt;
   const { runs, run, spec, arr, ident, block, op, update, colOf, at, quantity, active } = ctx;
   const { span, stepNum, gateNum, keyOf, sourceOf, editedKeys, xName, skipReason, actLabel, readsNote } = ctx;
-  const { td, row, table } = ctx;
-
-  /** A header cell per unit, each a button that puts the unit in focus. */
-  function unitHeader(units) {
-    let cells = "";
-    for (let u = 0; u < units; u++) {
-      const on = u + 1 === S.unit;
-      cells += `<th scope="col" class="u${on ? " fu" : ""}"><button type="button" class="unit" data-unit="${u + 1}" aria-pressed="${on}" aria-label="unit ${u + 1}">${u + 1}</button></th>`;
-    }
-    return cells;
-  }
-
-  function blockHeads(blocks) {
-    const H = spec().units;
-    const head = blocks
-      .map((g) => {
-        const b = block(g);
-        const name = b.native === g ? g : `${b.native}→${g}`;
-        return `<th scope="colgroup" colspan="${H}" class="blockh">${esc(name)} <span class="title">${TITLES[g]}</span></th>`;
-      })
-      .join("");
-    return `<tr><th scope="col" class="rowh"></th>${head}</tr><tr><th scope="col" class="rowh">unit</th>${blocks.map(() => unitHeader(H)).join("")}</tr>`;
-  }
+  const { td, row, table, unitHeader, blockHeads } = ctx;
 
   function termLabel(key, x, hPrev) {
     const n = spec().names;
@@ -307,19 +285,10 @@ function LstmViews(ctx) {
     for (const [label, key] of DATA.returns) {
       const out = ctx.result.outputs[key];
       const edge = out.values.length > 1000 ? 3 : Infinity;
-      html += `<div class="ret"><span class="vname">${esc(label)}</span> = <span class="arr" data-grid>${nested(out, key, 0, 0, edge)}</span></div>`;
+      const cell = (flat) => span(`data-o="${esc(key)}" data-i="${flat}"`, out.values[flat], "o");
+      html += `<div class="ret"><span class="vname">${esc(label)}</span> = <span class="arr" data-grid>${ctx.nested(out.shape, cell, edge)}</span></div>`;
     }
     el.innerHTML = html;
-  }
-
-  function nested(out, key, axis, offset, edge) {
-    const shape = out.shape;
-    if (axis === shape.length) return span(`data-o="${esc(key)}" data-i="${offset}"`, out.values[offset], "o");
-    const n = shape[axis];
-    const stride = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-    const picks = n <= 2 * edge + 1 ? [...Array(n).keys()] : [0, 1, 2, null, n - 3, n - 2, n - 1];
-    const parts = picks.map((k) => (k === null ? "…" : nested(out, key, axis + 1, offset + k * stride, edge)));
-    return `[${parts.join(axis === shape.length - 1 ? " " : axis === shape.length - 2 ? ",<br>" : ",<br><br>")}]`;
   }
 
   return { step: viewStep, given: viewGiven, update: viewUpdate, weights: viewWeights, returns: viewReturns };
