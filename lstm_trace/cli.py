@@ -368,6 +368,7 @@ def present(scenario: str, batch: str | None, units: str | None, precision: int)
     Keys: → space n  next step       ← p  back       home/end  first/last
           u  follow one unit (u again: the next; 1-9 picks one)
           d  the cell's diagram with the step's numbers
+          b  the backward pass (with a backward block): its δ's, t = T first; b again: forward
           l  next layer or direction  r  next batch row  q  quit
     """
     sel = _selection(None, batch, units, precision, False)
