@@ -196,8 +196,8 @@ _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
     type=click.Path(file_okay=False, dir_okay=True, writable=True),
     metavar="DIR",
     help="With --format diagram or svg: write one SVG per selected step into DIR (created if missing) "
-    "instead of one to standard output, for slides: diagram-step-01.svg, ... or trace-step-01.svg, ... "
-    "Default steps: all.",
+    "instead of one to standard output, for slides: diagram-step-01.svg, ... (diagram-backward-step-01.svg, ... "
+    "with --pass backward) or trace-step-01.svg, ... Default steps: all.",
 )
 @click.option(
     "--pass",
@@ -205,7 +205,8 @@ _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
     type=click.Choice(("forward", "backward", "both")),
     help="Show the forward steps, the backward pass (needs the scenario's backward block: each step's δ's, "
     "last step first, and the gradients), or both. Default: both where the scenario has a backward block, else "
-    "forward. JSON always holds both.",
+    "forward. JSON always holds both. --format diagram draws one pass (default forward): backward writes each "
+    "value's δ on the picture; both is refused.",
 )
 def run(
     scenario: str,
@@ -235,8 +236,10 @@ def run(
         sel = replace(sel, slide=True, steps=sel.steps or (0,), weights=weights and asked)
     if out_dir is not None and fmt not in PER_STEP:
         _fail("--out-dir writes one file per step for --format diagram or --format svg")
+    if fmt == "diagram" and passes == "both":
+        _fail("--format diagram draws one picture of one pass: pick --pass forward or --pass backward")
     tr = _load_and_trace(scenario, exact)
-    shown = _passes(tr, passes)
+    shown = _passes(tr, passes or ("forward" if fmt == "diagram" else None))
     sel = _fitted(sel, tr)
     if fmt == "json":
         from .render.jsonout import iter_json
@@ -251,7 +254,7 @@ def run(
     elif fmt == "diagram":
         if sel.steps is not None and len(sel.steps) > 1:
             _fail("--format diagram draws one step: pick one with --steps t, or write one per step with --out-dir DIR")
-        _write([_diagram(tr, sel, sel.steps[0] if sel.steps else 0)])
+        _write([_diagram(tr, sel, sel.steps[0] if sel.steps else 0, shown == ("backward",))])
     elif fmt == "html":
         _write([_page(tr, sel)])
     elif fmt == "svg":
@@ -276,14 +279,14 @@ def _page(tr: Trace, sel: Selection) -> str:
     return render_page(tr, start=dict(zip(("t", "b", "u"), first, strict=True)))
 
 
-def _diagram(tr: Trace, sel: Selection, step: int) -> str:
-    """The cell drawn at one step (0-based) for the one batch row selected."""
+def _diagram(tr: Trace, sel: Selection, step: int, backward: bool = False) -> str:
+    """The cell drawn at one step (0-based) for the one batch row selected, with its δ's when `backward`."""
     from .render.diagram import DiagramError, render_diagram
 
     if sel.batch is not None and len(sel.batch) > 1:
         _fail("--format diagram draws one batch row: pick one with --batch")
     try:
-        return render_diagram(tr, step, sel.batch[0] if sel.batch else 0, sel.units, sel.precision)
+        return render_diagram(tr, step, sel.batch[0] if sel.batch else 0, sel.units, sel.precision, backward=backward)
     except DiagramError as exc:
         _fail(str(exc))
 
@@ -299,9 +302,13 @@ def _write_steps(tr: Trace, sel: Selection, fmt: str, out_dir: str, width: int, 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         _fail(f"cannot create --out-dir {out_dir}: {exc.strerror or exc}")
+    backward = fmt == "diagram" and passes == ("backward",)
+    name = PER_STEP[fmt] + ("-backward" if backward else "")
     for s in steps:
-        svg = _diagram(tr, sel, s) if fmt == "diagram" else _slide(tr, replace(sel, steps=(s,)), width, passes)
-        path = folder / f"{PER_STEP[fmt]}-step-{s + 1:0{digits}d}.svg"
+        svg = (
+            _diagram(tr, sel, s, backward) if fmt == "diagram" else _slide(tr, replace(sel, steps=(s,)), width, passes)
+        )
+        path = folder / f"{name}-step-{s + 1:0{digits}d}.svg"
         try:
             path.write_text(svg, encoding="utf-8")
         except OSError as exc:
@@ -361,6 +368,7 @@ def present(scenario: str, batch: str | None, units: str | None, precision: int)
     Keys: → space n  next step       ← p  back       home/end  first/last
           u  follow one unit (u again: the next; 1-9 picks one)
           d  the cell's diagram with the step's numbers
+          b  the backward pass (with a backward block): its δ's, t = T first; b again: forward
           l  next layer or direction  r  next batch row  q  quit
     """
     sel = _selection(None, batch, units, precision, False)

@@ -4,7 +4,8 @@ Golden files were each read number by number against the trace and rendered to
 PNG and looked at (chromium --headless --screenshot); the structural tests
 below hold for every picture, golden or not: every number is the recorded one,
 the page is a 1280×720 slide with no text under 20 px, and x and h are joined
-by a labelled concatenation, never by a +.
+by a labelled concatenation, never by a +. The backward pass (--pass backward)
+is held to the same: every δ on it is the backward record's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 import lstm_trace
 from conftest import FIXTURES, ROOT, SCENARIOS, fixture_files, read_fixture, run_cli
+from lstm_trace.backward import BackRun
 from lstm_trace.render.diagram import DiagramError, render_diagram
 from lstm_trace.render.diagram_svg import Canvas, esc
 from lstm_trace.render.numbers import num, scalar
@@ -88,6 +90,40 @@ def check_structure(
         assert circle is not None and circle.get("cy") == "215"  # the cell state's (GRU: h's) line
 
 
+def recorded_delta(back: BackRun, q: str, s: int, b: int, u: int) -> object:
+    """The δ a backward data-q (d_ and the forward name) names, read off the backward record's own arrays."""
+    cell, name = back.run.cell, q.removeprefix("d_")
+    states = {"h": back.dh[s + 1], "h_prev": back.dh[s], "x": back.dx[s], "hu": back.dhu[s][:, cell.block("n")]
+              if cell.kind == "gru" else None}  # fmt: skip
+    if back.dc is not None:
+        states |= {"c": back.dc[s + 1], "c_prev": back.dc[s]}
+    if name in states:
+        return states[name][b, u]  # type: ignore[index]
+    if name in back.extra:  # act_c, m
+        return back.extra[name][s, b, u]
+    deltas = back.dpre if name.startswith("pre_") else back.dact
+    return deltas[s, b, cell.block(name.removeprefix("pre_"))][u]
+
+
+def check_back_structure(svg: str, tr: Trace, s: int, b: int, layer: int = 0, direction: int = 0) -> None:
+    """What every backward diagram holds: the forward picture's frame, only δ's on it, each the recorded one,
+    and every arrow turned round."""
+    assert tr.gradients is not None
+    back = tr.gradients.runs[layer][direction]
+    root = ET.fromstring(svg)
+    assert root.get("viewBox") == "0 0 1280 720"
+    sizes = [float(v) for v in re.findall(r"font-size:\s*([\d.]+)px", svg)]
+    assert sizes and min(sizes) >= 20
+    title = root.find(f"{SVG}title")
+    assert title is not None and "· backward pass · step" in (title.text or "")
+    found = numbers(svg)
+    assert found, "no numbers drawn"
+    for q, batch, unit, text in found:
+        assert q.startswith("d_") and batch == b + 1
+        assert text == num(scalar(recorded_delta(back, q, s, b, unit - 1))), (q, unit)
+    assert "marker-end" not in svg and "marker-start" in svg  # the δ's flow back
+
+
 def load(name: str, exact: bool = False) -> Trace:
     return lstm_trace.trace(lstm_trace.load(SCENARIOS / f"{name}.yaml", exact=exact))
 
@@ -146,6 +182,42 @@ def test_golden_numbers_are_the_recorded_ones() -> None:
     assert (tf1["c_unclipped"], tf1["c"], tf1["h"]) == ("-0.9145", "-0.4000", "-0.2263")
 
 
+# seed_backward at step 2, every δ an integer (the layer is linear, L = Σ sequence), worked by hand from the
+# forward values `run` prints (c₁ = h₁ = [0 0 0], x₂ = [-1 -1]; i₂ [0 -1 -1], f₂ [0 0 0], g₂ [0 -1 -2],
+# o₂ [2 -1 0], c₂ [0 1 2]; f₃ [0 -2 -1], o₃ [0 -1 0], c₃ [0 2 2]) and the weights:
+#   δh₃ = [1 1 1] (its output row), δc₃ = δh₃ ⊙ o₃ = [0 -1 0], δz₃ = [0 2 0 | 0 -1 0 | 0 2 0 | 0 2 2] (i f g o);
+#   δh₂ = δh_out₂ + δz₃·Uᵀ = [1 + 2, 1 + 2, 1 + 4] = [3 3 5]                  (Keras: dL/dh₂ = [3 3 5])
+#   δc₂ = δh₂ ⊙ o₂ + δc₃ ⊙ f₃ = [3·2 + 0, 3·(-1) + (-1)(-2), 5·0 + 0] = [6 -1 0]   (Keras: [6 -1 0])
+#   δact(c₂) = δh₂ ⊙ o₂ = [6 -3 0]; δo₂ = δh₂ ⊙ c₂ = [0 3 10]; δi₂ = δc₂ ⊙ g₂ = [0 1 0];
+#   δf₂ = δc₂ ⊙ c₁ = [0 0 0]; δg₂ = δc₂ ⊙ i₂ = [0 1 0]; linear, so each δpre equals its gate's δ;
+#   δx₂ = δpre₂·Wᵀ = [1 + 1 + 3, 1 + 1] = [5 2]                                (Keras: dL/dx₂ = [5 2])
+#   δh₁ = δh_out₁ + δpre₂·Uᵀ = [1 + (1 + 3), 1 + (1 + 1), 1 + (1 + 3)] = [5 3 5]  (Keras: dL/dh₁ = [5 3 5])
+#   δc₁ = δc₂ ⊙ f₂ + (through h₁ at step 1) δh₁ ⊙ o₁ = [0 0 0] + [5·2, 3·0, 5·0] = [10 0 0]  (Keras: [10 0 0])
+# The PNG (chromium --headless --screenshot) was looked at: the arrows point back, right to left and downwards.
+SEED_BACKWARD = {
+    "d_h": [3, 3, 5], "d_c": [6, -1, 0], "d_act_c": [6, -3, 0], "d_o": [0, 3, 10], "d_i": [0, 1, 0],
+    "d_f": [0, 0, 0], "d_g": [0, 1, 0], "d_pre_o": [0, 3, 10], "d_pre_i": [0, 1, 0], "d_pre_f": [0, 0, 0],
+    "d_pre_g": [0, 1, 0], "d_x": [5, 2], "d_h_prev": [5, 3, 5], "d_c_prev": [10, 0, 0],
+}  # fmt: skip
+
+
+def test_golden_backward() -> None:
+    args = ("--format", "diagram", "--pass", "backward", "--steps", "2")
+    result = run_cli("run", str(SCENARIOS / "seed_backward.yaml"), *args)
+    assert result.exit_code == 0, result.stderr
+    golden = (GOLDEN / "diagram_seed_backward.svg").read_text(encoding="utf-8")
+    assert result.output == golden
+    check_back_structure(golden, load("seed_backward"), 1, 0)
+    drawn: dict[str, list[int]] = {}
+    for q, _, _, text in numbers(golden):
+        drawn.setdefault(q, []).append(int(text))
+    assert drawn == SEED_BACKWARD
+    text = lines(golden)
+    assert text[0] == "keras LSTM(units=3) · backward pass · step t=2 · batch row 1 · units 1–3"
+    assert text[1].startswith("L = Σ sequence · δ is dL/d")
+    assert "from step 3" in text  # what enters c₂'s line from the right is a part of δc₂
+
+
 # ---- every picture ---------------------------------------------------------------------------
 
 EXTRA = ["onnx/lstm_input_forget_peepholes_clip", "onnx/gru_clip", "onnx/rnn_clip", "tf1/lstmcell_proj_clip",
@@ -180,6 +252,32 @@ def test_every_fixture_draws_with_the_recorded_numbers(framework: str) -> None:
         last = tr.first.steps - 1
         for s, b in {(0, 0), (last, tr.first.h.shape[1] - 1)}:
             check_structure(render_diagram(tr, s, b), tr, s, b)
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "gradients").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_gradient_fixture_draws_its_recorded_deltas(path: Path) -> None:
+    tr = fixture_trace(path)
+    layer, direction = len(tr.runs) - 1, len(tr.runs[-1]) - 1  # the top layer's last run: bidirectional, stacked
+    run = tr.runs[layer][direction]
+    last = run.steps - 1
+    for s, b in {(0, 0), (last, run.h.shape[1] - 1), (min(1, last), 0)}:
+        svg = render_diagram(tr, s, b, None, 4, layer, direction, backward=True)
+        check_back_structure(svg, tr, s, b, layer, direction)
+        if run.active is None or run.active[s, b]:
+            drawn = {q for q, *_ in numbers(svg)}
+            sums = {f"d_pre_{g}" for g in run.cell.gates if g != "f" or not run.cell.coupled_forget}
+            gates = {f"d_{g}" for g in run.cell.gates} if run.cell.kind != "rnn" else set()
+            expected = {"d_h", *sums, *gates}
+            if run.cell.kind == "gru" or run.h.shape[-1] <= 4:  # an LSTM's or RNN's h_{t−1} is whole, or its length
+                expected.add("d_h_prev")
+            if run.cell.kind == "lstm":
+                expected |= {"d_c", "d_c_prev", "d_act_c"}
+            assert expected <= drawn
+
+
+def test_a_backward_diagram_needs_a_backward_block() -> None:
+    with pytest.raises(DiagramError, match="backward block"):
+        render_diagram(load("seed"), 0, 0, backward=True)
 
 
 def wide_trace() -> Trace:
@@ -278,6 +376,24 @@ def test_out_dir_writes_one_file_per_step(tmp_path: Path) -> None:
     assert second.startswith("<svg") and "t=2" in second and "t=3" not in second
 
 
+def test_cli_draws_one_pass(tmp_path: Path) -> None:
+    """--pass backward draws the δ's; the default stays forward, both is refused, and --out-dir names the files."""
+    seed = str(SCENARIOS / "seed_backward.yaml")
+    forward = run_cli("run", seed, "--format", "diagram", "--steps", "2")
+    assert forward.exit_code == 0 and "backward pass" not in forward.output and 'data-q="d_' not in forward.output
+    both = run_cli("run", seed, "--format", "diagram", "--pass", "both")
+    assert both.exit_code == 2 and "pick --pass forward or --pass backward" in both.stderr
+    assert "Traceback" not in both.stderr
+    none = run_cli("run", str(SCENARIOS / "seed.yaml"), "--format", "diagram", "--pass", "backward")
+    assert none.exit_code == 2 and "no backward block" in none.stderr
+    written = run_cli("run", seed, "--format", "diagram", "--pass", "backward", "--out-dir", str(tmp_path))
+    assert written.exit_code == 0, written.stderr
+    files = sorted(tmp_path.iterdir())
+    assert [f.name for f in files] == [f"diagram-backward-step-0{t}.svg" for t in (1, 2, 3)]
+    assert files[1].read_text(encoding="utf-8") == (GOLDEN / "diagram_seed_backward.svg").read_text(encoding="utf-8")
+
+
 def test_help_names_the_options() -> None:
     text = " ".join(run_cli("run", "--help").output.split())
     assert "diagram: the cell drawn" in text and "--out-dir DIR" in text and "diagram-step-01.svg" in text
+    assert "--format diagram draws one pass (default forward)" in text and "backward-step-01.svg" in text

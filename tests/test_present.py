@@ -6,6 +6,11 @@ c₂ = [0 1060 122]; step 2's unit 2 has f = 36, i = 22, g = 22, o = 2, c₁ = 1
 and cross-checked against the record in each test, so a screen that showed
 another step's numbers, or recomputed them, fails.
 
+The backward pass is checked on seed_backward (linear, integer weights, L =
+Σ sequence): every δ is an integer, worked by hand in the tests' comments and
+held to the backward record and to the real Keras run's per-step gradients
+(dL/dh_t = [5 3 5], [3 3 5], [1 1 1]; dL/dc_t = [10 0 0], [6 -1 0], [0 -1 0]).
+
 The snapshots in __snapshots__/test_present/ were generated with
 --snapshot-update and read: each shows the header (title, layer, step t of T
 with its bar), the body described in its test, and the footer's keys.
@@ -21,13 +26,15 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.geometry import Region
+from textual.widgets import Footer
 
 import lstm_trace
-from conftest import SCENARIOS, run_cli
+from conftest import FIXTURES, SCENARIOS, read_fixture, run_cli
 from lstm_trace.errors import printable
 from lstm_trace.present import PresentApp
 from lstm_trace.present.deck import Deck, Place, fold
 from lstm_trace.present.drawing import CellDrawing
+from lstm_trace.render.numbers import sub
 from lstm_trace.render.selection import Selection
 from lstm_trace.trace import Trace
 
@@ -171,6 +178,93 @@ def test_gru_unit_equations_fold_to_the_width() -> None:
     assert max(len(line) for line in text.splitlines()) <= 80
 
 
+# ---- the backward pass -----------------------------------------------------------------------
+# seed_backward by hand, from the forward values `run` prints (c₁ = h₁ = [0 0 0]; i₂ [0 -1 -1], f₂ [0 0 0],
+# g₂ [0 -1 -2], o₂ [2 -1 0], c₂ [0 1 2]; f₃ [0 -2 -1], o₃ [0 -1 0], c₃ [0 2 2]) and U's rows
+# (h[1]: i 1 0 0 | f 1 2 1 | g 0 1 2 | o 0 1 0; h[2]: 1 1 0 | 0 2 1 | 0 1 2 | 2 0 0; h[3]: 1 0 1 | 2 0 1 | 0 1 1 | 0 1 0):
+#   t=3: δh₃ = δh_out₃ = [1 1 1] (each output row sends 1, no step comes after); δc₃ = δh₃ ⊙ o₃ = [0 -1 0];
+#        δz₃ = (i) δc₃ ⊙ g₃ = [0 2 0], (f) δc₃ ⊙ c₂ = [0 -1 0], (g) δc₃ ⊙ i₃ = [0 2 0], (o) δh₃ ⊙ c₃ = [0 2 2];
+#   t=2: δh₂[1] = δh_out₂[1] + Σⱼ δz₃[j]·U[1,j] = 1 + (f: -1·2 + g: 2·1 + o: 2·1) = 1 + 2 = 3; δh₂ = [3 3 5];
+#        δc₂[1] = δh₂[1]·o₂[1]·1 + δc₃[1]·f₃[1] = 3·2 + 0·0 = 6, δc₂[2] = 3·(-1) + (-1)·(-2) = -1;
+#        unit 2: δo₂[2] = δh₂[2]·c₂[2] = 3·1 = 3, δi₂[2] = δc₂[2]·g₂[2] = -1·(-1) = 1, δg₂[2] = δc₂[2]·i₂[2] = 1,
+#        δf₂[2] = δc₂[2]·c₁[2] = 0, δlinear(c₂[2]) = δh₂[2]·o₂[2] = -3; δc₁[2] = 0 (Keras: dL/dc₁ = [10 0 0]).
+BACKWARD = "seed_backward.yaml"
+
+
+def test_b_shows_the_backward_pass_from_the_last_step() -> None:
+    app = PresentApp(traced(BACKWARD))
+    first, second, unit, forward = screens(app, ("b",), ("right",), ("u",), ("b",))
+    back = app.deck.backs[0]
+    assert back.dh[3, 0].tolist() == [1, 1, 1] and back.dh[2, 0].tolist() == [3, 3, 5]  # as worked above
+    assert back.dc is not None and back.dc[2, 0].tolist() == [6, -1, 0]
+    assert "keras LSTM(3) · layer 1 forward · backward pass" in first
+    assert "L = Σ sequence = 0 + 0 + 0 + 0 − 1 + 0 + 0 − 2 + 0 = -3" in first
+    assert "backward · step t=3 of 3" in first
+    assert "δh₃ = δh_out₃ = [1 1 1]" in first and "δc₃ = δh₃ ⊙ o₃ ⊙ linear′(c₃) = [1·0·1, 1·(-1)·1, 1·0·1]" in first
+    assert "backward · step t=2 of 3" in second  # → goes back in time
+    assert "δh₂ = δh_out₂ + δz₃·Uᵀ = [1 + 2, 1 + 2, 1 + 4] = [3 3 5]" in second
+    assert "= δz₂     │ 0  1  0 │  0  0  0 │       0  1  0 │ 0  3  10" in second
+    assert "unit 1 of 3" in unit
+    assert "δh₂[1] = δh_out₂[1] + Σⱼ δz₃[j]·U[1,j] = 1 + (-1·2 + 2·1 + 2·1) = 3" in unit
+    assert "δc₂[1] = δh₂[1]·o₂[1]·linear′(c₂[1]) + δc₃[1]·f₃[1] = 3·2·1 + 0·0 = 6" in unit
+    assert "δi₂[2]" not in unit  # only the unit followed
+    assert "forward pass" in forward and "step t=2 of 3 · reads x₂" in forward  # b again: forward, the same step
+    assert "h₂[1] = o₂[1] · c₂[1] = 2 · 0 = 0" in forward and "δ" not in forward
+
+
+def test_the_backward_pass_runs_from_t_T_to_1_and_stops_there() -> None:
+    app = PresentApp(traced(BACKWARD))
+    said: list[str] = []
+    app.bell = lambda: said.append("bell")  # type: ignore[method-assign]
+    app.notify = lambda message, **_: said.append(message)  # type: ignore[method-assign,assignment]
+    at_one, at_three, first, last = screens(app, ("b", "right", "right", "right"), ("left", "left", "left"),
+                                            ("end", "home"), ("end",))  # fmt: skip
+    assert "backward · step t=1 of 3" in at_one and "δh₁ = δh_out₁ + δz₂·Uᵀ = [1 + 4, 1 + 2, 1 + 4] = [5 3 5]" in at_one
+    assert "backward · step t=3 of 3" in at_three and "backward · step t=3 of 3" in first
+    assert "backward · step t=1 of 3" in last
+    assert said == ["bell", "t=1 is the last step of the backward pass", "bell", "t=3 is the first step of the "
+                    "backward pass"]  # fmt: skip
+
+
+def test_d_draws_the_steps_deltas() -> None:
+    drawn, unit_1 = screens(PresentApp(traced(BACKWARD)), ("b", "right", "2", "d"), ("1",))
+    assert "backward pass · unit 2 of 3 · diagram" in drawn
+    assert "δc₁[2] = 0 ◀─" in drawn and "─ δc₂[2] = -1" in drawn and "◀─── δh₂[2] = 3" in drawn
+    gates = next(line for line in drawn.splitlines() if "δf 0" in line)
+    assert gates.split() == ["δf", "0", "δi", "1", "δg", "1", "δo", "3"]
+    sums = next(line for line in drawn.splitlines() if line.strip().startswith("δz"))
+    assert sums.split() == ["δz", "0", "δz", "1", "δz", "1", "δz", "3"]  # linear: each δz is its gate's δ
+    assert "δlinear(c) -3" in drawn
+    assert "δh₁ = [5 3 5], δx₂ = [5 2]" in drawn  # Keras: dL/dh₁ = [5 3 5], dL/dx₂ = [5 2]
+    assert "δc₂[2] = δh₂[2]·o₂[2]·linear′(c₂[2]) + δc₃[2]·f₃[2] = 3·(-1)·1 − 1·(-2) = -1" in drawn
+    assert "δc₁[1] = 10 ◀─" in unit_1  # c₁'s δ holds its path through h₁ at step 1: δh₁[1]·o₁[1] = 5·2
+
+
+def test_b_is_in_the_footer_only_with_a_backward_block() -> None:
+    async def keys(app: PresentApp) -> list[str]:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("b")  # does nothing without the block
+            await pilot.pause()
+            assert app.place.mode == ("backward" if app.deck.backs else "forward")
+            return [str(key.key) for key in app.query_one(Footer).query("FooterKey")]
+
+    assert "b" not in asyncio.run(keys(PresentApp(traced("seed.yaml"))))
+    assert "b" in asyncio.run(keys(PresentApp(traced(BACKWARD))))
+
+
+def test_a_gru_backward_unit_folds_to_the_width() -> None:
+    """A GRU with 4-decimal δ's (a real Keras run's gradient fixture): every δ line fits 80 columns."""
+    data, _ = read_fixture(FIXTURES / "gradients" / "keras_gru_reset_after.yaml")
+    tr = lstm_trace.trace(lstm_trace.Scenario.from_dict(data))
+    whole, unit = screens(PresentApp(tr), ("b",), ("u",))
+    back = tr.gradients.runs[0][0]  # type: ignore[union-attr]
+    t = back.run.steps
+    assert f"backward · step t={t} of {t}" in whole
+    assert f"δpre_n{sub(t)}[1] = δn{sub(t)}[1]·tanh′(pre_n{sub(t)}[1])" in unit
+    assert f"= {back.dpre[t - 1, 0, back.run.cell.block('n')][0]:.4f}" in unit
+    assert max(len(line) for line in whole.splitlines() + unit.splitlines()) <= 80
+
+
 # ---- pieces without the app -------------------------------------------------------------------
 def drawing(name: str, s: int = 0, k: int = 0, width: int = 78) -> str:
     console = Console(width=width, no_color=True, highlight=False)
@@ -250,7 +344,8 @@ def test_cli_bad_input_exits_2_before_the_app(tmp_path: Path) -> None:
 
 def test_cli_help_lists_the_keys() -> None:
     out = run_cli("present", "--help").output
-    for text in ("--batch", "--units", "--precision", "u  follow one unit", "d  the cell's diagram", "q  quit"):
+    keys = ("u  follow one unit", "d  the cell's diagram", "b  the backward pass", "q  quit")
+    for text in ("--batch", "--units", "--precision", *keys):
         assert text in out
 
 
@@ -263,8 +358,10 @@ def test_cli_help_lists_the_keys() -> None:
         ("seed_three_steps.yaml", ("right", "2", "d")),  # unit 2 at step 2 drawn (c₁ 16, f 36, i 22, g 22, o 2,
         # c₂ 1060, h₂ 2120), its c and h equations under it
         ("gru.yaml", ("u",)),  # unit 1 of the GRU: z, r, n and h folded at their equals signs
+        (BACKWARD, ("b", "right")),  # backward, t=2 of 3 (its bar two thirds full), L = -3 at the top: δh₂ =
+        # [3 3 5], δc₂ = [6 -1 0] per unit, δi₂ δf₂ δg₂, the δ table with δz₂ = 0 1 0 | 0 0 0 | 0 1 0 | 0 3 10
     ],
-    ids=["seed", "three-steps-at-3", "diagram", "gru-unit"],
+    ids=["seed", "three-steps-at-3", "diagram", "gru-unit", "backward-at-2"],
 )
 def test_snapshot(snap_compare: Callable[..., bool], scenario: str, keys: tuple[str, ...]) -> None:
     assert snap_compare(PresentApp(traced(scenario)), press=keys, terminal_size=SIZE)

@@ -1,9 +1,11 @@
 """The presenter: a Textual app that shows the deck one place at a time and moves on keys.
 
 The keys are bindings, so the footer lists them; those that would do nothing
-here (another layer when there is one, another batch row when one is shown)
-are hidden. Steps do not wrap: past the first or the last, the terminal rings
-and a note says where the presentation is.
+here (another layer when there is one, another batch row when one is shown,
+the backward pass without the scenario's backward block) are hidden. Steps do
+not wrap: past the first or the last, the terminal rings and a note says where
+the presentation is. The backward pass goes the other way: → takes it from
+t = T down to t = 1.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class PresentApp(App[None]):
         Binding("u", "follow_unit", "unit", key_display="u/1-9", priority=True),
         *(Binding(str(n), f"pick_unit({n})", show=False, priority=True) for n in range(1, 10)),
         Binding("d", "toggle_diagram", "diagram", priority=True),
+        Binding("b", "switch_pass", "pass", priority=True),
         Binding("l", "next_run", "layer", priority=True),
         Binding("r", "next_row", "row", priority=True),
         Binding("q", "quit", "quit", priority=True),
@@ -74,27 +77,43 @@ class PresentApp(App[None]):
             return len(self.deck.runs) > 1
         if action == "next_row":
             return len(self.deck.rows) > 1
+        if action == "switch_pass":
+            return bool(self.deck.backs)
         return True
 
-    # ---- steps --------------------------------------------------------------------------------
-    def action_next_step(self) -> None:
+    # ---- steps: forward from t = 1, backward from t = T -----------------------------------------
+    def ends(self) -> tuple[int, int, int]:
+        """(the first step, the last, +1 or −1: the way from one to the next) of the pass shown (0-based)."""
         last = self.deck.steps(self.place) - 1
-        if self.place.step < last:
-            self.go(step=self.place.step + 1)
+        return (last, 0, -1) if self.place.backward else (0, last, 1)
+
+    def action_next_step(self) -> None:
+        _, last, way = self.ends()
+        if self.place.step != last:
+            self.go(step=self.place.step + way)
         else:
-            self.edge(f"t={last + 1} is the last step")
+            self.edge(f"t={last + 1} is the last step" + (" of the backward pass" if self.place.backward else ""))
 
     def action_previous_step(self) -> None:
-        if self.place.step > 0:
-            self.go(step=self.place.step - 1)
+        first, _, way = self.ends()
+        if self.place.step != first:
+            self.go(step=self.place.step - way)
         else:
-            self.edge("t=1 is the first step")
+            self.edge(f"t={first + 1} is the first step" + (" of the backward pass" if self.place.backward else ""))
 
     def action_first_step(self) -> None:
-        self.go(step=0)
+        self.go(step=self.ends()[0])
 
     def action_last_step(self) -> None:
-        self.go(step=self.deck.steps(self.place) - 1)
+        self.go(step=self.ends()[1])
+
+    def action_switch_pass(self) -> None:
+        """The backward pass from its first step (t = T, where L's gradient enters); back to the forward pass at
+        the step shown."""
+        if self.place.backward:
+            self.go(mode="forward")
+        else:
+            self.go(mode="backward", step=self.deck.steps(self.place) - 1)
 
     # ---- what a step shows --------------------------------------------------------------------
     def action_follow_unit(self) -> None:

@@ -17,6 +17,10 @@ activation, its value sits above the box, and the wire below is what every
 gate reads: the whole previous h and the input. When the numbers make the
 picture wider than the screen, it is drawn with names only and the numbers
 listed under it.
+
+Given the backward record, the same picture shows the step's δ's instead
+(`BackRun.quantity`): δc and δh at the ends of their lines, the arrows turned
+round, each gate's δ above its box and the δ of its sum (δz) under it.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cached_property
 
+import numpy as np
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
+from ..backward import BackRun
 from ..render.explain import unit
 from ..render.grid import HUES
 from ..render.numbers import AUTO, num, pick_units, scalar, sub, vec
@@ -87,6 +93,7 @@ class Gate:
     name: str
     activation: str
     title: str
+    below: str = ""  # under the box, going back: the δ of its sum
 
     @property
     def box(self) -> int:
@@ -95,12 +102,12 @@ class Gate:
 
     @property
     def width(self) -> int:
-        return max(self.box, len(self.title) + 1)
+        return max(self.box, len(self.title) + 1, len(self.below) + 1)
 
 
 @dataclass(frozen=True)
 class CellDrawing:
-    """Unit k (0-based) of batch row b at step s (0-based) of a run, as a picture."""
+    """Unit k (0-based) of batch row b at step s (0-based) of a run, as a picture; with `back`, its δ's."""
 
     run: Run
     s: int
@@ -108,31 +115,49 @@ class CellDrawing:
     k: int
     precision: int = 4
     inline: bool = True  # the numbers on the picture; else under it
+    back: BackRun | None = None  # the run's backward record: the picture of the step's δ's
 
     @property
     def t(self) -> int:
         return self.s + 1
 
+    def d(self, name: str) -> str:
+        """How the picture names a value: itself forward, its δ backward (δc, δf)."""
+        return name if self.back is None else f"δ{name}"
+
+    def number(self, q: str) -> str:
+        """Quantity q of this unit at this step (`Run.quantity`), or its δ (`BackRun.quantity`), as text."""
+        source = self.run if self.back is None else self.back
+        return num(scalar(source.quantity(q, self.s)[self.b, self.k]), self.precision)
+
+    def below(self, gate: str) -> str:
+        """The label of a gate's sum's δ, going back (δz_f): under its box."""
+        return f"δ{self.run.cell.pre_symbol}_{gate}"
+
     @cached_property
     def values(self) -> dict[str, str]:
         """Every number the picture shows, by the label it has there, in reading order."""
-        run, t, k, s, b = self.run, self.t, self.k + 1, self.s, self.b
-        at = {name: num(scalar(run.quantity(name, s)[b, self.k]), self.precision) for name in ("h_prev", "h")}
+        run, t, k, s, b, d, n = self.run, self.t, self.k + 1, self.s, self.b, self.d, self.number
         if run.cell.kind == "rnn":
-            pre = num(scalar(run.quantity("pre_h", s)[b, self.k]), self.precision)
-            return {"z": pre, unit("h", t, k): at["h"]}
-        gates = {g: num(scalar(run.quantity(g, s)[b, self.k]), self.precision) for g in run.cell.gates}
+            return {d(run.cell.pre_symbol): n("pre_h"), unit(d("h"), t, k): n("h")}
+        order = "figo" if run.cell.kind == "lstm" else run.cell.gates
+        gates = {d(g): n(g) for g in order}
+        if self.back is not None:
+            gates |= {self.below(g): n(f"pre_{g}") for g in order}
         if run.cell.kind == "gru":
-            return {unit("h", t - 1, k): at["h_prev"], **gates, unit("h", t, k): at["h"]}
+            return {unit(d("h"), t - 1, k): n("h_prev"), **gates, unit(d("h"), t, k): n("h")}
         act_c, output = run.update("act_c"), run.update("output")
         assert act_c is not None and act_c.activation is not None and output is not None
-        c_prev, c = (num(scalar(run.quantity(q, s)[b, self.k]), self.precision) for q in ("c_prev", "c"))
+        if self.back is None:
+            act, out = (num(scalar(op.out[s, b, self.k]), self.precision) for op in (act_c, output))
+        else:
+            act, out = n("act_c"), n(self.out_name)
         return {
-            unit("c", t - 1, k): c_prev,
-            **{g: gates[g] for g in "figo"},
-            f"{act_c.activation.label}(c)": num(scalar(act_c.out[s, b, self.k]), self.precision),
-            unit("c", t, k): c,
-            unit(self.out_name, t, k): num(scalar(output.out[s, b, self.k]), self.precision),
+            unit(d("c"), t - 1, k): n("c_prev"),
+            **gates,
+            f"{d(act_c.activation.label)}(c)": act,
+            unit(d("c"), t, k): n("c"),
+            unit(d(self.out_name), t, k): out,
         }
 
     @property
@@ -145,7 +170,18 @@ class CellDrawing:
         return f"{label}{sep}{self.values[label]}" if self.inline else label
 
     def gate(self, name: str) -> Gate:
-        return Gate(name, self.run.cell.activation_of(name).label, self.tag(name))
+        """A gate's column: forward its value above the box; going back its δ above and its sum's δ below."""
+        activation = self.run.cell.activation_of(name).label
+        if self.back is None:
+            return Gate(name, activation, self.tag(name))
+        key = self.below(name)
+        below = f"δ{self.run.cell.pre_symbol} {self.values[key]}" if self.inline else key
+        return Gate(name, activation, self.tag(self.d(name)), below)
+
+    @property
+    def drop(self) -> int:
+        """Rows added under the boxes for the sums' δ's, going back."""
+        return 0 if self.back is None else 1
 
     def canvas(self) -> Canvas:
         kind = self.run.cell.kind
@@ -184,13 +220,17 @@ class CellDrawing:
             canvas.put(top + 1, left, "│" + gate.activation.center(gate.box - 2) + "│", hue)
             canvas.put(top + 2, left, "└" + "─" * (gate.box - 2) + "┘", hue)
             canvas.put(top + 2, x, "┬", hue)
+            if gate.below:
+                canvas.label(top + 3, x, gate.below, f"bold {hue}")
             if gate.name not in unwired:
                 canvas.put(top, x, "┴", hue)
 
     @property
     def bus(self) -> str:
-        """The name of what every gate reads: the previous h and this step's input."""
-        return f"h{sub(self.s)}, x{sub(int(self.run.reads[self.s]) + 1)} "
+        """The name of what every gate reads: the previous h and this step's input (going back, their δ's)."""
+        d = self.d
+        text = f"{d('h')}{sub(self.s)}, {d('x')}{sub(int(self.run.reads[self.s]) + 1)} "
+        return text if self.back is None else text + "◀"
 
     def _bus(self, canvas: Canvas, row: int, centres: list[int]) -> None:
         """The wire that brings the previous h and the input to every gate."""
@@ -203,21 +243,51 @@ class CellDrawing:
         """A state's wire across the picture: the old value in on the left, the new one out on the right."""
         text = self.tag(left, " = ") + " "
         canvas.put(row, 0, text, "bold")
-        canvas.hline(row, len(text), end - 1)
-        canvas.put(row, end, "▶ " + self.tag(right, " = "), "bold")
+        self._out(canvas, row, len(text), end, right)
+
+    def _out(self, canvas: Canvas, row: int, start: int, end: int, label: str) -> None:
+        """A wire from column `start` to `end` that ends in `label`: ───▶ c₂[2] = 1060, or going back, with the
+        δ flowing in from the label, ◀─── δc₂[2] = -1."""
+        if self.back is None:
+            canvas.hline(row, start, end - 1)
+            canvas.put(row, end, "▶ " + self.tag(label, " = "), "bold")
+        else:
+            canvas.put(row, start, "◀", "bold")
+            canvas.hline(row, start + 1, end)
+            canvas.put(row, end + 1, " " + self.tag(label, " = "), "bold")
+
+    def _vec(self, values: np.ndarray) -> str:
+        return vec(values, self.precision, pick_units(len(values), NOTE_LIMIT))
 
     def _notes(self) -> list[Text]:
-        run, t = self.run, self.t
+        run, t, back = self.run, self.t, self.back
         read = int(run.reads[self.s]) + 1
-        h_prev, x = run.quantity("h_prev", self.s)[self.b], run.quantity("x", self.s)[self.b]
-        h_text = vec(h_prev, self.precision, pick_units(len(h_prev), NOTE_LIMIT))
-        x_text = vec(x, self.precision, pick_units(len(x), NOTE_LIMIT))
-        lines = [f"h{sub(t - 1)} = {h_text}, x{sub(read)} = {x_text}: every block reads all of both."]
+        source = run if back is None else back
+        h_prev, x = (self._vec(source.quantity(q, self.s)[self.b]) for q in ("h_prev", "x"))
+        if back is None:
+            lines = [f"h{sub(t - 1)} = {h_prev}, x{sub(read)} = {x}: every block reads all of both."]
+        else:
+            z = f"δ{run.cell.pre_symbol}"
+            lines = [f"δh{sub(t - 1)} = {h_prev}, δx{sub(read)} = {x}: every block's {z} goes back to both, "
+                     "through U and W."]  # fmt: skip
+            if t > 1:  # what else reaches h_{t−1} (and c_{t−1}) is in their δ's: this step sends only a part
+                c, h = f"c{sub(t - 1)}", f"h{sub(t - 1)}"
+                outside = f"δh_out{sub(t - 1)} = {self._vec(back.dh_out[self.s][self.b])} from outside"
+                lines.append(
+                    f"δ{h} and δ{c} are the whole dL/d{h} and dL/d{c}: they hold {outside}, and {c}'s path "
+                    f"through {h} at step {t - 1}."
+                    if run.c is not None
+                    else f"δ{h} is the whole dL/d{h}: it holds {outside}."
+                )
         if run.peep is not None:
             lines.append(f"Peepholes add w ⊙ c{sub(t - 1)} to i and f, and w ⊙ c{sub(t)} to o.")
         clip = run.update("cell_clip")
         if clip is not None:
-            lines.append(f"(+) clips the sum to ±{num(clip.bound or 0, AUTO)}.")
+            bound = num(clip.bound or 0, AUTO)
+            lines.append(
+                f"(+) clips the sum to ±{bound}." if back is None else f"(+) clipped the sum to ±{bound}: δc passes "
+                "where c was within it."
+            )  # fmt: skip
         if run.update("projection") is not None:
             lines.append(f"h{sub(t)} = m{sub(t)}·{run.cell.names.projection}: the projection mixes every unit's m.")
         return [Text(line, style="dim") for line in lines]
@@ -225,16 +295,16 @@ class CellDrawing:
     # ---- the cells ------------------------------------------------------------------------
     def _lstm(self) -> Canvas:
         run, t, k = self.run, self.t, self.k + 1
-        act_c = run.update("act_c")
+        act_c, d = run.update("act_c"), self.d
         assert act_c is not None and act_c.activation is not None
         gates = [self.gate(name) for name in "figo"]
-        c_in = unit("c", t - 1, k)
+        c_in = unit(d("c"), t - 1, k)
         left = max(len(self.tag(c_in, " = ")) + 1, len(self.bus)) + 1
         xf, xi, xg, xo = self._columns(gates, left)
         xplus, end = (xi + xg) // 2, xo + 5
-        canvas = Canvas(10)
+        canvas = Canvas(10 + self.drop)
         # the cell state along the top: forget, add, carry on
-        self._line(canvas, 0, c_in, end, unit("c", t, k))
+        self._line(canvas, 0, c_in, end, unit(d("c"), t, k))
         canvas.node(0, xf, "⊙")
         canvas.node(0, xplus, "+")
         canvas.put(0, xo, "┬")
@@ -249,23 +319,22 @@ class CellDrawing:
         canvas.vline(xg, 4, 4)
         # the output: o ⊙ act(c)
         canvas.vline(xo, 1, 3)
-        canvas.put(2, xo + 2, self.tag(f"{act_c.activation.label}(c)"))
+        canvas.put(2, xo + 2, self.tag(f"{d(act_c.activation.label)}(c)"))
         canvas.node(4, xo, "⊙")
-        canvas.hline(4, xo + 2, end - 1)
-        canvas.put(4, end, "▶ " + self.tag(unit(self.out_name, t, k), " = "), "bold")
+        self._out(canvas, 4, xo + 2, end, unit(d(self.out_name), t, k))
         self._boxes(canvas, gates, [xf, xi, xg, xo], 6)
-        self._bus(canvas, 9, [xf, xi, xg, xo])
+        self._bus(canvas, 9 + self.drop, [xf, xi, xg, xo])
         return canvas
 
     def _gru(self) -> Canvas:
-        t, k = self.t, self.k + 1
+        t, k, d = self.t, self.k + 1, self.d
         gates = [self.gate(name) for name in "zrn"]
-        h_in = unit("h", t - 1, k)
+        h_in = unit(d("h"), t - 1, k)
         left = max(len(self.tag(h_in, " = ")) + 1, len(self.bus)) + 1
         xz, xr, xn = self._columns(gates, left, {1: 4})
-        canvas = Canvas(9)
+        canvas = Canvas(9 + self.drop)
         # the state along the top: z keeps the old h, 1 − z lets the candidate in
-        self._line(canvas, 0, h_in, xn + 5, unit("h", t, k))
+        self._line(canvas, 0, h_in, xn + 5, unit(d("h"), t, k))
         canvas.node(0, xz, "⊙")
         canvas.node(0, xn, "+")
         canvas.vline(xz, 1, 3)
@@ -277,8 +346,9 @@ class CellDrawing:
         canvas.vline(xn, 3, 3)
         self._boxes(canvas, gates, [xz, xr, xn], 5, unwired=("r",))  # r resets the candidate's h·U, to the right
         box_r, box_n = gates[1].box, gates[2].box
-        canvas.put(6, xr - box_r // 2 + box_r, "─" * (xn - box_n // 2 - (xr - box_r // 2 + box_r) - 1) + "▶")
-        self._bus(canvas, 8, [xz, xr, xn])
+        wire = "─" * (xn - box_n // 2 - (xr - box_r // 2 + box_r) - 1)
+        canvas.put(6, xr - box_r // 2 + box_r, wire + "▶" if self.back is None else "◀" + wire)
+        self._bus(canvas, 8 + self.drop, [xz, xr, xn])
         return canvas
 
     def _rnn(self) -> Canvas:
@@ -287,11 +357,10 @@ class CellDrawing:
         (x,) = self._columns([gate], len(self.bus) + 4)
         canvas = Canvas(8)
         canvas.put(0, x, "┌")
-        canvas.hline(0, x + 1, x + 4)
-        canvas.put(0, x + 5, "▶ " + self.tag(unit("h", t, k), " = "), "bold")
+        self._out(canvas, 0, x + 1, x + 5, unit(self.d("h"), t, k))
         canvas.vline(x, 1, 1)
         self._boxes(canvas, [gate], [x], 2)
-        canvas.label(5, x, self.tag("z"), "bold")
+        canvas.label(5, x, self.tag(self.d(self.run.cell.pre_symbol)), "bold")
         canvas.vline(x, 6, 6)
         self._bus(canvas, 7, [x])
         return canvas

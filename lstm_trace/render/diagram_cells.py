@@ -4,7 +4,9 @@ Each picture reads like the familiar textbook one: the state runs along the
 top line (an LSTM's c, a GRU's h), the layers sit in a row of boxes fed from
 below by the concatenation [h_{t−1}, x_t], and ⊙ and + nodes join them. Every
 number comes from `Numbers`, which reads the run's record; this module only
-decides where it goes.
+decides where it goes. The backward pass is drawn by the same code: `Numbers`
+then gives the δ's, the canvas turns the arrows round, and only the notes and
+what has no δ of its own in the record differ.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from ..model import Cell
 from ..trace import TERM_KEYS
 from .diagram import Numbers
-from .diagram_svg import Canvas, Slot, text_width
+from .diagram_svg import LINE, Canvas, Shown, Slot, text_width
 from .explain import term_row_label
 from .numbers import AUTO, num, sub
 
@@ -62,26 +64,40 @@ def sum_notes(n: Numbers) -> list[str]:
     return ["each layer sums pre = " + " + ".join(parts)]
 
 
+def back_notes(n: Numbers) -> list[str]:
+    """Where the layers' δpre go in the backward pass: to x through W, to h_{t−1} through U (a GRU: and z, r)."""
+    t = n.t
+    pre, h = f"δpre{sub(t)}", f"δh{sub(t - 1)}"
+    outside = f"δh_out{sub(t - 1)}"
+    kind = n.run.cell.kind
+    if kind == "rnn":
+        return [f"δ{n.x_name} = δpre_h{sub(t)}·Wᵀ, {h} = {outside} + δpre_h{sub(t)}·Uᵀ"]
+    if kind == "gru":
+        return [f"δ{n.x_name} = {pre}·Wᵀ; {h} = {outside} + what z, r", "and U send back (δpre: every layer's)"]
+    return [f"δ{n.x_name} = {pre}·Wᵀ, {h} = {outside} + {pre}·Uᵀ", f"({pre}: every layer's δpre side by side)"]
+
+
 def inputs(cv: Canvas, n: Numbers, h_from: float | None) -> float:
     """x from below and h from the left (or from the top line at x = `h_from`) joined by concatenation.
 
     Returns the x where the concatenated vector leaves for the layers.
     """
-    t, run = n.t, n.run
+    t = n.t
     h = f"h{sub(t - 1)}"
     top = BUS_Y - 56
     upper, _, right = cv.concat(CONCAT_X, top, h, n.x_name)
     left = CONCAT_X - 35
     if h_from is None:
         cv.wire([(20, upper), (left, upper)], "hstate")
-        shown = n.entire("h_prev", h, run.quantity("h_prev", n.s)[n.b])  # all of h enters every unit's sums
+        shown = n.common("h_prev", h)  # all of h enters every unit's sums
         cv.blocks(Slot(24, 360, upper - 8, left - 36, up=True), [shown])
     else:
         cv.dot(h_from, TOP, "hstate")
         cv.wire([(h_from, TOP), (h_from, upper), (left, upper)], "hstate")
     cv.wire([(CONCAT_X, 718), (CONCAT_X, top + 118)])
-    cv.blocks(Slot(CONCAT_X + 16, 682, 718, 1000), [n.entire("x", n.x_name, run.quantity("x", n.s)[n.b], 700)])
-    cv.blocks(Slot(right + 40, BUS_Y + 8, 672, 1080 - right - 40), list(sum_notes(n)), gap=False)
+    cv.blocks(Slot(CONCAT_X + 16, 682, 718, 1000), [n.common("x", n.x_name, 700)])
+    notes = back_notes(n) if n.backward else sum_notes(n)
+    cv.blocks(Slot(right + 40, BUS_Y + 8, 672, 1080 - right - 40), list(notes), gap=False)
     return right
 
 
@@ -117,23 +133,34 @@ def _lstm(cv: Canvas, n: Numbers, top: float) -> str:
     for x in (xf, xi, xg):
         cv.dot(x, BUS_Y)
     # the cell state along the top: c_{t−1} → ⊙ f → + i ⊙ g → (clip) → c_t
-    cv.blocks(Slot(24, top, TOP - 20, 560, up=True), [n.quantity("c_prev", c_prev)])
+    c_top = top
+    if n.backward and t > 1:
+        c_top = _back_c_note(cv, n, top)
+    cv.blocks(Slot(24, c_top, TOP - 20, 560, up=True), [n.quantity("c_prev", c_prev)])
     cv.wire([(20, TOP), (xf - 17, TOP)], "cstate")
     cv.node(xf, TOP, "mul")
     cv.wire([(xf + 17, TOP), (xg - 17, TOP)], "cstate")
     cv.node(xg, TOP, "add")
     clip = run.update("cell_clip")
+    c_left, c_width = float(xg + 24), 520.0  # where c_t's numbers may start, and how wide they may be at the right
     if clip is not None:
         xc = (xg + xa) / 2
         half = cv.box(xc, TOP, f"clip ±{num(clip.bound or 0, AUTO)}", "op", minimum=60, height=40)
         cv.wire([(xg + 17, TOP), (xc - half, TOP)], "cstate")
         cv.wire([(xc + half, TOP), (RIGHT, TOP)], "cstate")
-        before = n.update("cell_update", "c_unclipped", f"{c_new} before clip")
-        cv.blocks(Slot(xg + 24, top, TOP - 28, xc + half - xg - 24, up=True), [before])
-        cv.blocks(Slot(1260, top, TOP - 20, 1260 - xc - half - 12, up=True, end=True), [n.quantity("c", c_new)])
+        if not n.backward:  # backward, the clip passes δc where c was within the bound: no δ of its own
+            before = n.update("cell_update", "c_unclipped", f"{c_new} before clip")
+            cv.blocks(Slot(xg + 24, top, TOP - 28, xc + half - xg - 24, up=True), [before])
+        c_left = xc + half + 12
+        c_width = 1260 - c_left
     else:
         cv.wire([(xg + 17, TOP), (RIGHT, TOP)], "cstate")
-        cv.blocks(Slot(1260, top, TOP - 20, 520, up=True, end=True), [n.quantity("c", c_new)])
+    if n.backward:  # δc_t is whole where h_t's path joins the line, left of act(c); from the right comes a part
+        cv.blocks(Slot(xa - 14, top, TOP - 20, xa - 14 - c_left, up=True, end=True), [n.quantity("c", c_new)])
+        source = f"from step {t + 1}" if t < run.steps else "from outside"
+        cv.blocks(Slot(1260, top, TOP - 20, 1260 - xa - 14, up=True, end=True), [source])
+    else:
+        cv.blocks(Slot(1260, top, TOP - 20, c_width, up=True, end=True), [n.quantity("c", c_new)])
     # the four layers and how their outputs meet
     layer(cv, n, "f", xf, xi - xf - 24, TOP + 24)
     layer(cv, n, "i", xi, xg - xi - 24)
@@ -151,13 +178,13 @@ def _lstm(cv: Canvas, n: Numbers, top: float) -> str:
     cv.wire([(xa, act_y + 25), (xa, BOX_Y - 17)])
     act_slot = Slot(xa + act_half + 12, TOP + 24, ABOVE_BOX, 1260 - xa - act_half - 12)
     act = cell.cell_activation.label
-    act = act if text_width(f"{act}({c_new}) =") <= act_slot.width else "act"
+    act = act if text_width(f"{'δ' if n.backward else ''}{act}({c_new}) =") <= act_slot.width else "act"
     cv.blocks(act_slot, [n.update("act_c", "act_c", f"{act}({c_new})")])
     o_half = layer(cv, n, "o", xo, xa - xo - 24, act_y + 33)  # o written under act(c)'s box, clear of its wire
     cv.wire([(xo + o_half, BOX_Y), (xa - 17, BOX_Y)])
     cv.node(xa, BOX_Y, "mul")
     h_slot = Slot(xa + 20, BOX_Y + 22, 716, 1260 - xa - 20)
-    h_new = n.state("h", f"h{sub(t)}", run.quantity("h", n.s)[n.b])
+    h_new = n.state("h", f"h{sub(t)}")
     if run.update("projection") is not None:
         xp = 1180
         proj_clip = run.update("proj_clip")
@@ -169,10 +196,26 @@ def _lstm(cv: Canvas, n: Numbers, top: float) -> str:
     else:
         cv.wire([(xa + 17, BOX_Y), (RIGHT, BOX_Y)], "hstate")
         cv.blocks(h_slot, [h_new])
+    if n.backward:
+        return (
+            f"LSTM cell at step {t}, backward: δ{c_new} and δh{sub(t)} come in from the right; δ{c_new} flows back "
+            f"along the top to δ{c_prev} and down to the layers f, i, g, o, whose δpre go back to "
+            f"δh{sub(t - 1)} and δ{n.x_name}."
+        )
     return (
         f"LSTM cell at step {t}: the cell state {c_prev} runs along the top through ⊙ f and + i ⊙ g to {c_new}; "
         f"h{sub(t - 1)} and {n.x_name} are concatenated and feed the layers f, i, g, o; h{sub(t)} = o ⊙ act({c_new})."
     )
+
+
+def _back_c_note(cv: Canvas, n: Numbers, top: float) -> float:
+    """Backward, above c_{t−1}: its δ is the whole dL/dc_{t−1}, more than this step sends back; returns where the
+    space below the note starts."""
+    t = n.t
+    c, h = f"c{sub(t - 1)}", f"h{sub(t - 1)}"
+    note = f"δ{c} = dL/d{c} in all: what this step sends back, and what reaches {c} through {h} at step {t - 1}"
+    cv.blocks(Slot(24, top, top + LINE, 1230), [note])
+    return top + LINE + 8
 
 
 def _gru(cv: Canvas, n: Numbers, top: float) -> str:
@@ -207,16 +250,21 @@ def _gru(cv: Canvas, n: Numbers, top: float) -> str:
     cv.node(xm, ym, "mul")
     cv.wire([(xm, BUS_Y), (xm, ym + 17)])
     cv.wire([(xm + 17, ym), (xn - n_half, ym)])
+    gated: list[Shown | str] = []
     if cell.reset_after:
         rb = f"+{cell.names.recurrent_bias_label}" if cell.recurrent_bias is not None else ""
         reset = next(term for term in run.blocks["n"].terms if term.key == "reset")
-        gated = n.unitwise("reset", f"r⊙({h_prev}·U{rb})", reset.at(n.s, n.b))
-        into = f"{h_prev}·U{rb}"
+        into: Shown | str = f"{h_prev}·U{rb}"
+        if n.back is not None:  # the product's δ, δpre_n ⊙ r; what r ⊙ (...) gets is δpre_n itself
+            into = n.unitwise("d_hu", f"δ({into})", n.back.dhu[n.s, n.b][cell.block("n")])
+        else:
+            gated.append(n.unitwise("reset", f"r⊙({h_prev}·U{rb})", reset.at(n.s, n.b)))
     else:
         assert run.gated is not None
-        gated = n.unitwise("reset_h", f"r⊙{h_prev}", run.gated[n.s, n.b])
+        if not n.backward:  # backward, r ⊙ h's δ is δpre_n·U_nᵀ, which the record does not keep apart
+            gated.append(n.unitwise("reset_h", f"r⊙{h_prev}", run.gated[n.s, n.b]))
         into = h_prev
-    cv.blocks(Slot(xm + 12, MUL_Y + 32, ABOVE_BOX, xn - n_half - xm - 20), [gated])
+    cv.blocks(Slot(xm + 12, MUL_Y + 32, ABOVE_BOX, xn - n_half - xm - 20), gated)
     cv.blocks(Slot(xm + 12, BELOW_BOX + 12, ABOVE_BUS, xn - xm - 24), [into])
     # n: the candidate, taken where z is 0
     cv.wire([(xn, BUS_Y), (xn, BOX_Y + 25)])
@@ -225,6 +273,11 @@ def _gru(cv: Canvas, n: Numbers, top: float) -> str:
     cv.wire([(xn, BOX_Y - 25), (xn, MUL_Y + 17)])
     cv.node(xn, MUL_Y, "mul")
     cv.wire([(xn, MUL_Y - 17), (xn, TOP + 17)])
+    if n.backward:
+        return (
+            f"GRU cell at step {t}, backward: δ{h_new} comes in from the right and flows back along the top to "
+            f"δ{h_prev} and down to z and n, whose δpre (and r's) go back to δ{h_prev} and δ{n.x_name}."
+        )
     return (
         f"GRU cell at step {t}: {h_prev} runs along the top through ⊙ z and + (1 − z) ⊙ n to {h_new}; "
         f"{h_prev} and {n.x_name} are concatenated and feed z, r and n; r scales {h_prev}'s part of n."
@@ -241,8 +294,15 @@ def _rnn(cv: Canvas, n: Numbers, top: float) -> str:
     cv.wire([(xh, BOX_Y - 25), (xh, TOP), (RIGHT, TOP)], "hstate")
     act = cell.activation.label
     state = f"the layer's output is the new state: h{sub(t)} = {act}(pre_h{sub(t)})"
+    if n.backward:
+        state = f"δpre_h{sub(t)} = δh{sub(t)} ⊙ {act}′(pre_h{sub(t)})"
     cv.blocks(Slot(xh + 12, TOP + 24, ABOVE_BOX, 600), [state])
     cv.blocks(Slot(1260, top, TOP - 20, 560, up=True, end=True), [n.quantity("h", f"h{sub(t)}")])
+    if n.backward:
+        return (
+            f"Simple RNN cell at step {t}, backward: δh{sub(t)} comes in from the right and goes back through the "
+            f"{act} layer to δh{sub(t - 1)} and δ{n.x_name}."
+        )
     return (
         f"Simple RNN cell at step {t}: h{sub(t - 1)} and {n.x_name} are concatenated and feed one {act} layer, "
         f"whose output is h{sub(t)}."
@@ -250,23 +310,27 @@ def _rnn(cv: Canvas, n: Numbers, top: float) -> str:
 
 
 def draw_skipped(cv: Canvas, n: Numbers, top: float) -> str:
-    """A row past its sequence length at this step: nothing is computed, its state is carried through."""
+    """A row past its sequence length at this step: nothing is computed, its state is carried through (going
+    back, its δ's pass on, to which the state before adds what else reaches it)."""
     run, t = n.run, n.t
-    cv.blocks(
-        Slot(24, top + 20, 300, 1230),
-        [
-            f"batch row {n.b + 1} has no input at step {t}: it is past its sequence length.",
-            "Nothing is computed for it; its state is carried through unchanged.",
-        ],
-    )
+    carried = "its δ passes back" if n.backward else "its state is carried through"
+    said = [
+        f"batch row {n.b + 1} has no input at step {t}: it is past its sequence length.",
+        f"Nothing is computed for it; {carried} unchanged.",
+    ]
+    if n.backward:
+        names = [f"{name}{sub(t - 1)}" for name in ("h", "c") if name == "h" or run.c is not None]
+        deltas, are = " and ".join(f"δ{name}" for name in names), "are" if len(names) > 1 else "is"
+        said.append(f"{deltas} {are} that, plus what else reaches {' and '.join(names)}.")
+    cv.blocks(Slot(24, top + 20, 300, 1230), said)
     states = [("h_prev", "h", "h", "hstate", 560)]
     if run.c is not None:
         states.insert(0, ("c_prev", "c", "c", "cstate", 380))
     for prev, new, name, cls, y in states:
         cv.wire([(300, y), (980, y)], cls)
-        cv.text(640, y - 12, "carried through unchanged", "note", "middle")
-        before = n.state(prev, f"{name}{sub(t - 1)}", run.quantity(prev, n.s)[n.b])
-        after = n.state(new, f"{name}{sub(t)}", run.quantity(new, n.s)[n.b])
+        cv.text(640, y - 12, "passed back unchanged" if n.backward else "carried through unchanged", "note", "middle")
+        before = n.state(prev, f"{name}{sub(t - 1)}")
+        after = n.state(new, f"{name}{sub(t)}")
         cv.blocks(Slot(290, y - 140, y + 10, 260, up=True, end=True), [before])
         cv.blocks(Slot(990, y - 140, y + 10, 270, up=True), [after])
-    return f"Step {t} of batch row {n.b + 1} is past its sequence length: the state is carried through."
+    return f"Step {t} of batch row {n.b + 1} is past its sequence length: {carried}."

@@ -99,6 +99,7 @@ class Canvas:
     """The SVG under construction: its parts in drawing order, and whether any block overflowed its slot."""
 
     batch: int  # the batch row every number belongs to, from 1 (data-b)
+    backward: bool = False  # the backward pass: every arrowhead at the wire's start, the δ's flowing back
     parts: list[str] = field(default_factory=list)
     overflow: list[str] = field(default_factory=list)
 
@@ -106,7 +107,7 @@ class Canvas:
     def wire(self, points: Sequence[tuple[float, float]], cls: str = "wire", arrow: bool = True) -> None:
         marker = {"wire": "a-wire", "cstate": "a-c", "hstate": "a-h"}[cls]
         d = " ".join(f"{'M' if k == 0 else 'L'}{x:g},{y:g}" for k, (x, y) in enumerate(points))
-        end = f' marker-end="url(#{marker})"' if arrow else ""
+        end = f' marker-{"start" if self.backward else "end"}="url(#{marker})"' if arrow else ""
         self.parts.append(f'<path class="{cls}" d="{d}"{end}/>')
 
     def node(self, x: float, y: float, kind: str) -> None:
