@@ -11,6 +11,7 @@ reads back to the stored value in its own dtype.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,45 @@ def _from_file(ref: dict[str, Any], where: Where, base_dir: Path | None, exact: 
     if array.size > MAX_ELEMENTS:
         raise too_many(array.shape, fwhere)
     return array
+
+
+def npz_arrays(ref: Mapping[str, Any], where: Where, base_dir: Path | None) -> dict[str, np.ndarray]:
+    """Every array of one .npz by its key (`weights: {npz: file}`: a state_dict saved with np.savez).
+
+    The same checks as one array read from a file: it exists, holds numbers, nothing pickled, and no more
+    than MAX_ELEMENTS numbers in all.
+    """
+    for key in ref:
+        if key != "npz":
+            raise unknown_name("key for a whole-file npz reference", str(key), ["npz"], where)
+    name = ref["npz"]
+    if not isinstance(name, str):
+        raise ScenarioError("a file name must be a string", where.child("npz"), found=repr(name))
+    path = (base_dir or Path.cwd()) / name
+    fwhere = Where(where.file, _line(ref, where).line, where.path)
+    if not path.is_file():
+        raise ScenarioError(f"array file {'is a directory' if path.is_dir() else 'does not exist'}", fwhere,
+                            found=str(path))  # fmt: skip
+    arrays: dict[str, np.ndarray] = {}
+    total = 0
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not hasattr(archive, "files"):
+                raise ValueError("a single .npy array, not an .npz archive")
+            for key in archive.files:
+                array = np.asarray(archive[key])
+                if array.dtype.kind not in "iuf":
+                    raise ScenarioError(
+                        "array file holds no numbers", fwhere.child(key), expected="integer or float dtype",
+                        found=f"dtype {array.dtype}",
+                    )  # fmt: skip
+                total += array.size
+                if total > MAX_ELEMENTS:
+                    raise too_many((total,), fwhere)
+                arrays[key] = array
+    except (ValueError, OSError, EOFError) as exc:
+        raise ScenarioError("not a readable .npz array file", fwhere, found=f"{path}: {exc}") from None
+    return arrays
 
 
 def _read_npz(path: Path, key: Any, where: Where) -> np.ndarray:

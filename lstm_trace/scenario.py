@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import frameworks
-from .arrays import to_array
+from .arrays import npz_arrays, to_array
 from .errors import ScenarioError, Where, printable, unknown_name
 from .model import Network
 from .yamlio import MarkedDict, parse_yaml, read_text
@@ -46,6 +46,7 @@ TOP_KEYS = (
     "dtype",
     "expect",
     "backward",
+    "module",
 )
 CONFIG_SHORTCUTS = ("units", "activation", "recurrent_activation")
 WEIGHT_SHORTCUTS = ("kernel", "recurrent_kernel", "bias")
@@ -115,6 +116,8 @@ def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
             raise unknown_name("key", str(key), TOP_KEYS, where(str(key)))
     framework = _choice(data.get("framework", "keras"), frameworks.NAMES, "framework", where("framework"))
     fw = frameworks.get(framework)
+    module = _module(data, framework, where)
+    data = _whole_npz(data, source, where)
     layer = _layer(data.get("layer", "LSTM"), fw.layers, where("layer"))
     config = _merged(data, "config", CONFIG_SHORTCUTS, where)
     weights = _weights(data, where)
@@ -135,6 +138,7 @@ def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
         dtype=numbers,
         file=source,
         lines={key: lines(key) for key in TOP_KEYS},
+        module=module,
     )
     raw.check_finite(inputs, where("inputs"))
     built = fw.build(raw)
@@ -256,6 +260,46 @@ def _weights(data: Mapping[str, Any], where: Any) -> Any:
             expected="weights: {kernel: ..., recurrent_kernel: ..., bias: ...} in the framework's names",
         )
     return _merged(data, "weights", WEIGHT_SHORTCUTS, where)
+
+
+def _module(data: Mapping[str, Any], framework: str, where: Any) -> str | None:
+    """`module:` names the torch module whose entries of a whole state_dict are traced (`lstm` for `lstm.*`)."""
+    value = data.get("module")
+    if value is None:
+        return None
+    if framework != "torch":
+        raise ScenarioError(
+            f"module picks a module of a torch state_dict; framework {framework} has none",
+            where("module"),
+            hint="leave module out, or set framework: torch",
+        )
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # nn.Sequential names its modules 0, 1, ...
+    if not isinstance(value, str) or not value.strip(". "):
+        raise ScenarioError(
+            "module must be a module's name", where("module"), expected="its state_dict prefix, e.g. lstm",
+            found=repr(value),
+        )  # fmt: skip
+    return value.strip().rstrip(".")
+
+
+def _whole_npz(data: Mapping[str, Any], source: Path | None, where: Any) -> Mapping[str, Any]:
+    """`weights: {npz: file}` read into the mapping it stands for: every array of the file by its key.
+
+    The scenario keeps that mapping, so that each array is one of its numbers' sources (provenance.py).
+    """
+    weights = data.get("weights")
+    if not (isinstance(weights, Mapping) and "npz" in weights and "key" not in weights):
+        return data
+    arrays = npz_arrays(weights, where("weights"), source.parent if source else None)
+    expanded = MarkedDict(arrays)
+    expanded.line = getattr(weights, "line", None)
+    expanded.key_lines = {key: expanded.line for key in arrays}
+    out = MarkedDict(data)
+    out.line = getattr(data, "line", None)
+    out.key_lines = dict(getattr(data, "key_lines", {}))
+    out["weights"] = expanded
+    return out
 
 
 def _dtype(data: Mapping[str, Any], from_config: str | None, where: Any) -> str:

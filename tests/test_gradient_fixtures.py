@@ -124,8 +124,11 @@ def _last_states(data: dict[str, Any], reference: dict[str, Any]) -> list[tuple[
     width = shape(reference["h"])[-1]
     if framework in ("keras", "keras2"):  # the sequence in processing order, h (B, U)
         return [(b, steps, -1, width) for b in range(batch)]
+    if framework == "torch" and data["layer"].endswith("Cell"):  # a cell's loop: its last h (B, H)
+        return [(b, steps, -1, width) for b in range(batch)]
     if framework == "torch" and config.get("num_layers", 1) == 1:  # h_n (D, B, H_out): [0] is forward
-        return [(b, steps, 0, width) for b in range(batch)]
+        packed = config.get("pack_padded_sequence")  # a packed row's state is carried on past its length
+        return [(b, packed["lengths"][b] if packed else steps, 0, width) for b in range(batch)]
     if framework == "tf1":  # past a row's length the state is carried on unchanged
         lengths = config["dynamic_rnn"]["sequence_length"]
         return [(b, lengths[b], -1, width) for b in range(batch)]
@@ -167,7 +170,7 @@ def test_last_state_gradient_is_its_own_outputs(path: Path) -> None:
     backward, per_step = data["backward"], reference["gradients"]["per_step"]
     rtol, atol = TOLERANCE[data["dtype"]]
     steps = shape(data["inputs"])[1]
-    torch = data["framework"] == "torch"
+    torch = data["framework"] == "torch" and not data["layer"].endswith("Cell")  # h_n, c_n (L·D, B, H)
     g_sequence = output_gradient(backward, reference, "sequence")
     checked = 0
     for name in per_step:

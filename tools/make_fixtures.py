@@ -351,6 +351,217 @@ def torch_fixtures(framework: str) -> None:
             scenario["initial_state"] = initial
         scenario["inputs"] = x[0] if batch == 0 else x
         write("torch", name, scenario, reference)
+    torch_cell_and_packed_fixtures(torch)
+    torch_state_dict_fixtures(torch)
+
+
+def torch_more_cases() -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(name, layer, constructor kwargs, extra): nn.*Cell stepped by a Python loop, and inputs packed by
+    pack_padded_sequence and padded back by pad_packed_sequence. extra holds dtype, initial_state, batch (0: one
+    unbatched sequence), steps, and for a packed input lengths, enforce_sorted, total_length."""
+    yield "lstmcell_loop", "LSTMCell", {"hidden_size": 3}, {}
+    yield "lstmcell_state_float64", "LSTMCell", {"hidden_size": 2}, {"dtype": "float64", "initial_state": True}
+    yield "lstmcell_unbatched_state", "LSTMCell", {"hidden_size": 3}, {"batch": 0, "initial_state": True}
+    yield "grucell_loop", "GRUCell", {"hidden_size": 3}, {}
+    yield "grucell_no_bias_state", "GRUCell", {"hidden_size": 2, "bias": False}, {"initial_state": True}
+    yield "rnncell_loop", "RNNCell", {"hidden_size": 3}, {}
+    yield "rnncell_relu_float64", "RNNCell", {"hidden_size": 3, "nonlinearity": "relu"}, {"dtype": "float64"}
+    packed = {"batch": 3, "steps": 5, "lengths": [5, 3, 2]}
+    unsorted = {"batch": 3, "steps": 5, "lengths": [3, 5, 2], "enforce_sorted": False}
+    deep = {"hidden_size": 2, "num_layers": 2, "bidirectional": True}
+    yield "lstm_packed", "LSTM", {"hidden_size": 3}, packed
+    yield "lstm_packed_unsorted_state", "LSTM", {"hidden_size": 3}, unsorted | {"initial_state": True}
+    yield "lstm_packed_bidirectional", "LSTM", {"hidden_size": 3, "bidirectional": True}, unsorted
+    yield (
+        "lstm_packed_deep_bidirectional_state_float64",
+        "LSTM",
+        deep,
+        unsorted | {"dtype": "float64", "initial_state": True},
+    )
+    yield (
+        "lstm_packed_total_length",
+        "LSTM",
+        {"hidden_size": 3, "batch_first": True},
+        {"steps": 5, "lengths": [3, 2], "total_length": 6},
+    )
+    yield (
+        "lstm_packed_shorter_than_inputs",
+        "LSTM",
+        {"hidden_size": 3, "bidirectional": True},
+        {"steps": 5, "lengths": [2, 3], "enforce_sorted": False},
+    )
+    yield "lstm_packed_proj_bidirectional", "LSTM", {"hidden_size": 4, "proj_size": 2, "bidirectional": True}, unsorted
+    yield "gru_packed_bidirectional", "GRU", {"hidden_size": 3, "bidirectional": True}, unsorted
+    yield "gru_packed_two_layers_state", "GRU", {"hidden_size": 3, "num_layers": 2}, packed | {"initial_state": True}
+    yield "gru_packed_deep_bidirectional_float64", "GRU", deep, unsorted | {"dtype": "float64"}
+    yield (
+        "rnn_packed_relu_bidirectional",
+        "RNN",
+        {"hidden_size": 3, "nonlinearity": "relu", "bidirectional": True},
+        (unsorted),
+    )
+
+
+def packing_config(extra: dict[str, Any], batch_first: bool) -> dict[str, Any]:
+    """config.pack_padded_sequence (and pad_packed_sequence) as the scenario writes the two calls' arguments."""
+    pack: dict[str, Any] = {"lengths": extra["lengths"], "batch_first": batch_first}
+    if "enforce_sorted" in extra:
+        pack["enforce_sorted"] = extra["enforce_sorted"]
+    config = {"pack_padded_sequence": pack}
+    if "total_length" in extra:
+        config["pad_packed_sequence"] = {"total_length": extra["total_length"]}
+    return config
+
+
+def run_torch_packed(torch: Any, module: Any, x: Any, hx: Any, extra: dict[str, Any], batch_first: bool) -> tuple:
+    """(output padded back, h_n or (h_n, c_n)): pack_padded_sequence, the module, pad_packed_sequence."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    packed = pack_padded_sequence(
+        x, extra["lengths"], batch_first=batch_first, enforce_sorted=extra.get("enforce_sorted", True)
+    )
+    output, state = module(packed, hx) if hx is not None else module(packed)
+    padded, _ = pad_packed_sequence(output, batch_first=batch_first, total_length=extra.get("total_length"))
+    return padded, state
+
+
+def run_torch_cell_loop(cell: Any, x: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
+    """The loop tutorials write: h, c = cell(x[:, t], (h, c)) for every t; (stacked h, last h, last c or None)."""
+    outputs = []
+    for t in range(x.shape[-2]):
+        xt = x[..., t, :]
+        if c is not None:
+            h, c = cell(xt, (h, c))
+        else:
+            h = cell(xt, h)
+        outputs.append(h)
+    return torch_stack(outputs), h, c
+
+
+def torch_stack(outputs: list[Any]) -> Any:
+    import torch
+
+    return torch.stack(outputs, dim=-2)  # (B, T, H), or (T, H) for an unbatched sequence
+
+
+def torch_cell_and_packed_fixtures(torch: Any) -> None:
+    for name, layer_name, kwargs, extra in torch_more_cases():
+        dtype = extra.get("dtype", "float32")
+        tdtype = getattr(torch, dtype)
+        rng = np.random.default_rng(zlib.crc32(f"torch {name}".encode()))
+        batch, steps, features = extra.get("batch", 2), extra.get("steps", 4), 3
+        module = getattr(torch.nn, layer_name)(features, **kwargs).to(tdtype)
+        state = {}
+        with torch.no_grad():
+            for pname, param in module.named_parameters():
+                value = rng.uniform(-0.6, 0.6, size=tuple(param.shape)).astype(dtype)
+                param.copy_(torch.from_numpy(value))
+                state[pname] = value
+        x = rng.normal(size=(max(batch, 1), steps, features)).astype(dtype)
+        cell = layer_name.endswith("Cell")
+        directions = 2 if kwargs.get("bidirectional") else 1
+        layers = kwargs.get("num_layers", 1)
+        hidden = kwargs["hidden_size"]
+        out = kwargs.get("proj_size", 0) or hidden
+        lstm = layer_name.startswith("LSTM")
+        initial: dict[str, np.ndarray] = {}
+        if extra.get("initial_state"):
+            lead = (batch,) if cell else (layers * directions, batch)
+            lead = lead[:-1] if batch == 0 else lead  # an unbatched cell's h is (H,)
+            initial["h0"] = rng.uniform(-1, 1, size=(*lead, out)).astype(dtype)
+            if lstm:
+                initial["c0"] = rng.uniform(-1, 1, size=(*lead, hidden)).astype(dtype)
+        given = {k: torch.from_numpy(v) for k, v in initial.items()}
+        config: dict[str, Any] = {"input_size": features, **kwargs}
+        with torch.no_grad():
+            if cell:
+                xt = torch.from_numpy(x[0] if batch == 0 else x)
+                shape = (hidden,) if batch == 0 else (batch, hidden)
+                zeros = torch.zeros(shape, dtype=tdtype)
+                h0, c0 = given.get("h0", zeros), given.get("c0", zeros) if lstm else None
+                seq_t, h_t, c_t = run_torch_cell_loop(module, xt, h0, c0)
+                seq, h_n = seq_t.numpy(), h_t.numpy()
+                c_n = None if c_t is None else c_t.numpy()
+                if batch == 0:
+                    seq, h_n, c_n = seq[None], h_n[None], None if c_n is None else c_n[None]
+            else:
+                batch_first = kwargs.get("batch_first", False)
+                xt = torch.from_numpy(x if batch_first else x.transpose(1, 0, 2).copy())
+                hx = None
+                if given:
+                    hx = (given["h0"], given["c0"]) if lstm else given["h0"]
+                padded, hn = run_torch_packed(torch, module, xt, hx, extra, batch_first)
+                seq = padded.numpy() if batch_first else padded.numpy().transpose(1, 0, 2)
+                h_n, c_n = (hn[0].numpy(), hn[1].numpy()) if lstm else (hn.numpy(), None)
+                config.update(packing_config(extra, batch_first))
+        reference: dict[str, Any] = {"framework": f"torch {torch.__version__}", "sequence": seq, "h": h_n}
+        if c_n is not None:
+            reference["c"] = c_n
+        prefix = "cell" if cell else "rnn"
+        title = f"torch nn.{layer_name} {name}"
+        weights = {f"{prefix}.{key}": value for key, value in state.items()}
+        scenario = scenario_of(title, "torch", layer_name, dtype, config, weights, initial, x[0] if batch == 0 else x)
+        write("torch", name, scenario, reference)
+
+
+# the attributes each recurrent module of torch_model prints (its __constants__ but mode), as a user pastes them
+TORCH_MODEL = {
+    "lstm": {"input_size": 3, "hidden_size": 4, "num_layers": 1, "bias": True, "batch_first": True, "dropout": 0.0,
+             "bidirectional": False, "proj_size": 0},
+    "gru": {"input_size": 4, "hidden_size": 3, "num_layers": 1, "bias": True, "batch_first": True, "dropout": 0.0,
+            "bidirectional": True, "proj_size": 0},
+}  # fmt: skip
+
+
+def torch_model(torch: Any) -> Any:
+    """A model with two recurrent modules and a head: an nn.LSTM, an nn.GRU reading its outputs, an nn.Linear."""
+    nn = torch.nn
+
+    class Model(nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(3, 4, batch_first=True)
+            self.gru = nn.GRU(4, 3, batch_first=True, bidirectional=True)
+            self.head = nn.Linear(6, 2)
+
+        def forward(self, x: Any) -> Any:
+            return self.head(self.gru(self.lstm(x)[0])[0])
+
+    model = Model()
+    for name, printed in TORCH_MODEL.items():
+        module = getattr(model, name)
+        assert printed == {k: getattr(module, k) for k in module.__constants__ if k != "mode"}, name
+    return model
+
+
+def torch_state_dict_fixtures(torch: Any) -> None:
+    """The whole state_dict of torch_model, traced module by module with `module:`; each module's config is the
+    attributes it prints, proj_size: 0 included."""
+    rng = np.random.default_rng(zlib.crc32(b"torch model state_dict"))
+    model = torch_model(torch)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.copy_(torch.from_numpy(rng.uniform(-0.6, 0.6, size=tuple(param.shape)).astype("float32")))
+    state = {key: value.numpy() for key, value in model.state_dict().items()}
+    x = torch.from_numpy(rng.normal(size=(2, 4, 3)).astype("float32"))
+    with torch.no_grad():
+        below = x
+        for name in ("lstm", "gru"):
+            module = getattr(model, name)
+            output, hn = module(below)
+            h_n, c_n = hn if name == "lstm" else (hn, None)
+            reference: dict[str, Any] = {"framework": f"torch {torch.__version__}", "sequence": output.numpy(),
+                                         "h": h_n.numpy()}  # fmt: skip
+            if c_n is not None:
+                reference["c"] = c_n.numpy()
+            scenario = scenario_of(
+                f"torch model.state_dict(), module {name}", "torch", type(module).__name__, "float32", TORCH_MODEL[name],
+                state, {}, below.numpy(),
+            )  # fmt: skip
+            scenario = {**{k: v for k, v in scenario.items() if k not in ("weights", "inputs")}, "module": name,
+                        "weights": state, "inputs": scenario["inputs"]}  # fmt: skip
+            write("torch", f"state_dict_module_{name}", scenario, reference)
+            below = output
 
 
 # --------------------------------------------------------------------------- tf1
@@ -1284,6 +1495,8 @@ class GradCase(NamedTuple):
     initial_state: bool = False
     scale: float = 0.6
     variant: str = ""  # keras "corner": hard_sigmoid's kinks hit exactly; onnx "peepholes", "no_bias"
+    pack: dict[str, Any] | None = None  # torch: lengths, enforce_sorted, total_length of a packed input
+    module: str = ""  # torch: the module of TorchModel traced from its whole state_dict
 
 
 def _grad_rng(framework: str, case: GradCase) -> np.random.Generator:
@@ -1460,6 +1673,34 @@ def torch_gradient_cases() -> Iterator[GradCase]:
                    dtype="float64")
     yield GradCase("rnn_relu_bidirectional", "RNN", {"hidden_size": 2, "nonlinearity": "relu", "bidirectional": True},
                    of="sequence h")
+    yield GradCase("lstmcell", "LSTMCell", {"hidden_size": 3})
+    yield GradCase("lstmcell_state_float64", "LSTMCell", {"hidden_size": 2}, loss="sum", of="c", dtype="float64",
+                   initial_state=True)
+    yield GradCase("grucell", "GRUCell", {"hidden_size": 3}, loss="half_squared_error", of="sequence")
+    yield GradCase("grucell_no_bias_float64", "GRUCell", {"hidden_size": 2, "bias": False}, of="sequence h",
+                   dtype="float64", initial_state=True)
+    yield GradCase("rnncell_relu", "RNNCell", {"hidden_size": 3, "nonlinearity": "relu"}, loss="mean_squared_error",
+                   of="h", initial_state=True)
+    yield GradCase("rnncell_tanh_float64", "RNNCell", {"hidden_size": 2}, of="sequence h", dtype="float64")
+    unsorted = {"lengths": [3, 5, 2], "enforce_sorted": False}
+    deep = {"hidden_size": 2, "num_layers": 2, "bidirectional": True}
+    yield GradCase("lstm_packed", "LSTM", {"hidden_size": 3}, batch=3, steps=5, pack={"lengths": [5, 3, 2]})
+    yield GradCase("lstm_packed_unsorted_state", "LSTM", {"hidden_size": 2}, loss="half_squared_error",
+                   of="sequence", batch=3, steps=5, initial_state=True, pack=unsorted)
+    yield GradCase("lstm_packed_shorter_batch_first", "LSTM", {"hidden_size": 3, "batch_first": True}, steps=5,
+                   pack={"lengths": [3, 2]})
+    yield GradCase("lstm_packed_deep_bidirectional_float64", "LSTM", deep, dtype="float64", batch=3, steps=5,
+                   initial_state=True, pack=unsorted | {"total_length": 6})
+    yield GradCase("gru_packed_bidirectional", "GRU", {"hidden_size": 3, "bidirectional": True}, of="sequence h",
+                   batch=3, steps=5, pack=unsorted)
+    yield GradCase("gru_packed_two_layers_float64", "GRU", {"hidden_size": 2, "num_layers": 2}, loss="sum", of="h",
+                   dtype="float64", batch=3, pack={"lengths": [4, 4, 1]})
+    yield GradCase("rnn_packed_relu_bidirectional", "RNN", {"hidden_size": 3, "nonlinearity": "relu",
+                   "bidirectional": True}, loss="mean_squared_error", of="sequence", batch=3, steps=5,
+                   pack={"lengths": [2, 5, 3], "enforce_sorted": False, "total_length": 5})
+    yield GradCase("state_dict_module_gru", "GRU", TORCH_MODEL["gru"], of="sequence h", features=4, module="gru")
+    yield GradCase("state_dict_module_lstm_float64", "LSTM", TORCH_MODEL["lstm"], loss="half_squared_error", of="h",
+                   dtype="float64", initial_state=True, module="lstm")
     # fmt: on
 
 
@@ -1474,33 +1715,74 @@ def _torch_const(torch: Any, dtype: str) -> Callable[[Any], Any]:
     return lambda a: torch.from_numpy(np.asarray(a, dtype))
 
 
-def _torch_layer(torch: Any, case: GradCase, at: Flat, backward: dict[str, Any], grad: bool = True) -> tuple:
-    """(L, outputs, gradients) of the real nn.LSTM/GRU/RNN from torch's autograd (gradients only with grad)."""
-    module = getattr(torch.nn, case.layer)(input_size=case.features, **case.config).to(getattr(torch, case.dtype))
-    params = dict(module.named_parameters())
-    batch_first = case.config.get("batch_first", False)
+def _torch_prefix(case: GradCase) -> str:
+    """The state_dict prefix of the traced module's weights: rnn.* (a layer), cell.* (a cell), or the model's."""
+    return case.module or ("cell" if case.layer.endswith("Cell") else "rnn")
+
+
+def _torch_steps_out(case: GradCase) -> int:
+    """How many steps `sequence` has: T, or for a packed input what pad_packed_sequence returns."""
+    if case.pack is None:
+        return case.steps
+    return case.pack.get("total_length") or max(case.pack["lengths"])
+
+
+def _torch_module(torch: Any, case: GradCase, at: Flat) -> tuple[Any, Any]:
+    """(the traced module, the module whose parameters are the scenario's weights) with `at`'s weights loaded."""
+    tdtype = getattr(torch, case.dtype)
+    if case.module:
+        model = torch_model(torch).to(tdtype)
+        module = getattr(model, case.module)
+    else:
+        module = model = getattr(torch.nn, case.layer)(input_size=case.features, **case.config).to(tdtype)
+    prefix = "" if case.module else f"{_torch_prefix(case)}."
     with torch.no_grad():
-        for name, param in params.items():
-            param.copy_(torch.from_numpy(at[f"weights rnn.{name}"]))
+        for name, param in model.named_parameters():
+            param.copy_(torch.from_numpy(at[f"weights {prefix}{name}"]))
+    return module, model
+
+
+def _torch_layer(torch: Any, case: GradCase, at: Flat, backward: dict[str, Any], grad: bool = True) -> tuple:
+    """(L, outputs, gradients) of the real nn.LSTM/GRU/RNN from torch's autograd (gradients only with grad); an
+    nn.*Cell stepped by the tutorials' loop; a packed input through pack_padded_sequence and pad_packed_sequence."""
+    module, model = _torch_module(torch, case, at)
+    params = dict(model.named_parameters())
+    prefix = "" if case.module else f"{_torch_prefix(case)}."
+    batch_first = case.config.get("batch_first", False)
+    lstm = case.layer.startswith("LSTM")
     with torch.set_grad_enabled(grad):
         leaves = {k: torch.from_numpy(v.copy()).requires_grad_(grad) for k, v in at.items() if "weights" not in k}
         x = leaves["inputs"]  # (B, T, F) as the scenario holds it; nn.RNN* without batch_first reads (T, B, F)
-        args: list[Any] = [x if batch_first else x.transpose(0, 1)]
-        if "initial_state h0" in leaves:
-            h0 = leaves["initial_state h0"]
-            args.append((h0, leaves["initial_state c0"]) if case.layer == "LSTM" else h0)
-        output, state = module(*args)
-        outputs = {"sequence": output if batch_first else output.transpose(0, 1)}
-        if case.layer == "LSTM":
-            outputs["h"], outputs["c"] = state
+        if case.layer.endswith("Cell"):
+            zeros = torch.zeros(case.batch, case.config["hidden_size"], dtype=getattr(torch, case.dtype))
+            h0 = leaves.get("initial_state h0", zeros)
+            sequence, h, c = run_torch_cell_loop(module, x, h0, leaves.get("initial_state c0", zeros) if lstm else None)
+            outputs = {"sequence": sequence, "h": h, **({"c": c} if lstm else {})}
         else:
-            outputs["h"] = state
+            args: list[Any] = [x if batch_first else x.transpose(0, 1)]
+            if "initial_state h0" in leaves:
+                h0 = leaves["initial_state h0"]
+                args.append((h0, leaves["initial_state c0"]) if case.layer == "LSTM" else h0)
+            if case.pack is None:
+                output, state = module(*args)
+            else:
+                output, state = run_torch_packed(torch, module, args[0], args[1] if len(args) > 1 else None,
+                                                 case.pack, batch_first)  # fmt: skip
+            outputs = {"sequence": output if batch_first else output.transpose(0, 1)}
+            if case.layer == "LSTM":
+                outputs["h"], outputs["c"] = state
+            else:
+                outputs["h"] = state
         loss = loss_of(backward, outputs, torch.sum, _torch_const(torch, case.dtype))
     numbers = {k: v.detach().numpy() for k, v in outputs.items()}
     if not grad:
         return loss.detach().numpy(), numbers, {}
     loss.backward()
-    grads = {f"weights rnn.{n}": p.grad.numpy() for n, p in params.items()}
+
+    def grad_of(p: Any) -> np.ndarray:  # a weight L does not depend on (another module's) has no .grad
+        return p.grad.numpy() if p.grad is not None else np.zeros(tuple(p.shape), case.dtype)
+
+    grads = {f"weights {prefix}{n}": grad_of(p) for n, p in params.items()}
     grads.update({k: v.grad.numpy() for k, v in leaves.items()})
     return loss.detach().numpy(), numbers, grads
 
@@ -1508,18 +1790,22 @@ def _torch_layer(torch: Any, case: GradCase, at: Flat, backward: dict[str, Any],
 def _torch_cell(
     torch: Any, case: GradCase, weights: Flat, features: int, ops: bool = False
 ) -> tuple[Callable, dict[str, Any]]:
-    """(step(x, h, c, inside) → (h, c), its weight tensors): nn.LSTMCell/GRUCell/RNNCell; or, with ops (and
+    """(step(x, h, c, inside, active) → (h, c), its weight tensors): nn.LSTMCell/GRUCell/RNNCell; or, with ops (and
     with proj_size, which nn.LSTMCell lacks), the LSTM step in torch operations as nn.LSTM computes it on the
     CPU. Written out, c_t is a tensor of its own before h_t = o_t ⊙ tanh(c_t) is made from it, whatever
     nn.LSTMCell does inside (on CUDA it is one fused op): `inside` is added to c_t there, so that
-    dL/d(inside), like c_t's retained gradient, is the total dL/dc_t, the path through h_t included."""
+    dL/d(inside), like c_t's retained gradient, is the total dL/dc_t, the path through h_t included. `active`
+    (B, 1), for a packed input: a row past its length keeps its h and c (written out: c_t is the kept c, and
+    h_t is made from it only where the row is active)."""
     hidden, _, _, _ = _torch_sizes(case)
     bias = case.config.get("bias", True)
-    if case.layer == "LSTM" and (ops or case.config.get("proj_size")):
+    layer = case.layer.removesuffix("Cell")
+    if layer == "LSTM" and (ops or case.config.get("proj_size")):
         linear = torch.nn.functional.linear
         p = {n: torch.from_numpy(w.copy()).requires_grad_() for n, w in weights.items()}
 
-        def step(x: Any, h: Any, c: Any, inside: Any = None) -> tuple[Any, Any]:
+        def step(x: Any, h: Any, c: Any, inside: Any = None, active: Any = None) -> tuple[Any, Any]:
+            h_prev, c_prev = h, c
             if "weight_hr" in p:  # the projected step's sum, as this generator has always written it
                 gates = linear(x, p["weight_ih"]) + linear(h, p["weight_hh"])
                 gates = gates + p["bias_ih"] + p["bias_hh"] if "bias_ih" in p else gates
@@ -1527,19 +1813,27 @@ def _torch_cell(
                 gates = linear(h, p["weight_hh"], p.get("bias_hh")) + linear(x, p["weight_ih"], p.get("bias_ih"))
             i, f, g, o = gates.chunk(4, dim=1)  # torch's gate order
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            if active is not None:
+                c = torch.where(active, c, c_prev)
             if inside is not None:
                 c = c + inside
             h = torch.sigmoid(o) * torch.tanh(c)
-            return (linear(h, p["weight_hr"]) if "weight_hr" in p else h), c
+            h = linear(h, p["weight_hr"]) if "weight_hr" in p else h
+            return (h if active is None else torch.where(active, h, h_prev)), c
 
         return step, p
-    options = {"nonlinearity": case.config.get("nonlinearity", "tanh")} if case.layer == "RNN" else {}
-    cell = getattr(torch.nn, f"{case.layer}Cell")(features, hidden, bias=bias, **options)
+    options = {"nonlinearity": case.config.get("nonlinearity", "tanh")} if layer == "RNN" else {}
+    cell = getattr(torch.nn, f"{layer}Cell")(features, hidden, bias=bias, **options)
     cell = cell.to(getattr(torch, case.dtype))
     cell.load_state_dict({n: torch.from_numpy(w) for n, w in weights.items()})
-    if case.layer == "LSTM":
-        return (lambda x, h, c, inside=None: cell(x, (h, c))), dict(cell.named_parameters())
-    return (lambda x, h, c, inside=None: (cell(x, h), None)), dict(cell.named_parameters())
+
+    def cell_step(x: Any, h: Any, c: Any, inside: Any = None, active: Any = None) -> tuple[Any, Any]:
+        h_new, c_new = cell(x, (h, c)) if layer == "LSTM" else (cell(x, h), None)
+        if active is None:
+            return h_new, c_new
+        return torch.where(active, h_new, h), None if c_new is None else torch.where(active, c_new, c)
+
+    return cell_step, dict(cell.named_parameters())
 
 
 def _torch_loop(
@@ -1548,12 +1842,17 @@ def _torch_loop(
     """(L, outputs, gradients, per_step) of the same network from its cells called in a Python loop, every layer
     and direction; per_step is the total gradient of each state of layer 1 forward, read with retain_grad() on
     the h_t and c_t its written-out step makes (c_t: the tensor h_t is made from). `nudge` moves h_t after the
-    step (nothing in it reads h_t) and c_t inside it, before h_t is made: dL/d(nudge) is per_step."""
+    step (nothing in it reads h_t) and c_t inside it, before h_t is made: dL/d(nudge) is per_step. A packed
+    input's rows keep their state past their lengths, the reverse direction of a row starting at its own last
+    valid step; their outputs there are zero, as pad_packed_sequence returns them."""
     hidden, out, layers, dirs = _torch_sizes(case)
     tdtype = getattr(torch, case.dtype)
-    keys = {"h": out, "c": hidden} if case.layer == "LSTM" else {"h": out}
+    lstm, cells = case.layer.startswith("LSTM"), case.layer.endswith("Cell")
+    keys = {"h": out, "c": hidden} if lstm else {"h": out}
     nudge = nudge or _per_step_nudge(keys, case)
     leaves = {k: torch.from_numpy(v.copy()).requires_grad_() for k, v in at.items() if "weights" not in k}
+    prefix = _torch_prefix(case)
+    lengths = None if case.pack is None else torch.tensor(case.pack["lengths"])[:, None]
     weights: dict[str, Any] = {}
     per_step: dict[str, list[Any]] = {k: [] for k in keys}
     finals: dict[str, list[Any]] = {k: [] for k in keys}
@@ -1561,34 +1860,40 @@ def _torch_loop(
     for layer in range(layers):
         rows = []
         for d in range(dirs):
-            suffix = f"_l{layer}{'_reverse' if d else ''}"
-            mine = {n: at[f"weights rnn.{n}{suffix}"] for n in TORCH_WEIGHTS if f"weights rnn.{n}{suffix}" in at}
+            suffix = "" if cells else f"_l{layer}{'_reverse' if d else ''}"
+            names = {n: f"weights {prefix}.{n}{suffix}" for n in TORCH_WEIGHTS}
+            mine = {n: at[key] for n, key in names.items() if key in at}
             first = layer == 0 and d == 0
             step, params = _torch_cell(torch, case, mine, below.shape[2], ops=first)
-            weights.update({f"weights rnn.{n}{suffix}": p for n, p in params.items()})
-            state = {
-                k: leaves[f"initial_state {k}0"][layer * dirs + d]
-                if f"initial_state {k}0" in leaves
-                else torch.zeros(case.batch, size, dtype=tdtype)
-                for k, size in keys.items()
-            }
+            weights.update({f"weights {prefix}.{n}{suffix}": p for n, p in params.items()})
+            state = {}
+            for k, size in keys.items():
+                given = leaves.get(f"initial_state {k}0")
+                if given is None:
+                    state[k] = torch.zeros(case.batch, size, dtype=tdtype)
+                else:  # a cell's h0 is (B, H); a layer's (L·D, B, H)
+                    state[k] = given if cells else given[layer * dirs + d]
             sequence: list[Any] = [None] * case.steps
             times = range(case.steps) if d == 0 else range(case.steps - 1, -1, -1)
             for n, t in enumerate(times):
                 inside = torch.from_numpy(nudge["c"][:, n]) if first and "c" in keys else None
-                h, c = step(below[:, t], state["h"], state.get("c"), inside)
-                state = {"h": h, "c": c} if case.layer == "LSTM" else {"h": h}
+                active = None if lengths is None else t < lengths
+                h, c = step(below[:, t], state["h"], state.get("c"), inside, active)
+                state = {"h": h, "c": c} if lstm else {"h": h}
                 if first:
                     state["h"] = h + torch.from_numpy(nudge["h"][:, n])
                     for k, v in state.items():
                         v.retain_grad()
                         per_step[k].append(v)
-                sequence[t] = state["h"]
+                sequence[t] = state["h"] if active is None else torch.where(active, state["h"], 0)
             rows.append(torch.stack(sequence, dim=1))
             for k in keys:
                 finals[k].append(state[k])
         below = torch.cat(rows, dim=2)
-    outputs = {"sequence": below, **{k: torch.stack(v) for k, v in finals.items()}}
+    steps_out = _torch_steps_out(case)
+    if steps_out > case.steps:  # pad_packed_sequence's total_length beyond T: zero rows
+        below = torch.cat([below, torch.zeros(case.batch, steps_out - case.steps, below.shape[2], dtype=tdtype)], 1)
+    outputs = {"sequence": below[:, :steps_out], **{k: v[0] if cells else torch.stack(v) for k, v in finals.items()}}
     loss = loss_of(backward, outputs, torch.sum, _torch_const(torch, case.dtype))
     loss.backward()
 
@@ -1596,6 +1901,9 @@ def _torch_loop(
         return v.grad.numpy() if v.grad is not None else np.zeros(tuple(v.shape), case.dtype)
 
     grads = {k: grad_of(p) for k, p in {**weights, **leaves}.items()}
+    for name, value in at.items():  # the state_dict's other modules: L does not depend on them
+        if name.startswith("weights ") and name not in grads:
+            grads[name] = np.zeros_like(value)
     steps = {k: np.stack([grad_of(v) for v in per_step[k]], axis=1) for k in keys}
     return loss.detach().numpy(), {k: v.detach().numpy() for k, v in outputs.items()}, grads, steps
 
@@ -1613,22 +1921,26 @@ def _torch_gradient_fixture(torch: Any, version: str, case: GradCase) -> None:
     rng = _grad_rng("torch", case)
     dtype = case.dtype
     hidden, out, layers, dirs = _torch_sizes(case)
-    module = getattr(torch.nn, case.layer)(input_size=case.features, **case.config)
-    weights = {
-        f"rnn.{n}": rng.uniform(-case.scale, case.scale, tuple(p.shape)).astype(dtype)
-        for n, p in module.named_parameters()
-    }
+    cells = case.layer.endswith("Cell")
+    if case.module:
+        assert case.config == TORCH_MODEL[case.module], case.name
+        named = dict(torch_model(torch).named_parameters())
+    else:
+        module = getattr(torch.nn, case.layer)(input_size=case.features, **case.config)
+        named = {f"{_torch_prefix(case)}.{n}": p for n, p in module.named_parameters()}
+    weights = {n: rng.uniform(-case.scale, case.scale, tuple(p.shape)).astype(dtype) for n, p in named.items()}
     x = rng.normal(size=(case.batch, case.steps, case.features)).astype(dtype)
     initial = {}
+    lead = (case.batch,) if cells else (layers * dirs, case.batch)
     if case.initial_state:
-        initial["h0"] = rng.uniform(-1, 1, (layers * dirs, case.batch, out)).astype(dtype)
-        if case.layer == "LSTM":
-            initial["c0"] = rng.uniform(-1, 1, (layers * dirs, case.batch, hidden)).astype(dtype)
+        initial["h0"] = rng.uniform(-1, 1, (*lead, out)).astype(dtype)
+        if case.layer.startswith("LSTM"):
+            initial["c0"] = rng.uniform(-1, 1, (*lead, hidden)).astype(dtype)
     at = flat(weights, x, initial)
     shapes = {
-        "sequence": (case.batch, case.steps, dirs * out),
-        "h": (layers * dirs, case.batch, out),
-        "c": (layers * dirs, case.batch, hidden),
+        "sequence": (case.batch, _torch_steps_out(case), dirs * out),
+        "h": (*lead, out),
+        "c": (*lead, hidden),
     }
     backward = backward_block(case, shapes, rng)
     loss, outputs, grads = _torch_layer(torch, case, at, backward)
@@ -1645,20 +1957,35 @@ def _torch_gradient_fixture(torch: Any, version: str, case: GradCase) -> None:
             f"{what} per_step", lambda v: _torch_loop(torch, case, at, backward, v)[0], zero, per_step
         )
         checked = f" (central differences agree to {gap:.1e} of the largest gradient; per_step to {nudged:.1e})"
-    cell, written, retained = f"nn.{case.layer}Cell", "", "retain_grad()"
-    if case.layer == "LSTM":
+    base = case.layer.removesuffix("Cell")
+    cell, written, retained = f"nn.{base}Cell", "", "retain_grad()"
+    if base == "LSTM":
         written = ", layer 1 forward's step written out in torch operations (nn.LSTMCell's CPU arithmetic)"
         retained = "retain_grad() on its h_t and on c_t, the tensor h_t is made from"
     if out != hidden:
         cell, written = "the projected LSTM step written out in torch operations (nn.LSTMCell has no proj_size)", ""
         retained = "retain_grad() on layer 1 forward's h_t and on c_t, the tensor h_t is made from"
+    layer = f"model.{case.module}, an nn.{case.layer}," if case.module else f"nn.{case.layer}"
+    if cells:
+        layer = f"nn.{case.layer} stepped by a Python loop over t"
+    if case.pack is not None:
+        layer += " on an input through pack_padded_sequence and back through pad_packed_sequence"
     how = (
-        f"weights, inputs and initial-state gradients from {version} autograd on nn.{case.layer}; "
+        f"weights, inputs and initial-state gradients from {version} autograd on {layer}; "
         f"per_step from {cell} unrolled in a loop over every layer and direction{written}, with {retained}"
     )
+    if case.pack is not None:
+        how += "; past a row's length the loop keeps its state (torch.where), its output there zero"
     description = describe(case, f"torch nn.{case.layer}", how)
     config = {"input_size": case.features, **case.config}
+    if case.pack is not None:
+        config.update(packing_config(case.pack, case.config.get("batch_first", False)))
     scenario = gradient_scenario(case, "torch", description, config, weights, initial, x, backward)
+    if case.module:
+        scenario = {**{k: v for k, v in scenario.items() if k not in ("weights", "initial_state", "inputs",
+                                                                            "backward")},
+                    "module": case.module, **{k: v for k, v in scenario.items() if k in ("weights", "initial_state",
+                                                                                          "inputs", "backward")}}  # fmt: skip
     reference = {"framework": version, **outputs, "gradients": gradients_of(loss, grads, per_step)}
     write_gradient("torch", case.name, scenario, reference, checked)
 

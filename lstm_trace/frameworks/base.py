@@ -40,6 +40,7 @@ class Raw:
     file: Path | None = None
     lines: Mapping[str, int | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # filled while reading: NaN and inf found in arrays
+    module: str | None = None  # torch: the module of a whole state_dict to trace (`module: lstm`)
 
     def where(self, section: str, key: str | None = None) -> Where:
         """The position of `section.key`, with the best line YAML gave us."""

@@ -1,15 +1,14 @@
-"""PyTorch (`torch`): nn.LSTM, nn.GRU and nn.RNN from a state_dict.
+"""PyTorch (`torch`): nn.LSTM, nn.GRU and nn.RNN from a state_dict, and their cells stepped by a loop.
 
-torch stores weights as (G·H, inputs) and computes W·x, with two biases
-(bias_ih, bias_hh). The canonical form is x·Wᵀ, so kernels are transposed
-here; the GRU's blocks r, z, n are reordered to canonical z, r, n. Layers
-stack (each reads the one below, directions concatenated), the reverse
-direction reads x_T … x_1, and `proj_size` projects h = W_hr·(o ⊙ tanh c).
+Layers stack (each reads the one below, directions concatenated), the reverse direction reads x_T … x_1, and
+`proj_size` projects h = W_hr·(o ⊙ tanh c). An input packed by `pack_padded_sequence(x, lengths)` is one run
+with per-row lengths: past its length a row keeps its state, the reverse direction of a row starts at its own
+last valid step, and `pad_packed_sequence` returns zeros there. torch_weights.py reads the weights (layout,
+state_dict modules); torch_cells.py is nn.LSTMCell, nn.GRUCell and nn.RNNCell.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,33 +16,30 @@ import numpy as np
 
 from .. import activations as A
 from ..errors import ScenarioError, unknown_name
-from ..model import GATES as CANONICAL_GATES
-from ..model import Block, Cell, Kind, Network, WeightNames
+from ..model import Cell, Kind, Network
 from .base import (
     ActivationOption,
     Built,
     Raw,
     Returned,
+    Returns,
     Runs,
     check_keys,
     flag,
     option,
     positive_int,
-    reorder_blocks,
+    sequence_output,
     state_array,
 )
+from .torch_cells import build_cell
+from .torch_packed import Packing, packing_notes, padded, read_packing
+from .torch_weights import BLOCKS, CELL_ENTRY, GATES, LAYER_ENTRY, Entries, canonical_cell, entries, entry
+
+__all__ = ["BLOCKS", "FRAMEWORKS", "Torch"]
 
 KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
-GATES = {kind: len(names) for kind, names in CANONICAL_GATES.items()}  # how many blocks the weights stack
-BLOCKS = {
-    "lstm": (Block("i", "i"), Block("f", "f"), Block("g", "g"), Block("o", "o")),
-    "gru": (Block("r", "r"), Block("z", "z"), Block("n", "n")),
-    "rnn": (Block("h", "h"),),
-}
-# canonical block k comes from torch block ORDER[kind][k]
-ORDER = {"lstm": (0, 1, 2, 3), "gru": (1, 0, 2), "rnn": (0,)}
-NAME = re.compile(r"^(?:.*\.)?(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?$")
-OPTIONS = {
+CELLS = ("LSTMCell", "GRUCell", "RNNCell")
+OPTIONS = (
     "input_size",
     "hidden_size",
     "units",
@@ -57,37 +53,20 @@ OPTIONS = {
     "activation",
     "device",
     "dtype",
-}
-NOT_FOR = {
-    "LSTM": {"nonlinearity", "activation"},
-    "GRU": {"nonlinearity", "activation", "proj_size"},
-    "RNN": {"proj_size"},
-}
+    "pack_padded_sequence",
+    "pad_packed_sequence",
+)
+NOT_FOR = {"LSTM": {"nonlinearity", "activation"}, "GRU": {"nonlinearity", "activation"}, "RNN": set()}
 INERT = {
     "dropout": "acts only in training (between layers)",
     "device": "where torch computes, not what",
     "input_size": "checked against the inputs and weights",
 }
-NAMES = WeightNames(
-    "weight_ih",
-    "weight_hh",
-    "bias_ih",
-    "bias_hh",
-    bias_label="b_ih",
-    recurrent_bias_label="b_hh",
-    projection="W_hrᵀ",
-    transposed=True,
-)
-
-
-def _blocks(array: np.ndarray, kind: str, hidden: int) -> np.ndarray:
-    """torch's gate rows (or entries) reordered into canonical blocks."""
-    return reorder_blocks(array, ORDER[kind], hidden)
 
 
 class Torch:
     name = "torch"
-    layers = tuple(KINDS)
+    layers = (*KINDS, *CELLS)
 
     def activation_option(self, layer: str, kind: str, role: str) -> ActivationOption:
         if kind == "rnn":
@@ -105,14 +84,18 @@ class Torch:
         return None if value is None else str(value).removeprefix("torch.")
 
     def build(self, raw: Raw) -> Built:
+        found = entries(raw)
+        if raw.layer in CELLS:
+            return build_cell(raw, found)
         layer, kind = raw.layer, KINDS[raw.layer]
-        check_keys(raw.config, sorted(OPTIONS - NOT_FOR[layer]), f"nn.{layer} argument", raw, "config")
-        hidden = self._hidden(raw)
+        check_keys(raw.config, [k for k in OPTIONS if k not in NOT_FOR[layer]], f"nn.{layer} argument", raw, "config")
+        weights = self._weights(raw, found)
+        proj = self._proj(raw, kind)
+        hidden = self._hidden(raw, found, kind, proj)
         layers = positive_int(raw, "num_layers", raw.config.get("num_layers", 1))
         directions = 2 if flag(raw, "bidirectional", False) else 1
-        proj = int(option(raw, "proj_size", 0, int)) if kind == "lstm" else 0
-        if proj < 0 or (proj >= hidden and proj):
-            raise ScenarioError("proj_size must be 0 or less than hidden_size", raw.where("config", "proj_size"))
+        if proj >= hidden and proj:
+            raise ScenarioError("proj_size has to be smaller than hidden_size", raw.where("config", "proj_size"))
         input_size = option(raw, "input_size", None, int)
         if input_size is not None and input_size != raw.features:
             raise ScenarioError(
@@ -123,8 +106,8 @@ class Torch:
             )
         use_bias = flag(raw, "bias", True)
         batch_first = flag(raw, "batch_first", False)
+        packing = read_packing(raw)
         activation = self._activation(raw, kind)
-        weights = self._weights(raw)
         self._no_extra_weights(raw, weights, layers, directions, use_bias, proj)
         out = proj or hidden
         cells = []
@@ -137,39 +120,59 @@ class Torch:
                 )
             )
         h0, c0 = self._initial_state(raw, kind, layers, directions, hidden, out)
-        network = Network(
-            tuple(cells),
-            raw.inputs,
-            h0,
-            c0,
-            backwards=(False, True)[:directions],
-        )
+        network = Network(tuple(cells), raw.inputs, h0, c0, backwards=(False, True)[:directions],
+                          lengths=None if packing is None else packing.lengths)  # fmt: skip
         shown = {"num_layers": (layers, 1), "bidirectional": (directions == 2, False), "proj_size": (proj, 0),
                  "bias": (use_bias, True)}  # fmt: skip
         args = "".join(f", {key}={value}" for key, (value, default) in shown.items() if value != default)
         header = f"torch nn.{layer}(hidden_size={hidden}{args})"
         if kind == "rnn":
             header += f" · nonlinearity={activation.name}"
+        if packing is not None:
+            header += " · packed sequences"
+            batch_first = packing.batch_first  # the layout x had when it was packed
+        notes = self._notes(kind, hidden, layers, directions, proj, use_bias, batch_first)
+        if packing is not None:
+            notes += packing_notes(packing, raw.inputs.shape[1], directions, kind == "lstm")
+        note = found.note()
         return Built(
             network=network,
             header=header,
             config=dict(raw.config),
-            returns=returned,
-            notes=self._notes(kind, hidden, layers, directions, proj, use_bias, batch_first),
+            returns=returns(packing),
+            notes=notes + ((note,) if note else ()),
             inert=tuple((key, why) for key, why in INERT.items() if key in raw.config),
         )
 
     # ---- reading -----------------------------------------------------------------------
-    def _hidden(self, raw: Raw) -> int:
+    def _proj(self, raw: Raw, kind: str) -> int:
+        """proj_size: nn.GRU and nn.RNN print proj_size: 0 and accept nothing else, as torch does."""
+        proj = int(option(raw, "proj_size", 0, int))
+        if proj < 0:
+            raise ScenarioError(
+                "proj_size should be a positive integer or zero to disable projections",
+                raw.where("config", "proj_size"),
+                found=repr(proj),
+            )
+        if proj and kind != "lstm":
+            raise ScenarioError(
+                "proj_size argument is only supported for LSTM, not RNN or GRU",
+                raw.where("config", "proj_size"),
+                expected=f"proj_size: 0, as every nn.{raw.layer} prints it",
+                found=repr(proj),
+                hint="a projection of h is nn.LSTM's alone",
+            )
+        return proj
+
+    def _hidden(self, raw: Raw, found: Entries, kind: str, proj: int) -> int:
         for key in ("hidden_size", "units"):
             if key in raw.config:
                 return positive_int(raw, key, raw.config[key])
-        weights = raw.weights if isinstance(raw.weights, Mapping) else {}
-        for key in weights:
-            match = NAME.match(str(key))
-            if match and match.group(1) == "weight_hh" and match.group(2) == "0":
-                rows = raw.array("weights", str(key), None, "").shape[0]
-                return int(rows) // GATES[KINDS[raw.layer]]
+        name = found.names.get("weight_hh_l0")
+        if name is not None:  # (G·H, H_out): H is its columns, or its rows / G with a projection
+            shape = raw.array("weights", name, None, "").shape
+            if len(shape) == 2 and shape[1] > 0:
+                return int(shape[0]) // GATES[kind] if proj else int(shape[1])
         raise ScenarioError("hidden_size is not given", raw.where("config"), expected="config.hidden_size")
 
     def _activation(self, raw: Raw, kind: str) -> A.Activation:
@@ -182,28 +185,24 @@ class Torch:
             raise unknown_name("nonlinearity", str(value), table, raw.where("config", key))
         return table[value]
 
-    def _weights(self, raw: Raw) -> dict[tuple[str, int, int], str]:
-        """(kind of weight, layer, direction) → the name the scenario used for it."""
-        if not isinstance(raw.weights, Mapping):
-            raise ScenarioError("torch weights are a mapping of state_dict names", raw.where("weights"))
-        found: dict[tuple[str, int, int], str] = {}
-        for key in raw.weights:
-            match = NAME.match(str(key))
-            if not match:
-                valid = [
-                    "weight_ih_l0",
-                    "weight_hh_l0",
-                    "bias_ih_l0",
-                    "bias_hh_l0",
-                    "weight_hr_l0",
-                    "weight_ih_l0_reverse",
-                ]
-                raise unknown_name("torch weight", str(key), valid, raw.where("weights", str(key)))
-            slot = (match.group(1), int(match.group(2)), 1 if match.group(3) else 0)
-            if slot in found:
-                raise ScenarioError(f"weight {key!r} is given twice", raw.where("weights", str(key)))
-            found[slot] = str(key)
-        return found
+    def _weights(self, raw: Raw, found: Entries) -> dict[tuple[str, int, int], str]:
+        """(kind of weight, layer, direction) → the name the scenario used for it; a cell's names say so."""
+        slots: dict[tuple[str, int, int], str] = {}
+        for own, key in found.names.items():
+            match = LAYER_ENTRY.match(own)
+            if match:
+                slots[(match.group(1), int(match.group(2)), 1 if match.group(3) else 0)] = key
+                continue
+            if CELL_ENTRY.match(own):
+                raise ScenarioError(
+                    f"{key!r} is an nn.{raw.layer}Cell's weight name, not an nn.{raw.layer}'s",
+                    raw.where("weights", key),
+                    expected=f"nn.{raw.layer}'s weights: weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ...",
+                    hint=f"layer: {raw.layer}Cell traces a cell stepped by a Python loop",
+                )
+            valid = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0", "weight_ih_l0_reverse"]
+            raise unknown_name("torch weight", own, valid, raw.where("weights", key))
+        return slots
 
     def _cell(
         self,
@@ -228,7 +227,9 @@ class Torch:
                 raise ScenarioError(
                     f"missing weight {what}{suffix}", raw.where("weights"), expected=f"{what}{suffix}: {meaning}"
                 )
-            return raw.array("weights", key, shape, meaning)
+            if what == "weight_hr":
+                return raw.array("weights", key, shape, meaning)
+            return entry(raw, key, shape, meaning, kind, cell=False)
 
         gates = f"{g}·hidden_size={g * hidden} rows" if g > 1 else f"hidden_size={hidden} rows"
         source = "input features" if depth == 0 else f"{'2 directions × ' if width != out else ''}layer-{depth} outputs"
@@ -236,25 +237,10 @@ class Torch:
         w_hh = get("weight_hh", (g * hidden, out), f"{gates} × {out} ({'proj_size' if proj else 'hidden_size'})")
         b_ih = b_hh = None
         if use_bias:
-            b_ih = _blocks(get("bias_ih", (g * hidden,), gates.replace(" rows", " values")), kind, hidden)
-            b_hh = _blocks(get("bias_hh", (g * hidden,), gates.replace(" rows", " values")), kind, hidden)
-        projection = None
-        if proj:
-            projection = get("weight_hr", (proj, hidden), f"proj_size={proj} × hidden_size={hidden}").T.copy()
-        return Cell(
-            kind=kind,
-            units=hidden,
-            kernel=_blocks(w_ih, kind, hidden).T.copy(),
-            recurrent=_blocks(w_hh, kind, hidden).T.copy(),
-            activation=activation,
-            recurrent_activation=A.SIGMOID,
-            blocks=BLOCKS[kind],
-            bias=b_ih,
-            recurrent_bias=b_hh,
-            reset_after=True,
-            names=NAMES,
-            projection=projection,
-        )
+            b_ih = get("bias_ih", (g * hidden,), gates.replace(" rows", " values"))
+            b_hh = get("bias_hh", (g * hidden,), gates.replace(" rows", " values"))
+        w_hr = get("weight_hr", (proj, hidden), f"proj_size={proj} × hidden_size={hidden}") if proj else None
+        return canonical_cell(kind, hidden, w_ih, w_hh, b_ih, b_hh, w_hr, activation)
 
     def _no_extra_weights(
         self, raw: Raw, weights: dict[Any, str], layers: int, dirs: int, bias: bool, proj: int
@@ -332,17 +318,25 @@ class Torch:
         return tuple(notes)
 
 
-def returned(runs: Runs) -> Returned:
-    """output, (h_n, c_n): output batch-major whatever batch_first says; h_n, c_n as torch returns them."""
-    last = runs[-1]
-    sequence = np.concatenate([run.outputs_in_input_time() for run in last], axis=-1)
-    flat = [run for layer in runs for run in layer]
-    outputs = {"sequence": sequence, "h": np.stack([run.h[-1] for run in flat])}
-    if flat[0].c is not None:
-        outputs["c"] = np.stack([run.c[-1] for run in flat if run.c is not None])
-    given = [("output", "sequence"), ("h_n", "h")] + ([("c_n", "c")] if "c" in outputs else [])
-    note = "output, (h_n, c_n)" if "c" in outputs else "output, h_n"
-    return Returned(outputs, tuple(given), note, states_axis=0)
+def returns(packing: Packing | None) -> Returns:
+    """output, (h_n, c_n); for a packed input, output as pad_packed_sequence pads it."""
+
+    def returned(runs: Runs) -> Returned:
+        last = runs[-1]
+        if packing is None:
+            sequence = np.concatenate([run.outputs_in_input_time() for run in last], axis=-1)
+        else:
+            sequence = padded(np.concatenate([sequence_output(run) for run in last], axis=-1), packing.steps_out)
+        flat = [run for layer in runs for run in layer]
+        outputs = {"sequence": sequence, "h": np.stack([run.h[-1] for run in flat])}
+        if flat[0].c is not None:
+            outputs["c"] = np.stack([run.c[-1] for run in flat if run.c is not None])
+        output = "output" if packing is None else "pad_packed_sequence(output)[0]"
+        given = [(output, "sequence"), ("h_n", "h")] + ([("c_n", "c")] if "c" in outputs else [])
+        note = f"{output}, (h_n, c_n)" if "c" in outputs else f"{output}, h_n"
+        return Returned(outputs, tuple(given), note, states_axis=0)
+
+    return returned
 
 
 FRAMEWORKS = {"torch": Torch()}
