@@ -197,9 +197,10 @@ def npz_arrays(ref: Mapping[str, Any], where: Where, base_dir: Path | None) -> d
     arrays: dict[str, np.ndarray] = {}
     total = 0
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not hasattr(archive, "files"):
-                raise ValueError("a single .npy array, not an .npz archive")
+        archive = np.load(path, allow_pickle=False)
+        if not hasattr(archive, "files"):
+            raise ValueError("one array (.npy), not an .npz archive of named arrays")
+        with archive:
             for key in archive.files:
                 array = np.asarray(archive[key])
                 if array.dtype.kind not in "iuf":

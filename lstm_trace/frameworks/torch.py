@@ -105,6 +105,7 @@ class Torch:
                 found=repr(input_size),
             )
         use_bias = flag(raw, "bias", True)
+        option(raw, "dropout", None, (int, float))  # no effect here, but a number, never true or false
         batch_first = flag(raw, "batch_first", False)
         packing = read_packing(raw)
         activation = self._activation(raw, kind)
