@@ -33,7 +33,20 @@ from .base import (
 )
 from .torch_cells import build_cell
 from .torch_packed import Packing, packing_notes, padded, read_packing
-from .torch_weights import BLOCKS, CELL_ENTRY, GATES, LAYER_ENTRY, Entries, canonical_cell, entries, entry
+from .torch_weights import (
+    BLOCKS,
+    CELL_ENTRY,
+    GATES,
+    INERT_ARGS,
+    LAYER_ENTRY,
+    Entries,
+    canonical_cell,
+    check_input_size,
+    entries,
+    entry,
+    layout_notes,
+    nonlinearity,
+)
 
 __all__ = ["BLOCKS", "FRAMEWORKS", "Torch"]
 
@@ -57,11 +70,7 @@ OPTIONS = (
     "pad_packed_sequence",
 )
 NOT_FOR = {"LSTM": {"nonlinearity", "activation"}, "GRU": {"nonlinearity", "activation"}, "RNN": set()}
-INERT = {
-    "dropout": "acts only in training (between layers)",
-    "device": "where torch computes, not what",
-    "input_size": "checked against the inputs and weights",
-}
+INERT = {"dropout": "acts only in training (between layers)", **INERT_ARGS}
 
 
 class Torch:
@@ -96,19 +105,12 @@ class Torch:
         directions = 2 if flag(raw, "bidirectional", False) else 1
         if proj >= hidden and proj:
             raise ScenarioError("proj_size has to be smaller than hidden_size", raw.where("config", "proj_size"))
-        input_size = option(raw, "input_size", None, int)
-        if input_size is not None and input_size != raw.features:
-            raise ScenarioError(
-                "input_size disagrees with the inputs",
-                raw.where("config", "input_size"),
-                expected=f"{raw.features} (the inputs' feature count)",
-                found=repr(input_size),
-            )
+        check_input_size(raw)
         use_bias = flag(raw, "bias", True)
         option(raw, "dropout", None, (int, float))  # no effect here, but a number, never true or false
         batch_first = flag(raw, "batch_first", False)
         packing = read_packing(raw)
-        activation = self._activation(raw, kind)
+        activation = nonlinearity(raw, kind)
         self._no_extra_weights(raw, weights, layers, directions, use_bias, proj)
         out = proj or hidden
         cells = []
@@ -175,16 +177,6 @@ class Torch:
             if len(shape) == 2 and shape[1] > 0:
                 return int(shape[0]) // GATES[kind] if proj else int(shape[1])
         raise ScenarioError("hidden_size is not given", raw.where("config"), expected="config.hidden_size")
-
-    def _activation(self, raw: Raw, kind: str) -> A.Activation:
-        if kind != "rnn":
-            return A.TANH
-        key = "nonlinearity" if "nonlinearity" in raw.config else "activation"
-        value = raw.config.get(key, "tanh")
-        table = {"tanh": A.TANH, "relu": A.RELU}
-        if not isinstance(value, str) or value not in table:
-            raise unknown_name("nonlinearity", str(value), table, raw.where("config", key))
-        return table[value]
 
     def _weights(self, raw: Raw, found: Entries) -> dict[tuple[str, int, int], str]:
         """(kind of weight, layer, direction) → the name the scenario used for it; a cell's names say so."""
@@ -286,19 +278,7 @@ class Torch:
     def _notes(
         self, kind: str, hidden: int, layers: int, dirs: int, proj: int, use_bias: bool, batch_first: bool
     ) -> tuple[str, ...]:
-        g = GATES[kind]
-        order = " | ".join(b.native for b in BLOCKS[kind])
-        notes = [
-            f"torch weight_ih is ({g * hidden}, F): torch computes W·x; it is shown as x·Wᵀ, the same row "
-            f"layout as the other frameworks, with blocks {order}, each {hidden} wide.",
-        ]
-        if use_bias:
-            notes.append("torch: b = bias_ih + bias_hh; both are shown, as b_ih and b_hh.")
-        if kind == "gru":
-            notes.append(
-                "GRU: r multiplies (W_hn·h + b_hn): the n block's h·U and b_hh enter only through r. "
-                "h' = (1 − z) ⊙ n + z ⊙ h."
-            )
+        notes = layout_notes(kind, hidden, use_bias)
         if dirs == 2:
             notes.append(
                 "bidirectional: the reverse direction reads x_T … x_1; its outputs are aligned to input "

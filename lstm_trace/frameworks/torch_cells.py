@@ -16,18 +16,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations as A
 from ..arrays import to_array
 from ..errors import ScenarioError, unknown_name
 from ..model import Kind, Network
-from .base import Built, Raw, Returned, Runs, check_keys, flag, option, positive_int
-from .torch_weights import BLOCKS, CELL_ENTRY, GATES, LAYER_ENTRY, Entries, canonical_cell, entry
+from .base import Built, Raw, Returned, Runs, check_keys, flag, positive_int
+from .torch_weights import (
+    CELL_ENTRY,
+    GATES,
+    INERT_ARGS,
+    LAYER_ENTRY,
+    Entries,
+    canonical_cell,
+    check_input_size,
+    entry,
+    layout_notes,
+    nonlinearity,
+)
 
 OPTIONS = ("input_size", "hidden_size", "units", "bias", "nonlinearity", "device", "dtype")
-INERT = {
-    "device": "where torch computes, not what",
-    "input_size": "checked against the inputs and weights",
-}
 CELL_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 KINDS: dict[str, Kind] = {"LSTMCell": "lstm", "GRUCell": "gru", "RNNCell": "rnn"}
 
@@ -40,14 +46,7 @@ def build_cell(raw: Raw, found: Entries) -> Built:
     check_keys(raw.config, valid, f"nn.{layer} argument", raw, "config")
     names = _names(raw, found, layer)
     hidden = _hidden(raw, names, kind)
-    input_size = option(raw, "input_size", None, int)
-    if input_size is not None and input_size != raw.features:
-        raise ScenarioError(
-            "input_size disagrees with the inputs",
-            raw.where("config", "input_size"),
-            expected=f"{raw.features} (the inputs' feature count)",
-            found=repr(input_size),
-        )
+    check_input_size(raw)
     use_bias = flag(raw, "bias", True)
     for own, key in names.items():
         if own.startswith("bias") and not use_bias:
@@ -68,11 +67,11 @@ def build_cell(raw: Raw, found: Entries) -> Built:
     if use_bias:
         values = rows.replace(" rows", " values")
         biases = (get("bias_ih", (g * hidden,), values), get("bias_hh", (g * hidden,), values))
-    activation = _nonlinearity(raw) if kind == "rnn" else A.TANH
+    activation = nonlinearity(raw, kind)
     cell = canonical_cell(kind, hidden, w_ih, w_hh, *biases, None, activation)
+    check_keys(raw.initial_state, ["h0", "c0"] if kind == "lstm" else ["h0"], "initial state", raw, "initial_state")
     h0 = _state(raw, "h0", hidden)
     c0 = _state(raw, "c0", hidden) if kind == "lstm" else None
-    check_keys(raw.initial_state, ["h0", "c0"] if kind == "lstm" else ["h0"], "initial state", raw, "initial_state")
     header = f"torch nn.{layer}(input_size={raw.features}, hidden_size={hidden}"
     header += ("" if use_bias else ", bias=False") + ") stepped by a Python loop over t"
     if kind == "rnn":
@@ -83,7 +82,7 @@ def build_cell(raw: Raw, found: Entries) -> Built:
         config=dict(raw.config),
         returns=_returned,
         notes=_notes(layer, kind, hidden, use_bias, found),
-        inert=tuple((key, why) for key, why in INERT.items() if key in raw.config),
+        inert=tuple((key, why) for key, why in INERT_ARGS.items() if key in raw.config),
     )
 
 
@@ -115,14 +114,6 @@ def _hidden(raw: Raw, names: dict[str, str], kind: str) -> int:
     raise ScenarioError("hidden_size is not given", raw.where("config"), expected="config.hidden_size")
 
 
-def _nonlinearity(raw: Raw) -> A.Activation:
-    value = raw.config.get("nonlinearity", "tanh")
-    table = {"tanh": A.TANH, "relu": A.RELU}
-    if not isinstance(value, str) or value not in table:
-        raise unknown_name("nonlinearity", str(value), table, raw.where("config", "nonlinearity"))
-    return table[value]
-
-
 def _state(raw: Raw, key: str, hidden: int) -> np.ndarray:
     """h0 or c0 as (B, H); (H,) only for a batch of one, as torch takes it for an unbatched x[t] of shape (F,)."""
     batch = raw.batch
@@ -150,22 +141,13 @@ def _state(raw: Raw, key: str, hidden: int) -> np.ndarray:
 
 def _notes(layer: str, kind: str, hidden: int, use_bias: bool, found: Entries) -> tuple[str, ...]:
     step = "h, c = cell(x[:, t], (h, c))" if kind == "lstm" else "h = cell(x[:, t], h)"
-    g = GATES[kind]
     notes = [
         f"nn.{layer} stepped by a Python loop over t: for t in range(T): {step}; outputs.append(h). "
         "`sequence` is torch.stack(outputs, dim=1), (B, T, H); h"
         + (" and c are" if kind == "lstm" else " is")
         + " the state after the last step.",
-        f"torch weight_ih is ({g * hidden}, F): torch computes W·x; it is shown as x·Wᵀ, the same row layout as "
-        f"the other frameworks, with blocks {' | '.join(b.native for b in BLOCKS[kind])}, each {hidden} wide.",
+        *layout_notes(kind, hidden, use_bias),
     ]
-    if use_bias:
-        notes.append("torch: b = bias_ih + bias_hh; both are shown, as b_ih and b_hh.")
-    if kind == "gru":
-        notes.append(
-            "GRUCell: r multiplies (W_hn·h + b_hn): the n block's h·U and b_hh enter only through r. "
-            "h' = (1 − z) ⊙ n + z ⊙ h."
-        )
     note = found.note()
     if note:
         notes.append(note)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import activations as A
-from ..errors import ScenarioError
+from ..errors import ScenarioError, unknown_name
 from ..model import Block, Cell, Kind, WeightNames
-from .base import Raw, reorder_blocks
+from .base import Raw, option, reorder_blocks
 
 LAYER_ENTRY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?$")
 CELL_ENTRY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh)$")
@@ -46,6 +46,54 @@ NAMES = WeightNames(
     projection="W_hrᵀ",
     transposed=True,
 )
+
+
+INERT_ARGS = {  # arguments of layers and cells alike that change nothing here
+    "device": "where torch computes, not what",
+    "input_size": "checked against the inputs and weights",
+}
+
+
+def check_input_size(raw: Raw) -> None:
+    """input_size, where given, is the inputs' feature count."""
+    input_size = option(raw, "input_size", None, int)
+    if input_size is not None and input_size != raw.features:
+        raise ScenarioError(
+            "input_size disagrees with the inputs",
+            raw.where("config", "input_size"),
+            expected=f"{raw.features} (the inputs' feature count)",
+            found=repr(input_size),
+        )
+
+
+def nonlinearity(raw: Raw, kind: str) -> A.Activation:
+    """An RNN's `nonlinearity` (tanh or relu); LSTM and GRU candidates are always tanh."""
+    if kind != "rnn":
+        return A.TANH
+    key = "nonlinearity" if "nonlinearity" in raw.config else "activation"
+    value = raw.config.get(key, "tanh")
+    table = {"tanh": A.TANH, "relu": A.RELU}
+    if not isinstance(value, str) or value not in table:
+        raise unknown_name("nonlinearity", str(value), table, raw.where("config", key))
+    return table[value]
+
+
+def layout_notes(kind: str, hidden: int, use_bias: bool) -> list[str]:
+    """What the trace says about torch's layout, for a layer and a cell alike."""
+    g = GATES[kind]
+    order = " | ".join(b.native for b in BLOCKS[kind])
+    notes = [
+        f"torch weight_ih is ({g * hidden}, F): torch computes W·x; it is shown as x·Wᵀ, the same row "
+        f"layout as the other frameworks, with blocks {order}, each {hidden} wide.",
+    ]
+    if use_bias:
+        notes.append("torch: b = bias_ih + bias_hh; both are shown, as b_ih and b_hh.")
+    if kind == "gru":
+        notes.append(
+            "GRU: r multiplies (W_hn·h + b_hn): the n block's h·U and b_hh enter only through r. "
+            "h' = (1 − z) ⊙ n + z ⊙ h."
+        )
+    return notes
 
 
 def canonical_cell(
