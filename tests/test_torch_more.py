@@ -299,3 +299,17 @@ def test_a_whole_npz_is_bounded_and_checked(tmp_path: Path) -> None:
     (tmp_path / "one.npz").write_bytes((tmp_path / "one.npy").read_bytes())
     with pytest.raises(lstm_trace.ScenarioError, match=r"not a readable \.npz array file"):
         lstm_trace.Scenario.from_dict(dict(data, weights={"npz": "one.npz"}), source)
+
+
+def test_the_mode_and_training_attributes_torch_prints_are_read(tmp_path: Path) -> None:
+    """vars(nn.GRU(...)) holds mode: 'GRU' and training: True besides proj_size: 0; pasted whole, they are read:
+    mode is checked against the layer, training has no effect here and says so."""
+    base = (SCENARIOS / "torch_bilstm.yaml").read_text()
+    good = base.replace("bidirectional: true}", "bidirectional: true, mode: LSTM, training: true}", 1)
+    result = run_cli("run", str(write_scenario(tmp_path, good)), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json["scenario"]["no_effect"]["training"] == "only dropout reads it"
+    bad = base.replace("bidirectional: true}", "bidirectional: true, mode: GRU}", 1)
+    result = run_cli("run", str(write_scenario(tmp_path, bad, "bad.yaml")))
+    assert result.exit_code == 2 and "mode 'GRU' is not this layer's" in result.stderr
+    assert "mode: LSTM, as nn.LSTM holds it" in result.stderr

@@ -68,9 +68,16 @@ OPTIONS = (
     "dtype",
     "pack_padded_sequence",
     "pad_packed_sequence",
+    "mode",
+    "training",
 )
 NOT_FOR = {"LSTM": {"nonlinearity", "activation"}, "GRU": {"nonlinearity", "activation"}, "RNN": set()}
-INERT = {"dropout": "acts only in training (between layers)", **INERT_ARGS}
+INERT = {
+    "dropout": "acts only in training (between layers)",
+    "training": "only dropout reads it",
+    **INERT_ARGS,
+}
+MODES = {"LSTM": ("LSTM",), "GRU": ("GRU",), "RNN": ("RNN_TANH", "RNN_RELU")}  # the `mode` nn.RNNBase prints
 
 
 class Torch:
@@ -111,6 +118,7 @@ class Torch:
         batch_first = flag(raw, "batch_first", False)
         packing = read_packing(raw)
         activation = nonlinearity(raw, kind)
+        self._mode(raw, layer, activation.name)
         self._no_extra_weights(raw, weights, layers, directions, use_bias, proj)
         out = proj or hidden
         cells = []
@@ -146,6 +154,23 @@ class Torch:
             notes=notes + ((note,) if note else ()),
             inert=tuple((key, why) for key, why in INERT.items() if key in raw.config),
         )
+
+    @staticmethod
+    def _mode(raw: Raw, layer: str, activation: str) -> None:
+        """`mode`, which vars() of an nn.LSTM/GRU/RNN holds, must name this layer (and an nn.RNN's nonlinearity)."""
+        if "mode" not in raw.config:
+            return
+        mode = raw.config["mode"]
+        want = MODES[layer] if layer != "RNN" else (f"RNN_{activation.upper()}",)
+        if mode not in want:
+            raise ScenarioError(
+                f"mode {mode!r} is not this layer's",
+                raw.where("config", "mode"),
+                expected=f"mode: {want[0]}, as nn.{layer}"
+                + (f" with nonlinearity {activation}" * (layer == "RNN"))
+                + " holds it",
+                found=repr(mode),
+            )
 
     # ---- reading -----------------------------------------------------------------------
     def _proj(self, raw: Raw, kind: str) -> int:
