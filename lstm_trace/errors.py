@@ -7,10 +7,15 @@ a hint (usually the closest valid name). The CLI prints it and exits 2.
 
 from __future__ import annotations
 
+import reprlib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
+from typing import Any
+
+MAX_TEXT = 300  # characters of a value a message quotes; the rest is counted, not printed
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class ScenarioError(Exception):
         self.problem = problem
         self.where = where or Where()
         self.expected = expected
-        self.found = found
+        self.found = None if found is None else clipped(found)
         self.hint = hint
         super().__init__(self.format())
 
@@ -75,9 +80,55 @@ class ScenarioError(Exception):
         return "\n".join(lines)
 
 
+class _Bounded(reprlib.Repr):
+    """repr() that reads a bounded part of a value: a few items of each list and mapping, a few levels, the
+    start of a long string. A list subclass is shown as a list (reprlib would call its full repr)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxlist, self.maxdict, self.maxstring, self.maxother, self.maxlong = 3, 6, 6, 60, 40, 40
+
+    def repr1(self, x: Any, level: int) -> str:
+        if isinstance(x, str):
+            return self.repr_str(x, level)
+        if isinstance(x, list):
+            return self.repr_list(x, level)
+        if isinstance(x, dict):
+            return self.repr_dict(x, level)
+        if isinstance(x, bool) or x is None:
+            return repr(x)
+        return super().repr1(x, level)
+
+    def repr_dict(self, x: Any, level: int) -> str:  # in the order written, not sorted
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{...}"
+        items = [f"{self.repr1(k, level - 1)}: {self.repr1(v, level - 1)}" for k, v in islice(x.items(), self.maxdict)]
+        return "{" + ", ".join(items + (["..."] if len(x) > self.maxdict else [])) + "}"
+
+
+_BOUNDED = _Bounded()
+
+
+def shown(value: Any) -> str:
+    """repr(value) for a message, reading only a bounded part of it: a value from a scenario may be an alias
+    that stands for millions of items, or a string of millions of characters."""
+    text = _BOUNDED.repr(value)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def clipped(text: str) -> str:
+    """Text for a message, cut to MAX_TEXT characters, saying how long it was."""
+    return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}… ({len(text):,} characters)"
+
+
 def closest(name: str, valid: Iterable[str]) -> str | None:
     """The valid name a typo most likely meant, or None when nothing is close."""
     import difflib  # only an error needs it, and start-up time matters
+
+    if len(name) > 100:  # no name is that long; and comparing is quadratic in the length
+        return None
 
     options = list(valid)
     lowered = {v.lower(): v for v in options}
@@ -91,10 +142,10 @@ def unknown_name(kind: str, name: str, valid: Iterable[str], where: Where) -> Sc
     guess = closest(name, options)
     hint = f"did you mean {guess!r}?" if guess else None
     return ScenarioError(
-        f"unknown {kind} {name!r}",
+        f"unknown {kind} {shown(name)}",
         where,
         expected="one of " + ", ".join(options),
-        found=repr(name),
+        found=shown(name),
         hint=hint,
     )
 
