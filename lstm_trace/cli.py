@@ -20,7 +20,7 @@ from rich.text import Text
 from . import __version__
 from .errors import ScenarioError
 from .render.numbers import AUTO, for_dtype
-from .render.selection import Selection, SelectionError, parse_ranges
+from .render.selection import Selection, SelectionError, parse_ranges, parse_spans
 from .trace import Trace
 
 
@@ -47,34 +47,45 @@ def _fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> NoReturn:
 
 
 def _selection(steps: str | None, batch: str | None, units: str | None, precision: int, full: bool) -> Selection:
+    """The selection's options, its --steps, --batch and --units checked for form now, before the scenario is
+    read; they are resolved against the trace's sizes by `_fitted`, so no list is built beyond them."""
     try:
-        return Selection(
-            steps=tuple(parse_ranges(steps, "steps")) if steps else None,
-            batch=tuple(parse_ranges(batch, "batch")) if batch else None,
-            units=tuple(parse_ranges(units, "units")) if units else None,
-            precision=precision,
-            full=full,
-        )
+        for text, what in ((steps, "steps"), (batch, "batch"), (units, "units")):
+            if text:
+                parse_spans(text, what)
     except SelectionError as exc:
         _fail(str(exc))
+    return Selection(precision=precision, full=full)
 
 
-def _fitted(sel: Selection, tr: Trace) -> Selection:
-    """The selection for this trace: digits for its dtype, and picks checked against its sizes (exit 2 beyond)."""
+def _fitted(sel: Selection, tr: Trace, steps: str | None = None, batch: str | None = None,
+            units: str | None = None) -> Selection:  # fmt: skip
+    """The selection for this trace: digits for its dtype, and the picks read against its sizes (exit 2 beyond)."""
     run0 = tr.first
+    sizes = (run0.steps, run0.h.shape[1], run0.cell.units)
     try:
-        sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype))
-        return sel.checked(run0.steps, run0.h.shape[1], run0.cell.units)
+        picks = [
+            tuple(parse_ranges(text, what, size)) if text else getattr(sel, what)
+            for text, what, size in zip((steps, batch, units), ("steps", "batch", "units"), sizes, strict=True)
+        ]
+        sel = replace(sel, precision=for_dtype(sel.precision, tr.scenario.dtype), steps=picks[0], batch=picks[1],
+                      units=picks[2])  # fmt: skip
+        return sel.checked(*sizes)
     except SelectionError as exc:
         _fail(str(exc))
 
 
-def _load_and_trace(path: str, exact: bool = False) -> Trace:
+def _load_and_trace(path: str, exact: bool = False, max_memory: int | None = None, view: str | None = None) -> Trace:
+    """The scenario at `path`, traced; refused (exit 2) when it is wrong, or when what the trace and `view`
+    would take is over `max_memory` (default: half the available memory), before anything runs."""
     from .api import trace
+    from .budget import check
     from .scenario import load
 
     try:
-        return trace(load(path, exact=exact))
+        scenario = load(path, exact=exact)
+        check(scenario.network, max_memory, backward=scenario.backward is not None, view=view, file=scenario.source)
+        return trace(scenario, max_memory=max_memory)
     except ScenarioError as exc:
         _fail(exc.format())
 
@@ -131,6 +142,28 @@ class PrecisionType(click.ParamType):
         return digits
 
 
+class SizeType(click.ParamType):
+    """--max-memory: bytes, or a number with K, M, G or T (in 1024s): 500M, 2G, 1.5G."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from .budget import parse_size
+
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+_max_memory = click.option(
+    "--max-memory", type=SizeType(), metavar="SIZE",
+    help="The most memory the trace may take: 500M, 2G, ... (K, M, G, T count in 1024s). Default: half the "
+    "memory available. A scenario whose trace would take more is refused (exit 2) with the estimate, before "
+    "anything runs.",
+)  # fmt: skip
 _steps = click.option(
     "--steps",
     metavar="LIST",
@@ -208,6 +241,7 @@ _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
     "forward. JSON always holds both. --format diagram draws one pass (default forward): backward writes each "
     "value's δ on the picture; both is refused.",
 )
+@_max_memory
 def run(
     scenario: str,
     fmt: str,
@@ -222,6 +256,7 @@ def run(
     width: int | None,
     out_dir: str | None,
     passes: str | None,
+    max_memory: int | None,
 ) -> None:
     """Trace SCENARIO and show every step's arithmetic.
 
@@ -238,9 +273,9 @@ def run(
         _fail("--out-dir writes one file per step for --format diagram or --format svg")
     if fmt == "diagram" and passes == "both":
         _fail("--format diagram draws one picture of one pass: pick --pass forward or --pass backward")
-    tr = _load_and_trace(scenario, exact)
+    tr = _load_and_trace(scenario, exact, max_memory, "json" if fmt == "json" else None)
     shown = _passes(tr, passes or ("forward" if fmt == "diagram" else None))
-    sel = _fitted(sel, tr)
+    sel = _fitted(sel, tr, steps, batch, units)
     if fmt == "json":
         from .render.jsonout import iter_json
 
@@ -361,7 +396,8 @@ def _export(tr: Trace, sel: Selection, fmt: str, width: int, passes: tuple[str, 
 @_batch
 @_units
 @_precision
-def present(scenario: str, batch: str | None, units: str | None, precision: int) -> None:
+@_max_memory
+def present(scenario: str, batch: str | None, units: str | None, precision: int, max_memory: int | None) -> None:
     """Present SCENARIO full screen, one step at a time, for a class or a projector.
 
     \b
@@ -372,8 +408,8 @@ def present(scenario: str, batch: str | None, units: str | None, precision: int)
           l  next layer or direction  r  next batch row  q  quit
     """
     sel = _selection(None, batch, units, precision, False)
-    tr = _load_and_trace(scenario)
-    sel = _fitted(sel, tr)
+    tr = _load_and_trace(scenario, max_memory=max_memory)
+    sel = _fitted(sel, tr, None, batch, units)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _fail("present needs a terminal; `lstm-trace run` writes the trace to a file or a pipe")
     from .present import PresentApp  # Textual is imported only here: the other commands start fast
@@ -396,7 +432,8 @@ def present(scenario: str, batch: str | None, units: str | None, precision: int)
 @_precision
 @_exact
 @click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
-def check(scenario: str, fmt: str, precision: int, exact: bool, width: int | None) -> None:
+@_max_memory
+def check(scenario: str, fmt: str, precision: int, exact: bool, width: int | None, max_memory: int | None) -> None:
     """Compare the values you worked out (SCENARIO's `expect` block) with the trace.
 
     Each value gets ✓ (right), ✗ (wrong) or ~ (carried: wrong only because an
@@ -411,7 +448,7 @@ def check(scenario: str, fmt: str, precision: int, exact: bool, width: int | Non
     """
     from .check import check as run_check
 
-    tr = _load_and_trace(scenario, exact)
+    tr = _load_and_trace(scenario, exact, max_memory, "check")
     precision = for_dtype(precision, tr.scenario.dtype)
     try:
         report = run_check(tr, precision)
@@ -454,7 +491,9 @@ def check(scenario: str, fmt: str, precision: int, exact: bool, width: int | Non
 @_steps
 @_batch
 @_units
-def worksheet(scenario: str, blanks: str, fmt: str, steps: str | None, batch: str | None, units: str | None) -> None:
+@_max_memory
+def worksheet(scenario: str, blanks: str, fmt: str, steps: str | None, batch: str | None, units: str | None,
+              max_memory: int | None) -> None:  # fmt: skip
     """A worksheet: the trace of SCENARIO with the --blank quantities left blank.
 
     Each blank is one quantity at one step (h at t = 2), empty wherever it is
@@ -469,8 +508,9 @@ def worksheet(scenario: str, blanks: str, fmt: str, steps: str | None, batch: st
     """
     from .render.worksheet import Worksheet, blank_names
 
-    tr = _load_and_trace(scenario)
-    sel = _fitted(_selection(steps, batch, units, 4, False), tr)
+    sel = _selection(steps, batch, units, 4, False)
+    tr = _load_and_trace(scenario, max_memory=max_memory)
+    sel = _fitted(sel, tr, steps, batch, units)
     try:
         names = blank_names(tr.scenario.network, [name.strip() for name in blanks.split(",") if name.strip()])
         sheet = Worksheet(tr, names, sel, scenario)

@@ -9,11 +9,17 @@ class SelectionError(ValueError):
     """A --steps/--batch/--units value that does not parse or is out of range."""
 
 
-def parse_ranges(text: str, what: str) -> list[int]:
-    """'1,3-5' → [0, 2, 3, 4] (0-based); refuses zero, negatives and reversed ranges."""
+Spans = tuple[tuple[int, int], ...]  # 0-based [start, stop) ranges as written
+
+
+def parse_spans(text: str, what: str) -> Spans | None:
+    """'1,3-5' → ((0, 1), (2, 5)), or None for 'all'; refuses zero, negatives and reversed ranges.
+
+    Only the form is checked here, and no list is built: the sizes to check the ranges against are the
+    trace's, known once it has run (`parse_ranges`)."""
     if text.strip().lower() == "all":
-        return [-1]  # resolved against the trace's size by Selection.checked
-    picks: list[int] = []
+        return None
+    spans: list[tuple[int, int]] = []
     for part in text.replace(" ", "").split(","):
         if not part:
             continue
@@ -21,13 +27,25 @@ def parse_ranges(text: str, what: str) -> list[int]:
         try:
             start, stop = int(lo), int(hi) if sep else int(lo)
         except ValueError:
-            raise SelectionError(f"--{what} takes numbers and ranges like 1,3-5; found {part!r}") from None
+            raise SelectionError(f"--{what} takes numbers and ranges like 1,3-5; found {part[:40]!r}") from None
         if start < 1 or stop < start:
-            raise SelectionError(f"--{what}: {part!r} is not a range counted from 1")
-        picks.extend(range(start - 1, stop))
-    if not picks:
+            raise SelectionError(f"--{what}: {part[:40]!r} is not a range counted from 1")
+        spans.append((start - 1, stop))
+    if not spans:
         raise SelectionError(f"--{what} is empty")
-    return list(dict.fromkeys(picks))
+    return tuple(spans)
+
+
+def parse_ranges(text: str, what: str, size: int) -> list[int]:
+    """'1,3-5' → [0, 2, 3, 4] (0-based), each range checked against `size` (the trace's steps, batch rows or
+    units) before any list is built: '--steps 1-100000000' of a 3-step trace is refused, not expanded."""
+    spans = parse_spans(text, what)
+    if spans is None:
+        return list(range(size))
+    last = max(stop for _, stop in spans)
+    if last > size:
+        raise SelectionError(f"--{what}: {last} is beyond the last ({size})")
+    return list(dict.fromkeys(k for start, stop in spans for k in range(start, stop)))
 
 
 @dataclass(frozen=True)
