@@ -74,15 +74,16 @@ def _shape(value: Any, where: Where, memo: dict[int, tuple[int, ...]]) -> tuple[
     )
 
 
-def too_many(shape: tuple[int, ...], where: Where) -> ScenarioError:
+def too_many(shape: tuple[int, ...], where: Where, in_file: bool = False) -> ScenarioError:
     count = math.prod(shape)
     return ScenarioError(
         "array too large to trace",
         where,
         expected=f"at most {limits.MAX_ELEMENTS:,} elements",
         found=f"shape {shape} ({count:,} elements)",
-        hint="YAML aliases can describe huge arrays in a few lines; write the array out or use a .npy file",
-    )
+        hint="trace a smaller case" if in_file else
+        "YAML aliases can describe huge arrays in a few lines; write the array out or use a .npy file",
+    )  # fmt: skip
 
 
 def to_array(value: Any, where: Where, base_dir: Path | None, dtype: np.dtype[Any]) -> np.ndarray:
@@ -169,7 +170,7 @@ def _from_file(ref: dict[str, Any], where: Where, base_dir: Path | None, exact: 
     except UNREADABLE as exc:
         raise ScenarioError(f"not a readable .{kind} array file", fwhere, found=f"{path}: {exc}") from None
     if array.size > limits.MAX_ELEMENTS:  # pragma: no cover - each reader counts before it reads
-        raise too_many(array.shape, fwhere)
+        raise too_many(array.shape, fwhere, in_file=True)
     return array
 
 
@@ -204,7 +205,7 @@ def _read_npy(handle: BinaryIO, where: Where, name: str | None = None) -> np.nda
     if any(size < 0 for size in shape):
         raise ValueError(f"the header gives the shape {shape}")
     if math.prod(shape) > limits.MAX_ELEMENTS:
-        raise too_many(tuple(shape), place)
+        raise too_many(tuple(shape), place, in_file=True)
     array = np.empty(math.prod(shape), dtype)
     if array.nbytes and handle.readinto(array.view(np.uint8)) < array.nbytes:  # type: ignore[attr-defined]
         raise ValueError(f"the file ends before the {array.size:,} numbers its header gives")
@@ -240,7 +241,7 @@ def npz_arrays(ref: Mapping[str, Any], where: Where, base_dir: Path | None) -> d
             members = _npz_members(archive)
             total = sum(_npz_count(archive, member, key, fwhere) for key, member in members.items())
             if total > limits.MAX_ELEMENTS:
-                raise too_many((total,), fwhere)
+                raise too_many((total,), fwhere, in_file=True)
             for key, member in members.items():
                 arrays[key] = _npz_array(archive, member, key, fwhere)
     except UNREADABLE as exc:
@@ -289,7 +290,7 @@ def _read_csv(path: Path, delimiter: str, where: Where, exact: bool = False) -> 
             count = row.count(delimiter) + 1
             cells += count
             if cells > limits.MAX_ELEMENTS:
-                raise too_many((cells,), where)
+                raise too_many((cells,), where, in_file=True)
             if rows and count != width:
                 raise ScenarioError(
                     "ragged CSV: rows of different lengths",

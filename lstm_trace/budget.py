@@ -122,7 +122,8 @@ def _record(cell: Cell, steps: int, batch: int) -> tuple[int, int]:
 def estimate(net: Network, backward: bool = False, view: str | None = None) -> Estimate:
     """What tracing `net` will allocate, from its shapes: every run's record, the backward pass's when
     `backward`, and the share of a `view` that holds more than one step at a time: `json` (the outputs'
-    text, written whole), `check` (the layer run again with one rule changed, beside the first)."""
+    text, written whole), `html` (the page's map of where each returned number comes from), `check` (the
+    layer run again with one rule changed, beside the first)."""
     batch, steps, _ = net.inputs.shape
     item = EXACT_VALUE if net.inputs.dtype.kind == "O" else net.inputs.dtype.itemsize
     runs = [cell for cells in net.cells for cell in cells]
@@ -145,6 +146,8 @@ def estimate(net: Network, backward: bool = False, view: str | None = None) -> E
     shown = 0
     if view == "json":
         shown = JSON_VALUE * (outputs + 3 * per_step)  # the outputs at once, then one step (both names) at a time
+    elif view == "html":  # the page's map of which state each returned number is, coded, and its JSON
+        shown = 16 * (states + 2 * outputs)
     elif view == "check":
         shown = 2 * forward  # the layer run again with a rule changed, the last such run still held
     return Estimate(forward=forward, backward=back if backward else 0, view=shown, steps=steps, batch=batch)
@@ -171,7 +174,7 @@ def check(
     ]
     if backward:
         shrink.append("no backward block")
-    if view == "json":
+    if view in ("json", "html"):
         shrink.append("another --format")
     told = "the --max-memory given" if limit is not None else "half the memory available now"
     raise ScenarioError(

@@ -273,7 +273,7 @@ def run(
         _fail("--out-dir writes one file per step for --format diagram or --format svg")
     if fmt == "diagram" and passes == "both":
         _fail("--format diagram draws one picture of one pass: pick --pass forward or --pass backward")
-    tr = _load_and_trace(scenario, exact, max_memory, "json" if fmt == "json" else None)
+    tr = _load_and_trace(scenario, exact, max_memory, fmt if fmt in ("json", "html") else None)
     shown = _passes(tr, passes or ("forward" if fmt == "diagram" else None))
     sel = _fitted(sel, tr, steps, batch, units)
     if fmt == "json":

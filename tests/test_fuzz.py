@@ -10,17 +10,25 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
+import tracemalloc
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_limits import no_hang, npy_header
 
 import lstm_trace
+from conftest import SCENARIOS, SEED
 from lstm_trace.cli import main
 from lstm_trace.scenario import TOP_KEYS
+
+SEED_FILE = SCENARIOS / "seed.yaml"
 
 # FUZZ_EXAMPLES=2000 pytest tests/test_fuzz.py for a longer hunt
 FUZZ = settings(
@@ -28,6 +36,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+LIMITS = settings(FUZZ, max_examples=max(10, FUZZ.max_examples // 5))  # each example traces or parses more
 scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -184,3 +193,181 @@ def test_random_bytes(data: bytes) -> None:
 @given(st.text(max_size=200))
 def test_random_text(text: str) -> None:
     assert_clean(*run_file(text))
+
+
+# ---- the limits (tests/test_limits.py has one test per class): whatever size is asked for, exit 0 or 2, no
+# traceback, and memory bounded (tracemalloc's peak) and time too
+
+
+def run_bounded(args: list[str], peak_mib: float = 160, seconds: float = 20) -> tuple[int, str, str]:
+    """The CLI in-process, its tracemalloc peak and time held under the bounds given; refused FIFOs never wait."""
+    with no_hang(int(seconds) + 10):
+        tracemalloc.start()
+        start = time.perf_counter()
+        try:
+            result = CliRunner().invoke(main, args, catch_exceptions=False)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < peak_mib * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    assert time.perf_counter() - start < seconds
+    return result.exit_code, result.stdout, result.stderr
+
+
+def aliased(shape: tuple[int, ...], name: str, value: str = "0.5") -> tuple[str, str]:
+    """(anchor lines, reference) for an array of `shape` written as one alias per axis: a few lines for millions
+    of numbers, as a scenario can write them."""
+    lines, inner = [], value
+    for k, size in enumerate(reversed(shape)):
+        lines.append(f"{name}{k}: &{name}{k} [{', '.join([inner] * size)}]")
+        inner = f"*{name}{k}"
+    return "\n".join(lines), inner
+
+
+sizes = st.sampled_from([1, 2, 3, 5, 10, 30, 100, 400])
+
+
+@LIMITS
+@given(
+    layer=st.sampled_from(["LSTM", "GRU", "SimpleRNN"]),
+    batch=sizes,
+    steps=sizes,
+    units=sizes.filter(lambda n: n <= 300),
+    backward=st.booleans(),
+    fmt=st.sampled_from(["json", "markdown"]),
+    budget=st.sampled_from(["8M", "1M", "20K"]),
+)
+def test_random_trace_sizes(layer: str, batch: int, steps: int, units: int, backward: bool, fmt: str,
+                            budget: str) -> None:  # fmt: skip
+    """Shapes up to B = T = 400, U = 300, written with aliases kept in an option of no effect: what fits
+    --max-memory runs, the rest is refused with the estimate; the peak stays under the budget and the parse."""
+    width = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}[layer] * units
+    x_lines, x = aliased((batch, steps, 1), "x")
+    u_lines, u = aliased((units, width), "u", "0.01")
+    held = "".join(f"    {line}\n" for line in f"{x_lines}\n{u_lines}".splitlines())
+    text = (
+        f"framework: keras\nlayer: {layer}\nconfig:\n  units: {units}\n  return_sequences: true\n"
+        + ("  reset_after: false\n" if layer == "GRU" else "")
+        + f"  kernel_initializer:\n{held}"
+        + f"weights:\n  kernel: [[{', '.join(['0.1'] * width)}]]\n  recurrent_kernel: {u}\n"
+        + f"  bias: [{', '.join(['0'] * width)}]\ninputs: {x}\n"
+        + ("backward: {loss: sum, of: sequence}\n" if backward else "")
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.yaml"
+        path.write_text(text, encoding="utf-8")
+        code, out, err = run_bounded(["run", str(path), "--format", fmt, "--max-memory", budget])
+    assert_clean(code, out, err)
+    if code == 2:
+        assert "would not fit in memory" in err, err
+
+
+BOMB_USES = ["title", "description", "framework", "layer", "activation", "units", "inputs", "dtype", "expect",
+             "backward", "initial_state", "module", "recurrent_activation", "kernel"]  # fmt: skip
+
+
+@LIMITS
+@given(depth=st.integers(1, 9), width=st.integers(2, 12), uses=st.lists(st.sampled_from(BOMB_USES), max_size=3))
+def test_random_alias_bombs(depth: int, width: int, uses: list[str]) -> None:
+    """An alias of width^depth values kept in an option of no effect and used anywhere: never expanded."""
+    lines, ref = aliased((width,) * depth, "a", "1")
+    held = "".join(f"    {line}\n" for line in lines.splitlines())
+    text = f"framework: keras\nconfig:\n  units: 1\n  kernel_initializer:\n{held}" + "".join(
+        f"{use}: {ref}\n" for use in dict.fromkeys(uses)
+    )
+    if "inputs" not in uses:
+        text += "inputs: [[1]]\n"
+    if "kernel" not in uses:
+        text += "weights: {kernel: [[1, 1, 1, 1]], recurrent_kernel: [[1, 1, 1, 1]], bias: [0, 0, 0, 0]}\n"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.yaml"
+        path.write_text(text, encoding="utf-8")
+        code, out, err = run_bounded(["run", str(path), "--format", "json"], peak_mib=60, seconds=10)
+    assert_clean(code, out, err)
+    assert len(err) < 3000
+    if uses:
+        assert code == 2, out[:200]
+
+
+dims = st.sampled_from([0, 1, 3, 1000, 10**6, 10**9, 10**12])
+
+
+@LIMITS
+@given(
+    shape=st.lists(dims, max_size=4).map(tuple),
+    descr=st.sampled_from(["<f8", "<f4", "<i8", ">f8", "|u1", "|O", "<c16", "|b1", "<U3"]),
+    data=st.integers(0, 256),
+    archive=st.sampled_from(["npy", "npz key", "npz whole"]),
+    use=st.sampled_from(["inputs", "weights.kernel", "backward.sequence"]),
+)
+def test_random_array_headers(shape: tuple[int, ...], descr: str, data: int, archive: str, use: str) -> None:
+    """An array file whose header claims any shape and dtype, with any little data behind it: its header decides,
+    and no data beyond the element cap is read."""
+    member = npy_header(shape, descr) + bytes(data)
+    with tempfile.TemporaryDirectory() as folder:
+        if archive == "npy":
+            (Path(folder) / "a.npy").write_bytes(member)
+            ref = "{npy: a.npy}"
+        else:
+            with zipfile.ZipFile(Path(folder) / "a.npz", "w", zipfile.ZIP_DEFLATED) as zipped:
+                zipped.writestr("x.npy", member)
+            ref = "{npz: a.npz, key: x}" if archive == "npz key" else "{npz: a.npz}"
+        text = SEED + (f"backward: {{sequence: {ref}}}\n" if use == "backward.sequence" else "")
+        if use == "inputs":
+            text = text.replace("inputs: [[[1, 0]]]", f"inputs: {ref}")
+        elif use == "weights.kernel":
+            text = text.replace("  kernel: [[", f"  kernel: {ref}\n  unused: [[")
+        (Path(folder) / "s.yaml").write_text(text, encoding="utf-8")
+        code, out, err = run_bounded(["run", str(Path(folder) / "s.yaml")], peak_mib=60, seconds=10)
+    assert_clean(code, out, err)
+
+
+@LIMITS
+@given(
+    kind=st.sampled_from(["fifo", "/dev/zero", "/dev/urandom", "link to /dev/zero", "folder", "missing", "file"]),
+    where=st.sampled_from(["scenario", "inputs"]),
+)
+def test_random_file_kinds(kind: str, where: str) -> None:
+    """Whatever the path names, it is refused (or read, a regular file) without waiting or reading forever."""
+    with tempfile.TemporaryDirectory() as folder:
+        scenario = Path(folder) / "s.yaml"
+        target = scenario if where == "scenario" else Path(folder) / "x.npy"
+        if where == "inputs":
+            scenario.write_text(SEED.replace("[[[1, 0]]]", "{npy: x.npy}"), encoding="utf-8")
+        if kind == "fifo":
+            os.mkfifo(target)
+        elif kind.startswith("/dev"):
+            target = Path(kind)
+            scenario.write_text(SEED.replace("[[[1, 0]]]", f"{{npy: {kind}}}"), encoding="utf-8")
+        elif kind.startswith("link"):
+            target.symlink_to("/dev/zero")
+        elif kind == "folder":
+            target.mkdir()
+        elif kind == "file" and where == "scenario":
+            target.write_text(SEED, encoding="utf-8")
+        elif kind == "file":
+            np.save(target, np.array([[[1.0, 0.0]]]))
+        path = target if where == "scenario" else scenario
+        code, out, err = run_bounded(["run", str(path)], peak_mib=30, seconds=10)
+    assert_clean(code, out, err)
+    assert code == (0 if kind == "file" else 2), err
+
+
+ranges = st.lists(
+    st.one_of(
+        st.integers(0, 10**12).map(str),
+        st.tuples(st.integers(0, 10**12), st.integers(0, 10**12)).map(lambda r: f"{r[0]}-{r[1]}"),
+        st.sampled_from(["all", "", " ", "-", "1-", "x", "1e9"]),
+    ),
+    min_size=1,
+    max_size=4,
+).map(",".join)
+
+
+@LIMITS
+@given(option=st.sampled_from(["--steps", "--batch", "--units"]), value=ranges,
+       command=st.sampled_from(["run", "worksheet"]))  # fmt: skip
+def test_random_ranges(option: str, value: str, command: str) -> None:
+    """Any --steps, --batch or --units: read against the trace's sizes, never expanded beyond them."""
+    args = [command, str(SEED_FILE), option, value] + (["--blank", "h"] if command == "worksheet" else [])
+    assert_clean(*run_bounded(args, peak_mib=20, seconds=10))

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import limits
 from ..errors import ScenarioError, Where, unknown_name
 from .base import Raw, typed
 
@@ -36,12 +37,13 @@ class Packing:
     enforce_sorted: bool
 
 
-def read_packing(raw: Raw) -> Packing | None:
+def read_packing(raw: Raw, width: int) -> Packing | None:
     """config.pack_padded_sequence (and pad_packed_sequence), or None for an input that was not packed.
 
     Refused as torch refuses them: a length below 1, a length count other than B, lengths out of decreasing
     order with enforce_sorted (torch's default), a total_length below the longest; and, which torch leaves
-    undefined, a length beyond the T steps given."""
+    undefined, a length beyond the T steps given. The zero steps total_length adds past the T given are an
+    array of B × (total_length − T) × `width` (the output's) numbers, held to limits.MAX_ELEMENTS."""
     if "pack_padded_sequence" not in raw.config:
         if "pad_packed_sequence" in raw.config:
             raise ScenarioError(
@@ -67,6 +69,14 @@ def read_packing(raw: Raw) -> Packing | None:
                 f"Expected total_length to be at least the length of the longest sequence in input, but got "
                 f"total_length={total} and max sequence length being {longest}",
                 _at(pad, pad_where, "total_length"),
+            )
+        padding = raw.batch * max(total - raw.inputs.shape[1], 0) * width
+        if padding > limits.MAX_ELEMENTS:
+            raise ScenarioError(
+                "total_length pads the output with more zeros than an array may hold",
+                _at(pad, pad_where, "total_length"),
+                expected=f"at most {limits.MAX_ELEMENTS:,} numbers of padding past the T={raw.inputs.shape[1]} steps",
+                found=f"B={raw.batch} × {total - raw.inputs.shape[1]:,} steps × {width} = {padding:,}",
             )
     return Packing(lengths, longest if total is None else int(total), batch_first, enforce_sorted)
 
