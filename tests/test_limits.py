@@ -486,3 +486,12 @@ def test_the_fast_path_reads_as_yaml_reads(numbers: list[str]) -> None:
     fast, slow = parse_yaml(text), yaml.load(text, Loader=_Loader)
     assert type(fast["a"]).__name__ == "NumericList"
     assert fast == slow and [type(v) for v in fast["a"]] == [type(v) for v in slow["a"]]
+
+
+def test_the_readme_states_the_limits_in_force() -> None:
+    readme = (SCENARIOS.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Limits\n", 1)[1].split("\n## ", 1)[0]
+    for number in (limits.MAX_ELEMENTS, limits.MAX_NODES, limits.MAX_VALUES):
+        assert f"{number:,}" in section, number
+    assert f"{limits.MAX_FILE_BYTES // MiB} MiB" in section
+    assert budget.SHARE == 0.5 and "half the memory" in section
