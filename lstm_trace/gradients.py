@@ -199,6 +199,9 @@ def gradients(tr: Trace, spec: Backward) -> Gradients:
     backward_runs = tuple(reversed(layers))
     assert above is not None
     weights, state = _named(tr, backward_runs, above)
+    fed = tr.scenario.origin.codes.get("inputs")  # 0 where the layer read a constant, not x (a Masking layer's 0)
+    if fed is not None and fed.size == above.size and not fed.all():
+        above = np.where(fed.reshape(above.shape) > 0, above, np.zeros((), above.dtype))
     return Gradients(spec, loss, upstream, backward_runs, weights, above, state)
 
 
@@ -231,11 +234,10 @@ def _named(
             np.add.at(pool, codes, np.asarray(canonical[ident]).ravel())
     weights: dict[str, np.ndarray] = {}
     state: dict[str, np.ndarray] = {}
-    initial = tr.scenario.data.get("initial_state") or {}
     for source in origin.sources:
         size = int(np.prod(source.shape))
         value = pool[source.offset : source.offset + size].reshape(source.shape)
         if source.name == "inputs":
             continue
-        (state if source.name in initial else weights)[source.name] = value
+        (state if source.state else weights)[source.name] = value
     return weights, state

@@ -51,6 +51,10 @@ def _float64(path: Path) -> dict[str, Any]:
     config = data.get("config")
     if isinstance(config, dict) and "dtype" in config:
         data["config"] = {k: v for k, v in config.items() if k != "dtype"}
+    if "layers" in data:  # a Keras stack: each layer's config names its dtype
+        data["layers"] = [
+            {**e, "config": {k: v for k, v in e["config"].items() if k != "dtype"}} for e in data["layers"]
+        ]
     return data
 
 
@@ -60,8 +64,9 @@ def _loss(data: dict[str, Any], path: Path, upstream: dict[str, np.ndarray]) -> 
 
 
 # every framework's fixtures (not the mistakes); not those that sit a pre-activation on an activation's corner on
-# purpose, where a central difference averages the two slopes and the framework takes one
-FILES = sorted(p for p in FIXTURES.glob("[!m]*/*.yaml") if "corner" not in p.stem)
+# purpose, where a central difference averages the two slopes and the framework takes one, nor those with a Keras
+# Masking layer, whose mask moves when a masked step's input is nudged off mask_value (the gradient holds it still)
+FILES = sorted(p for p in FIXTURES.glob("[!m]*/*.yaml") if "corner" not in p.stem and "masking" not in p.stem)
 
 
 @pytest.mark.parametrize("path", FILES[::2], ids=lambda p: f"{p.parent.name}/{p.stem}")

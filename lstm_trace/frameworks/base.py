@@ -41,6 +41,7 @@ class Raw:
     lines: Mapping[str, int | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # filled while reading: NaN and inf found in arrays
     module: str | None = None  # torch: the module of a whole state_dict to trace (`module: lstm`)
+    extras: Mapping[str, Any] = field(default_factory=dict)  # top-level keys one framework reads (Keras: mask, ...)
 
     def where(self, section: str, key: str | None = None) -> Where:
         """The position of `section.key`, with the best line YAML gave us."""
@@ -108,6 +109,8 @@ class Built:
     returns: Returns  # the runs → the framework's own outputs, for the options validated here
     notes: tuple[str, ...] = ()
     inert: tuple[tuple[str, str], ...] = ()
+    pinned: Mapping[str, Any] = field(default_factory=dict)  # what the numbers decided (Keras's Masking mask), kept
+    # when the same layer is built again with other numbers (provenance.py): Raw.extras["pinned"] then
 
 
 @dataclass(frozen=True)
