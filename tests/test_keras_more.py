@@ -357,3 +357,11 @@ def test_the_readmes_merge_line_is_what_the_bundled_scenario_prints() -> None:
     line = "sequence₁[1] = (f + b) / 2 = (-0.1042 + 0.1952) / 2 = 0.0455"
     assert line in (ROOT / "README.md").read_text(encoding="utf-8")
     assert line in render_text(lstm_trace.trace(lstm_trace.load(SCENARIOS / "keras_bidirectional.yaml")), width=100)
+
+
+def test_the_diagram_of_a_masked_step_names_the_mask(tmp_path: Path) -> None:
+    from lstm_trace.render.diagram import render_diagram
+
+    svg = render_diagram(_trace(tmp_path, MASKED), step=0)
+    assert "the mask skips this step for it" in svg and "is masked: its state is carried through" in svg
+    assert "sequence length" not in svg
