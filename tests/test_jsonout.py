@@ -291,7 +291,7 @@ def test_gate_entries_read_the_record() -> None:
 
 
 def test_ranges_keep_the_order_asked_for() -> None:
-    assert list(jsonout._ranges(range(5), 10)) == [(0, 5)]
-    assert list(jsonout._ranges(range(5), 2)) == [(0, 2), (2, 4), (4, 5)]
-    assert list(jsonout._ranges([0, 1, 2, 5, 6, 3], 2)) == [(0, 2), (2, 3), (5, 7), (3, 4)]
-    assert list(jsonout._ranges([4, 4, 3], 8)) == [(4, 5), (4, 5), (3, 4)]
+    assert jsonout._ranges(range(5), 10) == [(0, 5)]
+    assert jsonout._ranges(range(5), 2) == [(0, 2), (2, 4), (4, 5)]
+    assert jsonout._ranges([0, 1, 2, 5, 6, 3], 2) == [(0, 2), (2, 3), (5, 7), (3, 4)]
+    assert jsonout._ranges([4, 4, 3], 8) == [(4, 5), (4, 5), (3, 4)]

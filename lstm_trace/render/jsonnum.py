@@ -47,12 +47,10 @@ def rows(values: np.ndarray) -> list[str]:
         return [""] * count
     flat = values.reshape(count, width)
     plain = _PLAIN.get(values.dtype)
-    if plain is None:  # Fractions, ints, other floats: one at a time, as they are few
+    if plain is None:  # --exact's Fractions, and dtypes the engine does not compute in: one at a time
         f32 = values.dtype == np.float32
         return [", ".join(number(v, f32) for v in row) for row in flat.tolist()]
-    flat = np.ascontiguousarray(flat)
-    text = orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY)
-    pieces = text[2:-2].replace(b",", b", ").decode("ascii").split("], [")
+    pieces = _orjson_rows(flat)
     with np.errstate(invalid="ignore"):
         size = np.abs(flat)
         ok = (size > plain[0]) & (size < plain[1]) & (np.trunc(flat) != flat)  # False for NaN and inf too
@@ -61,14 +59,19 @@ def rows(values: np.ndarray) -> list[str]:
     return pieces
 
 
+def _orjson_rows(flat: np.ndarray) -> list[str]:
+    """orjson's text of each row of a 2-D array, its numbers joined by ', ' as json.dumps joins them."""
+    text = orjson.dumps(np.ascontiguousarray(flat), option=orjson.OPT_SERIALIZE_NUMPY)
+    return text[2:-2].replace(b",", b", ").decode("ascii").split("], [")
+
+
 def _put_special(flat: np.ndarray, ok: np.ndarray, pieces: list[str]) -> None:
     """Rewrite, in `pieces`, the values orjson writes otherwise: whole integral rows at once, the rest one by one."""
     integral = np.isfinite(flat) & (np.trunc(flat) == flat) & (np.abs(flat) < _INTEGRAL_LIMIT)
     all_integral = integral.all(axis=1)
     whole = np.flatnonzero(all_integral)
     if whole.size:  # h0 = 0, integer weights: rows of integers, written as integers in one call
-        ints = orjson.dumps(np.ascontiguousarray(flat[whole].astype(np.int64)), option=orjson.OPT_SERIALIZE_NUMPY)
-        for r, piece in zip(whole.tolist(), ints[2:-2].replace(b",", b", ").decode("ascii").split("], ["), strict=True):
+        for r, piece in zip(whole.tolist(), _orjson_rows(flat[whole].astype(np.int64)), strict=True):
             pieces[r] = piece
     f32 = flat.dtype == np.float32
     for r in np.flatnonzero(~ok.all(axis=1) & ~all_integral).tolist():

@@ -24,7 +24,7 @@ from .jsonnum import array_json, number, rows
 _CHUNK_VALUES = 1 << 16  # about the numbers formatted in one call: enough to pay for the call, few enough to stream
 
 
-def _ranges(steps: Iterable[int], size: int) -> Iterator[tuple[int, int]]:
+def _ranges(steps: Iterable[int], size: int) -> list[tuple[int, int]]:
     """`steps` in their order as ranges [s0, s1) of consecutive steps, at most `size` long."""
     ranges: list[list[int]] = []
     for s in steps:
@@ -32,7 +32,7 @@ def _ranges(steps: Iterable[int], size: int) -> Iterator[tuple[int, int]]:
             ranges[-1][1] += 1
         else:
             ranges.append([s, s + 1])
-    return ((s0, s1) for s0, s1 in ranges)
+    return [(s0, s1) for s0, s1 in ranges]
 
 
 def _native(run: Run, vector: np.ndarray) -> np.ndarray:
