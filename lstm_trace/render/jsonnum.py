@@ -8,8 +8,9 @@ exact Fraction (`--exact`) as an integer or the string "p/q".
 Formatting one number at a time costs about a microsecond each, and a long
 trace holds millions. So float arrays go to orjson in one call: its shortest
 round-trip digits are the same digits, and in the range where both write them
-positionally (`_PLAIN`) the same text; that was checked for every float32 in
-the range and is checked for samples of both dtypes by tests/test_jsonout.py.
+positionally (`_PLAIN`) the same text. That was checked for every
+non-integral float32 in that range (278 million, orjson 3.13, numpy 2.4) and
+38 million float64 samples; tests/test_jsonout.py checks samples of both.
 The few values outside it (integral, non-finite, tiny, huge) are written by
 `number` and put in place.
 """
