@@ -365,3 +365,12 @@ def test_the_diagram_of_a_masked_step_names_the_mask(tmp_path: Path) -> None:
     svg = render_diagram(_trace(tmp_path, MASKED), step=0)
     assert "the mask skips this step for it" in svg and "is masked: its state is carried through" in svg
     assert "sequence length" not in svg
+
+
+def test_json_names_each_merge_of_the_two_directions() -> None:
+    doc = run_cli("run", str(SCENARIOS / "keras_bidirectional.yaml"), "--format", "json").json
+    assert doc["merges"] and {m["output"] for m in doc["merges"]} <= set(doc["outputs"])
+    assert all(m["formula"] == {"concat": "[f, b]", "sum": "f + b", "mul": "f ⊙ b", "ave": "(f + b) / 2"}[m["mode"]]
+               for m in doc["merges"])  # fmt: skip
+    plain = run_cli("run", str(SCENARIOS / "seed.yaml"), "--format", "json").json
+    assert plain["merges"] == []

@@ -201,6 +201,7 @@ def iter_json(trace: Trace, steps: list[int] | None = None) -> Iterator[str]:
             "native": [b.native for b in trace.first.cell.blocks],
         },
         "returns": [{"name": label, "output": key} for label, key in trace.returns],
+        "merges": [{"output": m.name, "mode": m.mode, "formula": m.formula} for m in trace.merges],
         "warnings": list(trace.warnings),
     }
     yield json.dumps(head, indent=None)[:-1]
