@@ -62,7 +62,9 @@ class NumericList(MarkedList):
 
 # A flow sequence of plain numbers that starts a value: after indentation, block dashes and a simple key.
 _GROUP_START = re.compile(r"^[ \t]*(?:-[ \t]+)*(?:[A-Za-z0-9_./\-]+(?::[0-9]+)?:[ \t]+)?(?:-[ \t]+)*\[", re.M)
-_NUMERIC = re.compile(r"[\[\]\s,0-9eE+\-.]*")
+# The characters of a group of numbers; a dash followed by a space is a block sequence's next item, where a group
+# ends (without that stop, each `- [...]` row's scan ran to the end of the file: quadratic in its length).
+_NUMERIC = re.compile(r"(?:[\[\]\s,0-9eE+.]|-(?![ \t\r\n]))*")
 _REST_OF_LINE = re.compile(r"[ \t]*(?:#[^\n]*)?(?:\n|$)")
 _FAST_MIN_CHARS = 2000
 _PLACEHOLDER = "__lstm_trace_array_"  # a fast-path group's stand-in, while YAML reads the rest of the text
@@ -87,6 +89,7 @@ def _numeric_groups(text: str, exact: bool = False) -> tuple[str, dict[str, tupl
     found: dict[str, tuple[int, list[Any]]] = {}
     parts: list[str] = []
     pos = 0
+    line, counted = 1, 0  # the line at `counted`, counted on as groups are found
     for match in _GROUP_START.finditer(text):
         start = match.end() - 1
         if start < pos:
@@ -111,7 +114,8 @@ def _numeric_groups(text: str, exact: bool = False) -> tuple[str, dict[str, tupl
         except (ValueError, RecursionError):  # nested deeper than json recurses: YAML refuses it with a line
             continue
         key = f"{_PLACEHOLDER}{len(found)}__"
-        found[key] = (text.count("\n", 0, start) + 1, value)
+        line, counted = line + text.count("\n", counted, start), start
+        found[key] = (line, value)
         parts.append(text[pos:start])
         parts.append(key + "\n" * group.count("\n"))
         pos = close
