@@ -442,7 +442,7 @@ def present(scenario: str, batch: str | None, units: str | None, precision: int)
     sel = _selection(None, batch, units, precision, False)
     tr = _load_and_trace(scenario)
     sel = _fitted(sel, tr)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout)):  # None: closed
         _fail("present needs a terminal; `lstm-trace run` writes the trace to a file or a pipe")
     from .present import PresentApp  # Textual is imported only here: the other commands start fast
 

@@ -372,3 +372,23 @@ def test_lengths_and_backward_blocks(surface: str, value: str) -> None:
     code, out, err = run_args(["run", "{dir}/s.yaml", "--format", "json"], {"s.yaml": scenario})
     assert_clean(code, out, err)
     assert_nothing_raw(out, err)
+
+
+@FUZZ
+@given(
+    command=st.sampled_from(["check", "worksheet"]),
+    blanks=st.lists(st.sampled_from(["h", "c", "o", "pre_i", "j", "zz", "", "\x1b[31m"]) | st.text(max_size=4),
+                    max_size=3),
+    options=st.dictionaries(st.sampled_from(["--steps", "--batch", "--units", "--precision", "--width", "--format"]),
+                            selector | st.sampled_from(["json", "html", "markdown"]), max_size=3),
+)  # fmt: skip
+def test_check_and_worksheet_selectors(command: str, blanks: list[str], options: dict[str, str]) -> None:
+    args = [command, "{dir}/s.yaml"] + (["--blank", ",".join(blanks)] if command == "worksheet" else [])
+    for name, value in options.items():
+        args += [name, value]
+    code, out, err = run_args(args, {"s.yaml": SEED_TEXT + "expect: {h: [0, 4, 0]}\n"})
+    assert code in (0, 1, 2), (code, err)
+    assert "Traceback" not in out + err
+    if code == 2:
+        assert err.startswith(("error: ", "Usage: ")) and out == "", err
+    assert_nothing_raw(out, err)

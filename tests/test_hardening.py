@@ -248,6 +248,9 @@ def test_a_closed_stdout_is_one_message(tmp_path: Path) -> None:
         done = cli("run", str(path), "--format", fmt, shell_suffix=" >&-")
         assert done.returncode == 2
         one_line_error(done.stderr, "standard output is closed")
+    done = cli("present", str(path), shell_suffix=" >&-")  # Python has no sys.stdout at all to ask isatty()
+    assert done.returncode == 2
+    one_line_error(done.stderr, "present needs a terminal")
 
 
 def test_a_reader_that_goes_away_is_one_message(tmp_path: Path) -> None:
