@@ -7,10 +7,18 @@ its element count before any memory is spent on it.
 With dtype `object` (`--exact`), an array is built of Fractions: YAML numbers
 and .csv cells by their text, .npy/.npz floats by the shortest decimal that
 reads back to the stored value in its own dtype.
+
+A file that cannot be read is refused by what is wrong with it (damaged, cut
+short, pickled Python objects, a cell that is not a number at line r, column c),
+never by quoting what it holds: a scenario may name any file on the machine.
 """
 
 from __future__ import annotations
 
+import re
+import struct
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,9 +27,10 @@ import numpy as np
 
 from .errors import ScenarioError, Where, unknown_name
 from .exact import NotFinite, fraction_array
-from .yamlio import NumericList, WrittenFloat
+from .yamlio import NumericList, WrittenFloat, decoded
 
 MAX_ELEMENTS = 20_000_000
+MAX_DIMS = 32  # nested lists deeper than this are no array of a scenario (numpy itself stops at 64)
 FILE_KEYS = ("npy", "npz", "csv")
 
 
@@ -30,21 +39,31 @@ def _line(value: Any, where: Where) -> Where:
     return Where(where.file, line, where.path) if line is not None else where
 
 
-def _shape(value: Any, where: Where, memo: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
-    """The shape of nested lists of numbers; refuses ragged rows and non-numbers."""
+def _shape(value: Any, where: Where, memo: dict[int, tuple[int, ...]], depth: int = 0) -> tuple[int, ...]:
+    """The shape of nested lists of numbers; refuses ragged rows, non-numbers, integers beyond float range
+    and nesting deeper than MAX_DIMS."""
     if type(value) in (int, float, WrittenFloat):
+        if type(value) is int and value.bit_length() > 1000:
+            _check_float_range(value, where)
         return ()
     if isinstance(value, list):
         known = memo.get(id(value))
+        if depth >= MAX_DIMS or (known is not None and depth + len(known) > MAX_DIMS):
+            raise ScenarioError(
+                "nested lists too deep for an array",
+                where,
+                expected=f"at most {MAX_DIMS} levels of lists; an array of a scenario has two to four",
+                found=f"more than {MAX_DIMS} levels",
+            )
         if known is not None:
             return known
         here = _line(value, where)
         if not value:
             shape: tuple[int, ...] = (0,)
         else:
-            first = _shape(value[0], here.child(0), memo)
+            first = _shape(value[0], here.child(0), memo, depth + 1)
             for k, item in enumerate(value[1:], start=1):
-                other = _shape(item, here.child(k), memo)
+                other = _shape(item, here.child(k), memo, depth + 1)
                 if other != first:
                     raise ScenarioError(
                         "ragged array: rows of different lengths",
@@ -67,6 +86,19 @@ def _shape(value: Any, where: Where, memo: dict[int, tuple[int, ...]]) -> tuple[
         found=kind,
         hint="quotes make a string; true/false are not numbers" if isinstance(value, (str, bool)) else None,
     )
+
+
+def _check_float_range(value: int, where: Where) -> None:
+    """An integer a float can hold, or an error: numpy would refuse it with OverflowError."""
+    try:
+        float(value)
+    except OverflowError:
+        raise ScenarioError(
+            "number beyond float range",
+            where,
+            expected="a number within about ±1.8e308",
+            found=f"an integer of {len(str(abs(value))):,} digits",
+        ) from None
 
 
 def too_many(shape: tuple[int, ...], where: Where) -> ScenarioError:
@@ -96,9 +128,12 @@ def to_array(value: Any, where: Where, base_dir: Path | None, dtype: np.dtype[An
         return value.astype(dtype, copy=False)
     if isinstance(value, NumericList):  # read as JSON numbers: only its shape can be wrong
         try:
-            return np.array(value, dtype=np.float64).astype(dtype, copy=False)
-        except ValueError:
-            pass  # ragged: the walk below says where
+            array = np.array(value, dtype=np.float64)
+        except (ValueError, OverflowError):
+            pass  # ragged, too deep or beyond float range: the walk below says where
+        else:
+            if array.ndim <= MAX_DIMS:
+                return array.astype(dtype, copy=False)
     shape = _shape(value, where, {})
     array = np.array(value, dtype=np.float64)
     if array.shape != shape:  # pragma: no cover - _shape walked the same lists
@@ -157,18 +192,17 @@ def _from_file(ref: dict[str, Any], where: Where, base_dir: Path | None, exact: 
         raise ScenarioError("a file name must be a string", where.child(kind), found=repr(name))
     path = (base_dir or Path.cwd()) / name
     fwhere = Where(where.file, _line(ref, where).line, where.path)
-    if not path.is_file():
-        what = "is a directory" if path.is_dir() else "does not exist"
-        raise ScenarioError(f"array file {what}", fwhere, found=str(path))
+    _existing(path, fwhere)
+    delimiter = _delimiter(ref, fwhere) if kind == "csv" else ","
     try:
         if kind == "csv":
-            array = _read_csv(path, str(ref.get("delimiter", ",")), fwhere, exact)
+            array = _read_csv(path, delimiter, fwhere, exact)
         elif kind == "npy":
-            array = np.load(path, allow_pickle=False)
+            array = _read_npy(path, fwhere)
         else:
             array = _read_npz(path, ref.get("key"), fwhere)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ScenarioError(f"not a readable .{kind} array file", fwhere, found=f"{path}: {exc}") from None
+    except _LOAD_ERRORS as exc:
+        raise unreadable(kind, path, exc, fwhere) from None
     if not isinstance(array, np.ndarray) or array.dtype.kind not in ("iufO" if kind == "csv" else "iuf"):
         found = f"dtype {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
         raise ScenarioError("array file holds no numbers", fwhere, expected="integer or float dtype", found=found)
@@ -191,15 +225,13 @@ def npz_arrays(ref: Mapping[str, Any], where: Where, base_dir: Path | None) -> d
         raise ScenarioError("a file name must be a string", where.child("npz"), found=repr(name))
     path = (base_dir or Path.cwd()) / name
     fwhere = Where(where.file, _line(ref, where).line, where.path)
-    if not path.is_file():
-        raise ScenarioError(f"array file {'is a directory' if path.is_dir() else 'does not exist'}", fwhere,
-                            found=str(path))  # fmt: skip
+    _existing(path, fwhere)
     arrays: dict[str, np.ndarray] = {}
     total = 0
     try:
         archive = np.load(path, allow_pickle=False)
         if not hasattr(archive, "files"):
-            raise ValueError("one array (.npy), not an .npz archive of named arrays")
+            raise _one_array(fwhere)
         with archive:
             for key in archive.files:
                 array = np.asarray(archive[key])
@@ -212,13 +244,47 @@ def npz_arrays(ref: Mapping[str, Any], where: Where, base_dir: Path | None) -> d
                 if total > MAX_ELEMENTS:
                     raise too_many((total,), fwhere)
                 arrays[key] = array
-    except (ValueError, OSError, EOFError) as exc:
-        raise ScenarioError("not a readable .npz array file", fwhere, found=f"{path}: {exc}") from None
+    except _LOAD_ERRORS as exc:
+        raise unreadable("npz", path, exc, fwhere) from None
     return arrays
 
 
+def _existing(path: Path, where: Where) -> None:
+    """Refuse a file that is not there, is a directory, or whose name the system refuses (too long)."""
+    try:
+        if path.is_file():
+            return
+        what = "is a directory" if path.is_dir() else "does not exist"
+    except OSError as exc:
+        what = f"cannot be opened: {exc.strerror or exc}"
+    raise ScenarioError(f"array file {what}", where, found=str(path))
+
+
+def _one_array(where: Where) -> ScenarioError:
+    return ScenarioError(
+        "not a readable .npz array file: it holds one array (.npy), not an .npz archive of named arrays",
+        where,
+        hint="write {npy: file} for one array",
+    )
+
+
+def _read_npy(path: Path, where: Where) -> np.ndarray:
+    array = np.load(path, allow_pickle=False)
+    if hasattr(array, "files"):  # an .npz archive
+        array.close()
+        raise ScenarioError(
+            "this file is an .npz archive of named arrays, not one .npy array",
+            where,
+            hint="write {npz: file, key: name}",
+        )
+    return np.asarray(array)
+
+
 def _read_npz(path: Path, key: Any, where: Where) -> np.ndarray:
-    with np.load(path, allow_pickle=False) as archive:
+    archive = np.load(path, allow_pickle=False)
+    if not hasattr(archive, "files"):
+        raise _one_array(where)
+    with archive:
         names = list(archive.files)
         if key is None:
             if len(names) != 1:
@@ -233,36 +299,108 @@ def _read_npz(path: Path, key: Any, where: Where) -> np.ndarray:
         return np.asarray(archive[key])
 
 
+# What a damaged file makes numpy and zipfile raise: zipfile also raises BadZipFile, NotImplementedError (an
+# unknown compression), RuntimeError (an encrypted member) and struct.error, none of them OSError or ValueError.
+_LOAD_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, struct.error)
+
+
+def unreadable(kind: str, path: Path, exc: BaseException, where: Where) -> ScenarioError:
+    """Why an array file cannot be read, in our words: numpy's own messages quote the file and advise
+    loading pickles, and neither reaches the user."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(8)
+    except OSError:
+        head = b""
+    text = str(exc)
+    numpy_file = head.startswith((b"\x93NUMPY", b"PK"))
+    hint = None
+    if not head:
+        why = "it is empty"
+    elif isinstance(exc, OSError) and not isinstance(exc, zipfile.BadZipFile):
+        why = f"it cannot be read: {exc.strerror or type(exc).__name__}"
+    elif head.startswith(b"\x80") or (numpy_file and ("pickle" in text or "Object arrays" in text)):
+        why = "it holds Python objects (pickled), which are never loaded"
+        hint = "save plain numbers: np.save(file, np.asarray(array, dtype=np.float32))"
+    elif isinstance(exc, (zipfile.BadZipFile, zlib.error)) or head.startswith(b"PK"):
+        checksum = "CRC" in text or isinstance(exc, zlib.error)
+        why = "the archive is damaged: an array in it fails its checksum" if checksum else (
+            "it is not a readable zip archive (.npz): damaged or cut short")  # fmt: skip
+    elif isinstance(exc, EOFError) or "could only read" in text or "No data left" in text:
+        why = "it is cut short: it holds fewer bytes than its header says"
+    elif numpy_file:
+        why = "its header cannot be read"
+    else:
+        why = "it is not a numpy file (.npy files start with \\x93NUMPY, .npz files with PK)"
+    return ScenarioError(f"not a readable .{kind} array file: {why}", where, found=str(path), hint=hint)
+
+
+def _delimiter(ref: Mapping[str, Any], where: Where) -> str:
+    """A .csv reference's delimiter: text, and nothing a number could contain."""
+    value = ref.get("delimiter", ",")
+    if not isinstance(value, str) or not value or re.search(r"[0-9.eE+\-_]", value):
+        raise ScenarioError(
+            "a CSV delimiter is one or more characters that cannot be part of a number",
+            where.child("delimiter"),
+            expected='",", ";", "\\t" or " "',
+            found=repr(value),
+        )
+    return value
+
+
+# A CSV cell: a decimal number in ASCII digits (as YAML and numpy write them), or nan / inf.
+_CSV_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity)|nan", re.I)
+
+
 def _read_csv(path: Path, delimiter: str, where: Where, exact: bool = False) -> np.ndarray:
-    """A .csv of numbers; with `exact`, each cell as the Fraction its text names (an object array)."""
-    text = path.read_text(encoding="utf-8")
-    rows = [r for r in text.splitlines() if r.strip() and not r.lstrip().startswith("#")]
+    """A .csv of numbers; with `exact`, each cell as the Fraction its text names (an object array).
+
+    A leading byte order mark is dropped; a cell that is not a number is named by line and column, never
+    quoted (float() would read ١ as 1 and 1_0 as 10: only ASCII numbers are taken).
+    """
+    text = decoded(path.read_bytes(), where, f"CSV file {path.name}")
     values: list[list[Any]] = []
-    for n, row in enumerate(rows, start=1):
-        try:
-            values.append([_cell(cell) if exact else float(cell) for cell in row.split(delimiter)])
-        except ValueError:
-            raise ScenarioError("a CSV cell is not a number", where, found=f"{path.name} row {n}: {row!r}") from None
-        if values[0] and len(values[-1]) != len(values[0]):
+    for line, row in enumerate(text.splitlines(), start=1):
+        if not row.strip() or row.lstrip().startswith("#"):
+            continue
+        cells = [cell.strip() for cell in row.split(delimiter)]
+        for column, cell in enumerate(cells, start=1):
+            if not _CSV_NUMBER.fullmatch(cell):
+                raise ScenarioError(
+                    "a CSV cell is not a number",
+                    where,
+                    expected="numbers in ASCII digits: 1, -0.5, 1e-3, nan, inf",
+                    found=f"{path.name}, line {line}, column {column}: {_not_number(cell)}",
+                )
+        values.append([_cell(cell) if exact else float(cell) for cell in cells])
+        if len(values[-1]) != len(values[0]):
             raise ScenarioError(
                 "ragged CSV: rows of different lengths",
                 where,
                 expected=f"{len(values[0])} columns",
-                found=f"{path.name} row {n} has {len(values[-1])}",
+                found=f"{path.name}, line {line} has {len(values[-1])}",
             )
     array = np.array(values, dtype=object if exact else np.float64)
     return array[0] if array.shape[0] == 1 else array
 
 
+def _not_number(cell: str) -> str:
+    """What is wrong with a cell, without its text (the file may hold anything)."""
+    if not cell:
+        return "an empty cell"
+    if any(ch.isdigit() and not ch.isascii() for ch in cell):
+        return "digits other than ASCII 0-9"
+    if "_" in cell:
+        return "an underscore, which a number cannot hold here"
+    return "text that is not a number"
+
+
 def _cell(text: str) -> Any:
-    """A CSV cell by its text: a number float() reads, kept as its decimal (NaN and inf stay floats)."""
+    """A CSV cell by its text: a number, kept as its decimal (NaN and inf stay floats)."""
     value = float(text)  # the same cells as without --exact, and no others: '1/3' is refused
     if not np.isfinite(value):
         return value
-    try:
-        return WrittenFloat(text.strip())
-    except ValueError:  # pragma: no cover - float() read it
-        return value
+    return WrittenFloat(text)
 
 
 def nonfinite(array: np.ndarray, where: Where) -> str | None:

@@ -137,7 +137,8 @@ def _build(data: Any, source: Path | None, exact: bool = False, pinned: Mapping[
         raise ScenarioError("missing key 'inputs'", top, expected="inputs: (T, F) or (B, T, F) nested lists")
     numbers = np.dtype(object) if exact else np.dtype(dtype)  # object: Fractions
     inputs = _inputs(data["inputs"], where("inputs"), source, numbers)
-    state = data.get("initial_state") or {}
+    state = data.get("initial_state")
+    state = {} if state is None else state  # [] or false is not "no initial state": refused below
     if not isinstance(state, Mapping):
         raise ScenarioError("initial_state must be a mapping", where("initial_state"), found=f"a {_kind(state)}")
     raw = frameworks.Raw(
@@ -282,6 +283,14 @@ def _merged(data: Mapping[str, Any], section: str, shortcuts: tuple[str, ...], w
 def _weights(data: Mapping[str, Any], where: Any) -> Any:
     weights = data.get("weights")
     if isinstance(weights, list):  # a get_weights() list; shortcuts cannot be mixed in
+        mixed = [key for key in WEIGHT_SHORTCUTS if key in data]
+        if mixed:
+            raise ScenarioError(
+                f"{mixed[0]} at the top cannot be added to a get_weights() list",
+                where(mixed[0]),
+                expected="the weights once: the list, or weights by name with the top-level shortcuts",
+                hint="the list already holds every weight in order; leave out the top-level " + " and ".join(mixed),
+            )
         return weights
     if weights is None and not any(k in data for k in WEIGHT_SHORTCUTS):
         raise ScenarioError(

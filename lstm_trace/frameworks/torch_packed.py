@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import MAX_ELEMENTS
 from ..errors import ScenarioError, Where, unknown_name
 from .base import Raw, typed
 
@@ -62,6 +63,11 @@ def read_packing(raw: Raw) -> Packing | None:
     total = pad.get("total_length")
     if total is not None:
         total = typed(total, int, _at(pad, pad_where, "total_length"))
+        if total * raw.batch > MAX_ELEMENTS:  # the padded output alone would not fit
+            raise ScenarioError(
+                "total_length too large to trace", _at(pad, pad_where, "total_length"),
+                expected=f"at most {MAX_ELEMENTS // raw.batch:,} steps", found=f"{total:,}",
+            )  # fmt: skip
         if total < longest:
             raise ScenarioError(
                 f"Expected total_length to be at least the length of the longest sequence in input, but got "
@@ -110,7 +116,7 @@ def _lengths(raw: Raw, value: Any, where: Where, enforce_sorted: bool) -> np.nda
         raise ScenarioError(
             f"Expected `len(lengths)` to be equal to batch_size, but got {len(rows)} (batch_size={raw.batch})", where
         )
-    lengths = np.asarray(rows, dtype=np.int64)
+    lengths = np.asarray(rows, dtype=object)  # Python integers: a length beyond int64 is refused, not overflowed
     steps = raw.inputs.shape[1]
     if (lengths <= 0).any():
         raise ScenarioError(
@@ -132,7 +138,7 @@ def _lengths(raw: Raw, value: Any, where: Where, enforce_sorted: bool) -> np.nda
             found=repr(rows),
             hint="torch: pass enforce_sorted=False to pack_padded_sequence if the rows are in another order",
         )
-    return lengths
+    return lengths.astype(np.int64)
 
 
 def packing_notes(packing: Packing, steps: int, directions: int, lstm: bool) -> tuple[str, ...]:
