@@ -104,12 +104,20 @@ def parse_backward(data: Any, where: Where, source_dir: Any, dtype: np.dtype[Any
         if loss != "sum":
             if "target" not in data:
                 raise ScenarioError(f"{loss} needs a target", where, expected="target: an array shaped like the output")
-            target = to_array(data["target"], where.child("target", lines("target")), source_dir, dtype)
+            target = _finite(data["target"], where.child("target", lines("target")), source_dir, dtype)
         return Backward(loss=str(loss), of=data["of"], target=target, where=where)
     upstream = {
-        str(name): to_array(value, where.child(name, lines(name)), source_dir, dtype) for name, value in data.items()
+        str(name): _finite(value, where.child(name, lines(name)), source_dir, dtype) for name, value in data.items()
     }
     return Backward(upstream=upstream, where=where)
+
+
+def _finite(value: Any, where: Where, source_dir: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """An array of the block: a NaN or inf here would make every gradient NaN, so it is refused."""
+    array = to_array(value, where, source_dir, dtype)
+    if array.dtype != object and not np.isfinite(array).all():
+        raise ScenarioError("a target or gradient must be finite", where, expected="finite numbers", found="NaN or inf")
+    return array
 
 
 def _upstream(spec: Backward, outputs: Mapping[str, np.ndarray]) -> tuple[Any, dict[str, np.ndarray]]:

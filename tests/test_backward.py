@@ -202,3 +202,12 @@ def test_the_plain_lstm_loop_is_the_operation_by_operation_pass(path: Path) -> N
             assert back.grads.keys() == general.grads.keys()
             for name, value in back.grads.items():
                 np.testing.assert_array_equal(value, general.grads[name], err_msg=name)
+
+
+def test_a_nan_target_is_refused(tmp_path: Path) -> None:
+    text = (SCENARIOS / "seed_backward.yaml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("backward:"))
+    text += "\nbackward: {loss: half_squared_error, of: h, target: [0, .nan, 0]}\n"
+    result = run_cli("run", str(write_scenario(tmp_path, text)), "--format", "json")
+    assert result.exit_code == 2 and "a target or gradient must be finite" in result.stderr
+    assert "backward.target" in result.stderr
