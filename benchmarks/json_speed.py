@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
+from timing import interleaved  # benchmarks/timing.py, beside this script
 
 import lstm_trace
 from lstm_trace.render.jsonout import iter_json
@@ -48,19 +48,6 @@ def write_json(sc: lstm_trace.Scenario, out: object) -> int:
         out.write(chunk)  # type: ignore[attr-defined]
         n += len(chunk)
     return n
-
-
-def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Seconds per call, the contenders taken in turn in every round."""
-    for fn in fns.values():
-        fn()  # warm up
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def main() -> None:
