@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from timing import interleaved  # benchmarks/timing.py, beside this script
 
 import lstm_trace
 
@@ -95,19 +95,6 @@ def bare_bptt(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray) -> tup
         dc_next = dc * f
     flat = dz.reshape(-1, 4 * U)
     return xt.reshape(-1, F).T @ flat, h[:-1].reshape(-1, U).T @ flat, flat.sum(axis=0), dz @ w.T
-
-
-def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Seconds per call, taking the contenders in turn so that drift on a shared machine hits them alike."""
-    for fn in fns.values():
-        fn()  # warm up
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def main() -> None:

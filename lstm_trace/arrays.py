@@ -2,20 +2,30 @@
 
 Shapes are worked out by walking the lists once, sharing the work for YAML
 aliases, so an alias bomb that describes billions of elements is refused by
-its element count before any memory is spent on it.
+its element count before any memory is spent on it. A file is read only when
+it is a regular file (never a FIFO or a device); a .npy or .npz array by its
+header first, so a header that claims terabytes is refused before any data is
+read, and a .csv cell by cell, counted as it is read.
 
 With dtype `object` (`--exact`), an array is built of Fractions: YAML numbers
 and .csv cells by their text, .npy/.npz floats by the shortest decimal that
 reads back to the stored value in its own dtype.
+
+A file that cannot be read is refused by what is wrong with it (damaged, cut
+short, pickled Python objects, a cell that is not a number at line r, column c),
+never by quoting what it holds: a scenario may name any file on the machine.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import re
+import struct
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,10 +34,10 @@ import numpy as np
 from . import limits
 from .errors import ScenarioError, Where, shown, unknown_name
 from .exact import NotFinite, fraction_array
-from .yamlio import NumericList, WrittenFloat, open_regular
+from .yamlio import NumericList, WrittenFloat, decoded, open_regular, read_bytes, regular_file
 
+MAX_DIMS = 32  # nested lists deeper than this are no array of a scenario (numpy itself stops at 64)
 FILE_KEYS = ("npy", "npz", "csv")
-UNREADABLE = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError)
 
 
 def _line(value: Any, where: Where) -> Where:
@@ -35,21 +45,31 @@ def _line(value: Any, where: Where) -> Where:
     return Where(where.file, line, where.path) if line is not None else where
 
 
-def _shape(value: Any, where: Where, memo: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
-    """The shape of nested lists of numbers; refuses ragged rows and non-numbers."""
+def _shape(value: Any, where: Where, memo: dict[int, tuple[int, ...]], depth: int = 0) -> tuple[int, ...]:
+    """The shape of nested lists of numbers; refuses ragged rows, non-numbers, integers beyond float range
+    and nesting deeper than MAX_DIMS."""
     if type(value) in (int, float, WrittenFloat):
+        if type(value) is int and value.bit_length() > 1000:
+            _check_float_range(value, where)
         return ()
     if isinstance(value, list):
         known = memo.get(id(value))
+        if depth >= MAX_DIMS or (known is not None and depth + len(known) > MAX_DIMS):
+            raise ScenarioError(
+                "nested lists too deep for an array",
+                where,
+                expected=f"at most {MAX_DIMS} levels of lists; an array of a scenario has two to four",
+                found=f"more than {MAX_DIMS} levels",
+            )
         if known is not None:
             return known
         here = _line(value, where)
         if not value:
             shape: tuple[int, ...] = (0,)
         else:
-            first = _shape(value[0], here.child(0), memo)
+            first = _shape(value[0], here.child(0), memo, depth + 1)
             for k, item in enumerate(value[1:], start=1):
-                other = _shape(item, here.child(k), memo)
+                other = _shape(item, here.child(k), memo, depth + 1)
                 if other != first:
                     raise ScenarioError(
                         "ragged array: rows of different lengths",
@@ -62,9 +82,9 @@ def _shape(value: Any, where: Where, memo: dict[int, tuple[int, ...]]) -> tuple[
                 raise too_many(shape, where)
         memo[id(value)] = shape
         return shape
-    kind = "a boolean" if isinstance(value, bool) else f"{type(value).__name__} {shown(value)}"
+    kind = "a boolean" if isinstance(value, bool) else f"{type(value).__name__} {value!r}"
     if isinstance(value, str):
-        kind = f"the string {shown(value)}"
+        kind = f"the string {value!r}"
     raise ScenarioError(
         "not a number",
         where,
@@ -72,6 +92,19 @@ def _shape(value: Any, where: Where, memo: dict[int, tuple[int, ...]]) -> tuple[
         found=kind,
         hint="quotes make a string; true/false are not numbers" if isinstance(value, (str, bool)) else None,
     )
+
+
+def _check_float_range(value: int, where: Where) -> None:
+    """An integer a float can hold, or an error: numpy would refuse it with OverflowError."""
+    try:
+        float(value)
+    except OverflowError:
+        raise ScenarioError(
+            "number beyond float range",
+            where,
+            expected="a number within about ±1.8e308",
+            found=f"an integer of {len(str(abs(value))):,} digits",
+        ) from None
 
 
 def too_many(shape: tuple[int, ...], where: Where, in_file: bool = False) -> ScenarioError:
@@ -102,9 +135,12 @@ def to_array(value: Any, where: Where, base_dir: Path | None, dtype: np.dtype[An
         return value.astype(dtype, copy=False)
     if isinstance(value, NumericList):  # read as JSON numbers: only its shape can be wrong
         try:
-            return np.array(value, dtype=np.float64).astype(dtype, copy=False)
-        except ValueError:
-            pass  # ragged: the walk below says where
+            array = np.array(value, dtype=np.float64)
+        except (ValueError, OverflowError):
+            pass  # ragged, too deep or beyond float range: the walk below says where
+        else:
+            if array.ndim <= MAX_DIMS:
+                return array.astype(dtype, copy=False)
     shape = _shape(value, where, {})
     array = np.array(value, dtype=np.float64)
     if array.shape != shape:  # pragma: no cover - _shape walked the same lists
@@ -158,58 +194,116 @@ def _from_file(ref: dict[str, Any], where: Where, base_dir: Path | None, exact: 
     for key in ref:
         if key not in allowed[kind]:
             raise unknown_name(f"key for a {kind} reference", str(key), allowed[kind], where)
-    path, fwhere = _file(ref, kind, where, base_dir)
+    name = ref[kind]
+    if not isinstance(name, str):
+        raise ScenarioError("a file name must be a string", where.child(kind), found=shown(name))
+    path = (base_dir or Path.cwd()) / name
+    fwhere = Where(where.file, _line(ref, where).line, where.path)
+    _existing(path, fwhere)
+    delimiter = _delimiter(ref, fwhere) if kind == "csv" else ","
     try:
         if kind == "csv":
-            array = _read_csv(path, _delimiter(ref.get("delimiter", ","), where), fwhere, exact)
+            array = _read_csv(path, delimiter, fwhere, exact)
         elif kind == "npy":
-            with open_regular(path, "array file", fwhere) as handle:
-                array = _read_npy(handle, fwhere)
+            array = _read_npy(path, fwhere)
         else:
             array = _read_npz(path, ref.get("key"), fwhere)
-    except UNREADABLE as exc:
-        raise ScenarioError(f"not a readable .{kind} array file", fwhere, found=f"{path}: {exc}") from None
+    except _LOAD_ERRORS as exc:
+        raise unreadable(kind, path, exc, fwhere) from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in ("iufO" if kind == "csv" else "iuf"):
+        found = f"dtype {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
+        raise ScenarioError("array file holds no numbers", fwhere, expected="integer or float dtype", found=found)
     if array.size > limits.MAX_ELEMENTS:  # pragma: no cover - each reader counts before it reads
         raise too_many(array.shape, fwhere, in_file=True)
     return array
 
 
-def _file(ref: Mapping[str, Any], kind: str, where: Where, base_dir: Path | None) -> tuple[Path, Where]:
-    """The file a reference names, and where the reference is."""
-    name = ref[kind]
+def npz_arrays(ref: Mapping[str, Any], where: Where, base_dir: Path | None) -> dict[str, np.ndarray]:
+    """Every array of one .npz by its key (`weights: {npz: file}`: a state_dict saved with np.savez).
+
+    The same checks as one array read from a file: it is a regular file, holds numbers, nothing pickled, and
+    no more than limits.MAX_ELEMENTS numbers in all, counted from the headers before any data is read.
+    """
+    for key in ref:
+        if key != "npz":
+            raise unknown_name("key for a whole-file npz reference", str(key), ["npz"], where)
+    name = ref["npz"]
     if not isinstance(name, str):
-        raise ScenarioError("a file name must be a string", where.child(kind), found=shown(name))
-    return (base_dir or Path.cwd()) / name, Where(where.file, _line(ref, where).line, where.path)
+        raise ScenarioError("a file name must be a string", where.child("npz"), found=shown(name))
+    path = (base_dir or Path.cwd()) / name
+    fwhere = Where(where.file, _line(ref, where).line, where.path)
+    _existing(path, fwhere)
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with _archive(path, fwhere) as archive:
+            members = _npz_members(archive)
+            total = sum(_npz_count(archive, member) for member in members.values())
+            if total > limits.MAX_ELEMENTS:
+                raise too_many((total,), fwhere, in_file=True)
+            for key, member in members.items():
+                arrays[key] = _npz_array(archive, member, key, fwhere)
+    except _LOAD_ERRORS as exc:
+        raise unreadable("npz", path, exc, fwhere) from None
+    return arrays
 
 
-def _delimiter(value: Any, where: Where) -> str:
-    if isinstance(value, str) and 0 < len(value) <= 8 and "\n" not in value:
-        return value
-    raise ScenarioError("a CSV delimiter is a character or a few", where.child("delimiter"),
-                        expected="a string such as ',' or ';'", found=shown(value))  # fmt: skip
+def _existing(path: Path, where: Where) -> None:
+    """Refuse, before it is opened, a file that is not there, is a directory, a FIFO or a device, or whose name
+    the system refuses (too long)."""
+    regular_file(path, "array file", where, "cannot be opened")
 
 
-def _read_npy(handle: BinaryIO, where: Where, name: str | None = None) -> np.ndarray:
-    """One .npy array, its header checked before its data is read: numbers only (nothing pickled), and at
-    most limits.MAX_ELEMENTS of them, whatever size the header claims. `name`: its key in an .npz."""
+def _one_array(where: Where) -> ScenarioError:
+    return ScenarioError(
+        "not a readable .npz array file: it holds one array (.npy), not an .npz archive of named arrays",
+        where,
+        hint="write {npy: file} for one array",
+    )
+
+
+def _read_npy(path: Path, where: Where) -> np.ndarray:
+    with open_regular(path, "array file", where) as handle:
+        if handle.peek(2)[:2] == b"PK":  # type: ignore[attr-defined]
+            raise ScenarioError(
+                "this file is an .npz archive of named arrays, not one .npy array",
+                where,
+                hint="write {npz: file, key: name}",
+            )
+        return _npy(handle, where)
+
+
+def _npy(handle: BinaryIO, where: Where, name: str | None = None) -> np.ndarray:
+    """One .npy array, its header read first: numbers only (nothing pickled is loaded), and at most
+    limits.MAX_ELEMENTS of them, whatever the header claims, before any data is read. `name`: its key in an
+    .npz. A damaged header or data cut short raise what numpy raises (ValueError, EOFError)."""
     fmt = np.lib.format
     version = fmt.read_magic(handle)
     readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
     if version not in readers:
-        raise ValueError(f".npy format version {version[0]}.{version[1]}, which holds no plain array of numbers")
+        raise ValueError(f"unsupported .npy format version {version}")
     shape, fortran, dtype = readers[version](handle)
+    if dtype.hasobject:
+        raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
     place = where.child(name) if name is not None else where
-    if dtype.kind not in "iuf" or dtype.hasobject:
+    if dtype.kind not in "iuf":
         raise ScenarioError("array file holds no numbers", place, expected="integer or float dtype",
                             found=f"dtype {dtype}")  # fmt: skip
-    if any(size < 0 for size in shape):
-        raise ValueError(f"the header gives the shape {shape}")
     if math.prod(shape) > limits.MAX_ELEMENTS:
         raise too_many(tuple(shape), place, in_file=True)
     array = np.empty(math.prod(shape), dtype)
     if array.nbytes and handle.readinto(array.view(np.uint8)) < array.nbytes:  # type: ignore[attr-defined]
-        raise ValueError(f"the file ends before the {array.size:,} numbers its header gives")
+        raise EOFError(f"the file ends before the {array.size:,} numbers its header gives")
     return array.reshape(shape, order="F" if fortran else "C")
+
+
+@contextlib.contextmanager
+def _archive(path: Path, where: Where) -> Iterator[zipfile.ZipFile]:
+    """An .npz as the zip archive it is, opened as a regular file; a .npy given for one is refused."""
+    with open_regular(path, "array file", where) as handle:
+        if handle.peek(6)[:6] == b"\x93NUMPY":  # type: ignore[attr-defined]
+            raise _one_array(where)
+        with zipfile.ZipFile(handle) as archive:
+            yield archive
 
 
 def _npz_members(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -217,52 +311,26 @@ def _npz_members(archive: zipfile.ZipFile) -> dict[str, str]:
     return {(name[:-4] if name.endswith(".npy") else name): name for name in archive.namelist()}
 
 
-def _npz_array(archive: zipfile.ZipFile, member: str, key: str, where: Where) -> np.ndarray:
-    if not member.endswith(".npy"):
-        raise ScenarioError("array file holds no numbers", where.child(key), expected="an array saved by numpy",
-                            found=f"the file {shown(member)} in the archive")  # fmt: skip
-    with archive.open(member) as handle:
-        return _read_npy(handle, where, key)  # type: ignore[arg-type]
-
-
-def npz_arrays(ref: Mapping[str, Any], where: Where, base_dir: Path | None) -> dict[str, np.ndarray]:
-    """Every array of one .npz by its key (`weights: {npz: file}`: a state_dict saved with np.savez).
-
-    The same checks as one array read from a file: it is a regular file, holds numbers, nothing pickled,
-    and no more than limits.MAX_ELEMENTS numbers in all, counted from the headers before any data is read.
-    """
-    for key in ref:
-        if key != "npz":
-            raise unknown_name("key for a whole-file npz reference", str(key), ["npz"], where)
-    path, fwhere = _file(ref, "npz", where, base_dir)
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        with open_regular(path, "array file", fwhere) as handle, zipfile.ZipFile(handle) as archive:
-            members = _npz_members(archive)
-            total = sum(_npz_count(archive, member, key, fwhere) for key, member in members.items())
-            if total > limits.MAX_ELEMENTS:
-                raise too_many((total,), fwhere, in_file=True)
-            for key, member in members.items():
-                arrays[key] = _npz_array(archive, member, key, fwhere)
-    except UNREADABLE as exc:
-        raise ScenarioError("not a readable .npz array file", fwhere, found=f"{path}: {exc}") from None
-    return arrays
-
-
-def _npz_count(archive: zipfile.ZipFile, member: str, key: str, where: Where) -> int:
-    """The numbers one member holds, from its header alone (its data is not read)."""
-    if not member.endswith(".npy"):
-        return 0  # refused when it is read
+def _npz_count(archive: zipfile.ZipFile, member: str) -> int:
+    """The numbers one member holds, from its header alone (its data is not read); 0 where it has no
+    readable header (refused when it is read)."""
     fmt = np.lib.format
     with archive.open(member) as handle:
-        version = fmt.read_magic(handle)
-        reader = fmt.read_array_header_2_0 if version == (2, 0) else fmt.read_array_header_1_0
-        shape = reader(handle)[0] if version in ((1, 0), (2, 0)) else ()
-    return math.prod(shape) if all(size >= 0 for size in shape) else 0
+        try:
+            version = fmt.read_magic(handle)
+            reader = fmt.read_array_header_2_0 if version == (2, 0) else fmt.read_array_header_1_0
+            return math.prod(reader(handle)[0])
+        except ValueError:
+            return 0
+
+
+def _npz_array(archive: zipfile.ZipFile, member: str, key: str, where: Where) -> np.ndarray:
+    with archive.open(member) as handle:
+        return _npy(handle, where, key)  # type: ignore[arg-type]
 
 
 def _read_npz(path: Path, key: Any, where: Where) -> np.ndarray:
-    with open_regular(path, "array file", where) as handle, zipfile.ZipFile(handle) as archive:
+    with _archive(path, where) as archive:
         members = _npz_members(archive)
         names = list(members)
         if key is None:
@@ -278,48 +346,118 @@ def _read_npz(path: Path, key: Any, where: Where) -> np.ndarray:
         return _npz_array(archive, members[key], str(key), where)
 
 
+# What a damaged file makes numpy and zipfile raise: zipfile also raises BadZipFile, NotImplementedError (an
+# unknown compression), RuntimeError (an encrypted member) and struct.error, none of them OSError or ValueError.
+_LOAD_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, struct.error)
+
+
+def unreadable(kind: str, path: Path, exc: BaseException, where: Where) -> ScenarioError:
+    """Why an array file cannot be read, in our words: numpy's own messages quote the file and advise
+    loading pickles, and neither reaches the user."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(8)
+    except OSError:
+        head = b""
+    text = str(exc)
+    numpy_file = head.startswith((b"\x93NUMPY", b"PK"))
+    hint = None
+    if not head:
+        why = "it is empty"
+    elif isinstance(exc, OSError) and not isinstance(exc, zipfile.BadZipFile):
+        why = f"it cannot be read: {exc.strerror or type(exc).__name__}"
+    elif head.startswith(b"\x80") or (numpy_file and ("pickle" in text or "Object arrays" in text)):
+        why = "it holds Python objects (pickled), which are never loaded"
+        hint = "save plain numbers: np.save(file, np.asarray(array, dtype=np.float32))"
+    elif isinstance(exc, (zipfile.BadZipFile, zlib.error)) or head.startswith(b"PK"):
+        checksum = "CRC" in text or isinstance(exc, zlib.error)
+        why = "the archive is damaged: an array in it fails its checksum" if checksum else (
+            "it is not a readable zip archive (.npz): damaged or cut short")  # fmt: skip
+    elif isinstance(exc, EOFError) or "could only read" in text or "No data left" in text:
+        why = "it is cut short: it holds fewer bytes than its header says"
+    elif numpy_file:
+        why = "its header cannot be read"
+    else:
+        why = "it is not a numpy file (.npy files start with \\x93NUMPY, .npz files with PK)"
+    return ScenarioError(f"not a readable .{kind} array file: {why}", where, found=str(path), hint=hint)
+
+
+def _delimiter(ref: Mapping[str, Any], where: Where) -> str:
+    """A .csv reference's delimiter: text, and nothing a number could contain."""
+    value = ref.get("delimiter", ",")
+    if not isinstance(value, str) or not value or re.search(r"[0-9.eE+\-_]", value):
+        raise ScenarioError(
+            "a CSV delimiter is one or more characters that cannot be part of a number",
+            where.child("delimiter"),
+            expected='",", ";", "\\t" or " "',
+            found=repr(value),
+        )
+    return value
+
+
+# A CSV cell: a decimal number in ASCII digits (as YAML and numpy write them), or nan / inf.
+_CSV_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity)|nan", re.I)
+
+
 def _read_csv(path: Path, delimiter: str, where: Where, exact: bool = False) -> np.ndarray:
-    """A .csv of numbers, read a line at a time, its cells counted before a line is split (at most
-    limits.MAX_ELEMENTS in all); with `exact`, each cell as the Fraction its text names (an object array)."""
+    """A .csv of numbers; with `exact`, each cell as the Fraction its text names (an object array).
+
+    A leading byte order mark is dropped; a cell that is not a number is named by line and column, never
+    quoted (float() would read ١ as 1 and 1_0 as 10: only ASCII numbers are taken). The file is at most
+    limits.MAX_FILE_BYTES; its cells are counted a line at a time, before the line is split, against
+    limits.MAX_ELEMENTS, and each row is kept as numbers (not as Python floats).
+    """
+    text = decoded(read_bytes(path, "array file", where, limits.MAX_FILE_BYTES), where, f"CSV file {path.name}")
     rows: list[Any] = []
-    width = cells = 0
-    with open_regular(path, "array file", where, limits.MAX_FILE_BYTES) as handle:
-        for n, row in enumerate(io.TextIOWrapper(handle, encoding="utf-8"), start=1):
-            if not row.strip() or row.lstrip().startswith("#"):
-                continue
-            count = row.count(delimiter) + 1
-            cells += count
-            if cells > limits.MAX_ELEMENTS:
-                raise too_many((cells,), where, in_file=True)
-            if rows and count != width:
+    width = count = 0
+    for line, row in enumerate(io.StringIO(text, newline=None), start=1):
+        if not row.strip() or row.lstrip().startswith("#"):
+            continue
+        cells = row.count(delimiter) + 1
+        count += cells
+        if count > limits.MAX_ELEMENTS:
+            raise too_many((count,), where, in_file=True)
+        if rows and cells != width:
+            raise ScenarioError(
+                "ragged CSV: rows of different lengths",
+                where,
+                expected=f"{width} columns",
+                found=f"{path.name}, line {line} has {cells}",
+            )
+        width = cells
+        texts = [cell.strip() for cell in row.split(delimiter)]
+        for column, cell in enumerate(texts, start=1):
+            if not _CSV_NUMBER.fullmatch(cell):
                 raise ScenarioError(
-                    "ragged CSV: rows of different lengths",
+                    "a CSV cell is not a number",
                     where,
-                    expected=f"{width} columns",
-                    found=f"{path.name} row {len(rows) + 1} (line {n}) has {count}",
+                    expected="numbers in ASCII digits: 1, -0.5, 1e-3, nan, inf",
+                    found=f"{path.name}, line {line}, column {column}: {_not_number(cell)}",
                 )
-            width = count
-            try:
-                values = [_cell(cell) if exact else float(cell) for cell in row.split(delimiter)]
-            except ValueError:
-                raise ScenarioError("a CSV cell is not a number", where,
-                                    found=f"{path.name} line {n}: {shown(row.rstrip())}") from None  # fmt: skip
-            rows.append(values if exact else np.array(values))
+        rows.append([_cell(cell) for cell in texts] if exact else np.array([float(cell) for cell in texts]))
     if not rows:
         return np.empty((0,), dtype=object if exact else np.float64)
     array = np.array(rows, dtype=object) if exact else np.stack(rows)
     return array[0] if array.shape[0] == 1 else array
 
 
+def _not_number(cell: str) -> str:
+    """What is wrong with a cell, without its text (the file may hold anything)."""
+    if not cell:
+        return "an empty cell"
+    if any(ch.isdigit() and not ch.isascii() for ch in cell):
+        return "digits other than ASCII 0-9"
+    if "_" in cell:
+        return "an underscore, which a number cannot hold here"
+    return "text that is not a number"
+
+
 def _cell(text: str) -> Any:
-    """A CSV cell by its text: a number float() reads, kept as its decimal (NaN and inf stay floats)."""
+    """A CSV cell by its text: a number, kept as its decimal (NaN and inf stay floats)."""
     value = float(text)  # the same cells as without --exact, and no others: '1/3' is refused
     if not np.isfinite(value):
         return value
-    try:
-        return WrittenFloat(text.strip())
-    except ValueError:  # pragma: no cover - float() read it
-        return value
+    return WrittenFloat(text)
 
 
 def nonfinite(array: np.ndarray, where: Where) -> str | None:

@@ -1,16 +1,20 @@
 """The command line: thin commands over load → trace → render; the only place that writes.
 
 Exit status: 0 done (or every expected value matched), 1 an expected value
-did not match, 2 the scenario or the command line is wrong.
+did not match, 2 the scenario or the command line is wrong, or the output
+cannot be written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import errno
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn, cast
 
 import click
 from click.core import ParameterSource
@@ -18,7 +22,8 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
-from .errors import ScenarioError
+from .errors import ScenarioError, printable
+from .output import Output, OutputError, encoding_of, fallback
 from .render.numbers import AUTO, for_dtype
 from .render.selection import Selection, SelectionError, parse_ranges, parse_spans
 from .trace import Trace
@@ -36,14 +41,60 @@ EXPORT_WIDTH = 140  # terminal-html is a page, not a terminal: a width that fits
 SLIDE_WIDTH = 120  # svg is a slide: 120 columns hold 4 gate blocks of 3 units side by side, ~17 px at 1280×720
 
 
+MIN_WIDTH, MAX_WIDTH = 40, 1000  # the widths --width accepts; COLUMNS and the terminal's are held to them
+
+
 def _console(width: int | None, stderr: bool = False) -> Console:
-    # rich itself honours NO_COLOR, COLUMNS and a non-TTY stdout (no colour, width 80)
-    return Console(width=width, stderr=stderr, highlight=False, soft_wrap=False)
+    """The Console, writing through `Output` (ASCII stand-ins where the encoding needs them).
+
+    rich itself honours NO_COLOR, COLUMNS and a non-TTY stdout (no colour, width 80); a width from COLUMNS
+    or the terminal outside what --width accepts is held to it: COLUMNS=1 draws 40 columns, not one.
+    """
+    file = cast(IO[str], Output(sys.stderr if stderr else sys.stdout))  # a text stream in all rich uses of it
+    console = Console(file=file, width=width, highlight=False, soft_wrap=False)
+    if width is None:
+        console.width = min(max(console.width, MIN_WIDTH), MAX_WIDTH)
+    return console
+
+
+def _say(message: str) -> None:
+    """One line on stderr: control characters from the input made visible, symbols the encoding lacks in ASCII.
+    A stderr that cannot be written to is left alone: there is nowhere else to say it."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(fallback(printable(message), encoding_of(sys.stderr)), err=True)
 
 
 def _fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    _say(f"error: {message}")
     sys.exit(status)
+
+
+class _Main(click.Group):
+    """The command group: output that cannot be written ends any command with one message and exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:  # click's own --help, --version or usage text, to a full disk
+            if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG):
+                raise
+            _discard_stdout()
+            _fail(f"cannot write to standard output: {exc.strerror}")
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OutputError as exc:
+            _discard_stdout()
+            _fail(str(exc))
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: what is still buffered for it must not fail again when Python exits."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no stdout, or not a file (tests)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def _selection(steps: str | None, batch: str | None, units: str | None, precision: int, full: bool) -> Selection:
@@ -90,14 +141,19 @@ def _load_and_trace(path: str, exact: bool = False, max_memory: int | None = Non
         _fail(exc.format())
 
 
-def _write(chunks: Iterable[str]) -> None:
-    out = sys.stdout
+def _write(chunks: Iterable[str], utf8: bool = False) -> None:
+    """Text to standard output; with `utf8`, a format that declares its encoding UTF-8 (JSON, HTML, SVG, a
+    scenario's YAML) is written in UTF-8 whatever the terminal's, and others get ASCII stand-ins if needed."""
+    out = Output(sys.stdout)
     for chunk in chunks:
-        out.write(chunk)
+        if utf8:
+            out.write_utf8(chunk)
+        else:
+            out.write(chunk)
     out.flush()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lstm-trace")
 def main() -> None:
     """See every number an LSTM, GRU or simple RNN computed, step by step.
@@ -279,7 +335,8 @@ def run(
     if fmt == "json":
         from .render.jsonout import iter_json
 
-        _write(iter_json(tr, list(sel.steps) if sel.steps is not None else None))
+        _json_note(("units", "batch", "precision", "full", "explain", "weights", "width"), RUN_JSON)
+        _write(iter_json(tr, list(sel.steps) if sel.steps is not None else None), utf8=True)
     elif fmt == "markdown":
         from .render.markdown import render_markdown
 
@@ -289,19 +346,31 @@ def run(
     elif fmt == "diagram":
         if sel.steps is not None and len(sel.steps) > 1:
             _fail("--format diagram draws one step: pick one with --steps t, or write one per step with --out-dir DIR")
-        _write([_diagram(tr, sel, sel.steps[0] if sel.steps else 0, shown == ("backward",))])
+        _write([_diagram(tr, sel, sel.steps[0] if sel.steps else 0, shown == ("backward",))], utf8=True)
     elif fmt == "html":
-        _write([_page(tr, sel)])
+        _write([_page(tr, sel)], utf8=True)
     elif fmt == "svg":
-        _write([_slide(tr, sel, width or SLIDE_WIDTH, shown)])
+        _write([_slide(tr, sel, width or SLIDE_WIDTH, shown)], utf8=True)
     elif fmt == "terminal-html":
-        _write([_export(tr, sel, fmt, width or EXPORT_WIDTH, shown)])
+        _write([_export(tr, sel, fmt, width or EXPORT_WIDTH, shown)], utf8=True)
     else:
         from .render.terminal import TraceView
 
         console = _console(width)
         for part in TraceView(tr, sel, shown).parts(console.width):  # printed as produced: long traces stream
             console.print(part, crop=False)
+
+
+RUN_JSON = "which holds every step's values for every unit and batch row in full (--steps picks the steps)"
+
+
+def _json_note(options: tuple[str, ...], what_json_holds: str) -> None:
+    """Say which of `options`, given on the command line, JSON does not use, rather than ignore them."""
+    ctx = click.get_current_context()
+    given = [f"--{name}" for name in options if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE]
+    if given:
+        verb = "does" if len(given) == 1 else "do"
+        _say(f"note: {', '.join(given)} {verb} not apply to --format json, {what_json_holds}")
 
 
 def _page(tr: Trace, sel: Selection) -> str:
@@ -348,7 +417,7 @@ def _write_steps(tr: Trace, sel: Selection, fmt: str, out_dir: str, width: int, 
             path.write_text(svg, encoding="utf-8")
         except OSError as exc:
             _fail(f"cannot write {path}: {exc.strerror or exc}")
-        click.echo(str(path))
+        _write([f"{path}\n"])
 
 
 def _slide(tr: Trace, sel: Selection, width: int, passes: tuple[str, ...]) -> str:
@@ -357,10 +426,9 @@ def _slide(tr: Trace, sel: Selection, width: int, passes: tuple[str, ...]) -> st
 
     slide = as_slide(_export(tr, sel, "svg", width, passes))
     if slide.text_px < READABLE_PX:
-        click.echo(
+        _say(
             f"note: the text of this slide is {slide.text_px:.0f} px on a 1280×720 slide; fewer steps (--steps), "
-            "--no-weights, a narrower --width, or one step per file (--out-dir DIR) make it larger",
-            err=True,
+            "--no-weights, a narrower --width, or one step per file (--out-dir DIR) make it larger"
         )
     return slide.svg
 
@@ -410,7 +478,7 @@ def present(scenario: str, batch: str | None, units: str | None, precision: int,
     sel = _selection(None, batch, units, precision, False)
     tr = _load_and_trace(scenario, max_memory=max_memory)
     sel = _fitted(sel, tr, None, batch, units)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout)):  # None: closed
         _fail("present needs a terminal; `lstm-trace run` writes the trace to a file or a pipe")
     from .present import PresentApp  # Textual is imported only here: the other commands start fast
 
@@ -459,7 +527,8 @@ def check(scenario: str, fmt: str, precision: int, exact: bool, width: int | Non
 
         from .check import as_json
 
-        _write([json.dumps(as_json(report, tr)) + "\n"])
+        _json_note(("precision", "width"), "which holds every value in full")
+        _write([json.dumps(as_json(report, tr)) + "\n"], utf8=True)
     else:
         from .render.report import ReportView
 
@@ -521,7 +590,7 @@ def worksheet(scenario: str, blanks: str, fmt: str, steps: str | None, batch: st
     if fmt == "html":
         from .render.printable import page
 
-        _write([page(sheet.lines(), f"worksheet · {tr.scenario.title or tr.scenario.header}")])
+        _write([page(sheet.lines(), f"worksheet · {tr.scenario.title or tr.scenario.header}")], utf8=True)
     else:
         _write(line + "\n" for line in sheet.lines())
 
@@ -579,7 +648,11 @@ def new(framework: str, layer: str | None, units: int, features: int, steps: int
 
     if force and output is None:
         _fail("--force only makes sense with -o FILE")
-    if output is not None and Path(output).exists() and not force:
+    try:
+        exists = output is not None and Path(output).exists()
+    except OSError as exc:  # a name too long for the file system, say
+        _fail(f"-o: cannot write {output}: {exc.strerror or exc}")
+    if exists and not force:
         _fail(f"-o: {output} exists; --force overwrites it")
     try:
         name = layer_name(framework, layer)
@@ -587,13 +660,13 @@ def new(framework: str, layer: str | None, units: int, features: int, steps: int
         _fail(exc.format())
     text = scenario_text(Request(framework, name, units, features, steps, batch, integers, seed))
     if output is None:
-        _write([text])
+        _write([text], utf8=True)
         return
     try:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         _fail(f"-o: cannot write {output}: {exc.strerror}")
-    click.echo(f"wrote {output}", err=True)
+    _say(f"wrote {output}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -184,7 +184,7 @@ def run_cell(
         helper.join()
     blocks, updates = _record(cell, arrays, active)
     return Run(layer, direction, cell, reads, x, xw, hu, pre, act, h, active=active, blocks=blocks, updates=updates,
-               **extra)  # fmt: skip
+               masked=mask is not None, **extra)  # fmt: skip
 
 
 def _hold(s: int, active: np.ndarray, h: np.ndarray, extra: dict[str, np.ndarray]) -> None:

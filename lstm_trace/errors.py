@@ -15,8 +15,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-MAX_TEXT = 300  # characters of a value a message quotes; the rest is counted, not printed
-
 
 @dataclass(frozen=True)
 class Where:
@@ -59,7 +57,7 @@ class ScenarioError(Exception):
         self.problem = problem
         self.where = where or Where()
         self.expected = expected
-        self.found = None if found is None else clipped(found)
+        self.found = found
         self.hint = hint
         super().__init__(self.format())
 
@@ -67,16 +65,19 @@ class ScenarioError(Exception):
         return self.format()
 
     def format(self) -> str:
-        head = self.where.describe()
-        field = self.where.path
+        """The message as printed: every part from the input with its control characters made visible, and
+        what was found cut short, so that neither an escape sequence nor a whole file reaches the terminal."""
+        head = printable(self.where.describe(), one_line=True)
+        field = printable(self.where.path, one_line=True)
+        problem = printable(self.problem)
         lines = [f"{head}: " if head else ""]
-        lines[0] += f"{field}: {self.problem}" if field else self.problem
+        lines[0] += f"{field}: {problem}" if field else problem
         if self.expected is not None:
-            lines.append(f"  expected: {self.expected}")
+            lines.append(f"  expected: {printable(self.expected)}")
         if self.found is not None:
-            lines.append(f"  found:    {self.found}")
+            lines.append(f"  found:    {shortened(printable(self.found, one_line=True))}")
         if self.hint:
-            lines.append(f"  hint: {self.hint}")
+            lines.append(f"  hint: {printable(self.hint)}")
         return "\n".join(lines)
 
 
@@ -115,12 +116,7 @@ def shown(value: Any) -> str:
     """repr(value) for a message, reading only a bounded part of it: a value from a scenario may be an alias
     that stands for millions of items, or a string of millions of characters."""
     text = _BOUNDED.repr(value)
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
-
-
-def clipped(text: str) -> str:
-    """Text for a message, cut to MAX_TEXT characters, saying how long it was."""
-    return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}… ({len(text):,} characters)"
+    return text if len(text) <= FOUND_CHARS else text[: FOUND_CHARS - 1] + "…"
 
 
 def closest(name: str, valid: Iterable[str]) -> str | None:
@@ -129,7 +125,6 @@ def closest(name: str, valid: Iterable[str]) -> str | None:
 
     if len(name) > 100:  # no name is that long; and comparing is quadratic in the length
         return None
-
     options = list(valid)
     lowered = {v.lower(): v for v in options}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
@@ -150,7 +145,25 @@ def unknown_name(kind: str, name: str, valid: Iterable[str], where: Where) -> Sc
     )
 
 
-def printable(text: str) -> str:
-    """Text from a scenario with its control characters (escape sequences) shown as �, keeping line breaks:
-    a title must not be able to move the cursor or recolour the reader's terminal."""
-    return "".join("�" if unicodedata.category(ch) == "Cc" and ch not in "\n\t" else ch for ch in text)
+# Characters that reorder the text around them on screen (Unicode bidi embeddings, overrides and isolates):
+# a name written with them reads differently from what it is.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+FOUND_CHARS = 200  # what a message quotes of what it found: enough to recognise it, never a whole file
+
+
+def printable(text: str, one_line: bool = False) -> str:
+    """Text from a scenario with its control characters (escape sequences) shown as �, keeping line breaks
+    unless `one_line`: a title must not be able to move the cursor or recolour the reader's terminal."""
+    keep = "\t" if one_line else "\n\t"
+    if text.isprintable():  # the common case, checked in C
+        return text
+    return "".join(
+        "�" if (unicodedata.category(ch) == "Cc" and ch not in keep) or ch in BIDI_CONTROLS else ch for ch in text
+    )
+
+
+def shortened(text: str, limit: int = FOUND_CHARS) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"

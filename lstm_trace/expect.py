@@ -15,6 +15,8 @@ the gradients exist; shapes and step numbers here.
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -107,16 +109,47 @@ def parse_expect(data: Any, net: Network, where: Where) -> Expect:
         if key not in valid:
             raise unknown_name("expect key", str(key), valid, here)
         if key == "tolerance":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ScenarioError("tolerance must be a number ≥ 0", here, found=repr(value))
-            tolerance = float(value)
+            tolerance = _tolerance(value, here)
         elif key == "steps":
             items += _steps(value, net, here)
         elif key == "gradients":
             items += _gradients(value, net, here)
         else:
-            items.append(Expected(str(key), None, _array(value, here, net), here.line))
+            items.append(Expected(str(key), None, _final(str(key), _array(value, here, net), net, here), here.line))
     return Expect(tuple(items), tolerance)
+
+
+def _tolerance(value: Any, where: Where) -> float:
+    """A finite number ≥ 0: NaN would make every value wrong, inf every value right."""
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # an integer beyond float range
+            number = float(value)
+    if number is None or not math.isfinite(number) or number < 0:
+        huge = isinstance(value, int) and not isinstance(value, bool) and number is None
+        found = f"an integer of {len(str(value)):,} digits" if huge else repr(value)
+        raise ScenarioError(
+            "tolerance must be a finite number ≥ 0", where, expected="e.g. 0.0005, or 0 for equality", found=found
+        )
+    return number
+
+
+def _final(name: str, values: np.ndarray, net: Network, where: Where) -> np.ndarray:
+    """A final state's expected values, whose last axis must be the state's units: h (1, 3) may be written
+    [..3 values..] but not as a column (3, 1), which has as many values and means something else."""
+    if name not in ("h", "c") or values.ndim == 0:
+        return values
+    last = net.cells[-1][0]
+    width = last.units if name == "c" else net.h0[-1][0].shape[-1]
+    if values.shape[-1] != width and values.size % width == 0:
+        raise ScenarioError(
+            "wrong shape",
+            where,
+            expected=f"the state's {width} units along the last axis (a row per batch row)",
+            found=f"shape {values.shape}",
+            hint=f"write each batch row's {width} values as one list",
+        )
+    return values
 
 
 def _array(value: Any, where: Where, net: Network) -> np.ndarray:

@@ -104,12 +104,20 @@ def parse_backward(data: Any, where: Where, source_dir: Any, dtype: np.dtype[Any
         if loss != "sum":
             if "target" not in data:
                 raise ScenarioError(f"{loss} needs a target", where, expected="target: an array shaped like the output")
-            target = to_array(data["target"], where.child("target", lines("target")), source_dir, dtype)
+            target = _finite(data["target"], where.child("target", lines("target")), source_dir, dtype)
         return Backward(loss=str(loss), of=data["of"], target=target, where=where)
     upstream = {
-        str(name): to_array(value, where.child(name, lines(name)), source_dir, dtype) for name, value in data.items()
+        str(name): _finite(value, where.child(name, lines(name)), source_dir, dtype) for name, value in data.items()
     }
     return Backward(upstream=upstream, where=where)
+
+
+def _finite(value: Any, where: Where, source_dir: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """An array of the block: a NaN or inf here would make every gradient NaN, so it is refused."""
+    array = to_array(value, where, source_dir, dtype)
+    if array.dtype != object and not np.isfinite(array).all():
+        raise ScenarioError("a target or gradient must be finite", where, expected="finite numbers", found="NaN or inf")
+    return array
 
 
 def _upstream(spec: Backward, outputs: Mapping[str, np.ndarray]) -> tuple[Any, dict[str, np.ndarray]]:
@@ -199,6 +207,9 @@ def gradients(tr: Trace, spec: Backward) -> Gradients:
     backward_runs = tuple(reversed(layers))
     assert above is not None
     weights, state = _named(tr, backward_runs, above)
+    fed = tr.scenario.origin.codes.get("inputs")  # 0 where the layer read a constant, not x (a Masking layer's 0)
+    if fed is not None and fed.size == above.size and not fed.all():
+        above = np.where(fed.reshape(above.shape) > 0, above, np.zeros((), above.dtype))
     return Gradients(spec, loss, upstream, backward_runs, weights, above, state)
 
 
@@ -231,11 +242,10 @@ def _named(
             np.add.at(pool, codes, np.asarray(canonical[ident]).ravel())
     weights: dict[str, np.ndarray] = {}
     state: dict[str, np.ndarray] = {}
-    initial = tr.scenario.data.get("initial_state") or {}
     for source in origin.sources:
         size = int(np.prod(source.shape))
         value = pool[source.offset : source.offset + size].reshape(source.shape)
         if source.name == "inputs":
             continue
-        (state if source.name in initial else weights)[source.name] = value
+        (state if source.state else weights)[source.name] = value
     return weights, state

@@ -78,13 +78,15 @@ class Source:
     name: str
     shape: tuple[int, ...]
     offset: int
+    state: bool = False  # an initial state, not a weight
 
 
 def scenario_arrays(scenario: Scenario) -> list[tuple[str, np.ndarray, tuple[Any, ...]]]:
     """Each array the scenario's file gives (weights, inputs, initial state): its name, values and place.
 
     The name is the one a reader edits it by: the weight's own name (`weights[k]` for a get_weights()
-    list), `inputs`, or the initial state's key. Raises ScenarioError where an array cannot be read again.
+    list), `inputs`, or the initial state's key; in a stack of layers (`layers:`), prefixed by its entry
+    (`layers[1].kernel`, from 0 as the list indexes it). Raises ScenarioError where an array cannot be read again.
     """
     data = scenario.data
     base = scenario.source.parent if scenario.source is not None else None
@@ -94,38 +96,49 @@ def scenario_arrays(scenario: Scenario) -> list[tuple[str, np.ndarray, tuple[Any
     def take(name: str, value: Any, path: tuple[Any, ...]) -> None:
         found.append((name, to_array(value, Where(scenario.source, None, name), base, dtype), path))
 
-    weights = data.get("weights")
-    if isinstance(weights, list):
-        for k, value in enumerate(weights):
-            take(f"weights[{k}]", value, ("weights", k))
-    elif isinstance(weights, Mapping):
-        for key, value in weights.items():
-            take(str(key), value, ("weights", key))
-    from .scenario import WEIGHT_SHORTCUTS
+    def layer(entry: Mapping[str, Any], prefix: str, at: tuple[Any, ...]) -> None:
+        weights = entry.get("weights")
+        if isinstance(weights, list):
+            for k, value in enumerate(weights):
+                take(f"{prefix}weights[{k}]", value, (*at, "weights", k))
+        elif isinstance(weights, Mapping):
+            for key, value in weights.items():
+                take(f"{prefix}{key}", value, (*at, "weights", key))
+        from .scenario import WEIGHT_SHORTCUTS
 
-    for key in WEIGHT_SHORTCUTS:
-        if key in data:
-            take(key, data[key], (key,))
+        for key in WEIGHT_SHORTCUTS:
+            if key in entry:
+                take(f"{prefix}{key}", entry[key], (*at, key))
+
+    def state(entry: Mapping[str, Any], prefix: str, at: tuple[Any, ...]) -> None:
+        given = entry.get("initial_state")
+        if isinstance(given, Mapping):
+            for key, value in given.items():
+                if value is not None:
+                    take(f"{prefix}{key}", value, (*at, "initial_state", key))
+
+    stack = data.get("layers")
+    entries = list(enumerate(stack)) if isinstance(stack, list) else []
+    for k, entry in entries:
+        layer(entry, f"layers[{k}].", ("layers", k))
+    layer(data, "", ())
     take("inputs", data["inputs"], ("inputs",))
-    state = data.get("initial_state")
-    if isinstance(state, Mapping):
-        for key, value in state.items():
-            if value is not None:
-                take(str(key), value, ("initial_state", key))
+    for k, entry in entries:
+        state(entry, f"layers[{k}].", ("layers", k))
+    state(data, "", ())
     return found
+
+
+def is_state(path: tuple[Any, ...]) -> bool:
+    """Whether an array's place (from `scenario_arrays`) is an initial state's."""
+    return len(path) >= 2 and path[-2] == "initial_state"
 
 
 def with_array(data: Mapping[str, Any], path: tuple[Any, ...], value: np.ndarray) -> dict[str, Any]:
     """A shallow copy of a scenario mapping with the array at `path` (from `scenario_arrays`) replaced."""
-    top = dict(data)
-    if len(path) == 1:
-        top[path[0]] = value
-        return top
-    inner = top[path[0]]
-    inner = list(inner) if isinstance(inner, list) else dict(inner)
-    inner[path[1]] = value
-    top[path[0]] = inner
-    return top
+    top: Any = list(data) if isinstance(data, list) else dict(data)
+    top[path[0]] = value if len(path) == 1 else with_array(top[path[0]], path[1:], value)
+    return top  # type: ignore[no-any-return]
 
 
 def sources_of(scenario: Scenario) -> Origin:
@@ -140,7 +153,7 @@ def sources_of(scenario: Scenario) -> Origin:
         return Origin((), {}, f"a weight could not be read again ({exc.problem})")
     sources, offset = [], 1
     for name, array, path in arrays:
-        sources.append((Source(name, array.shape, offset), array, path))
+        sources.append((Source(name, array.shape, offset, is_state(path)), array, path))
         offset += array.size
     total = sum(int(np.prod(s.shape)) for s, _, _ in sources)
     if 2 * total >= CODE_LIMIT:
@@ -153,7 +166,7 @@ def sources_of(scenario: Scenario) -> Origin:
             codes = np.arange(start, start + int(np.prod(source.shape)), dtype=dtype)
             coded = with_array(coded, path, codes.reshape(source.shape))
         try:
-            builds.append(dict(canonical_arrays(type(scenario).from_dict(coded, scenario.source).network)))
+            builds.append(dict(canonical_arrays(scenario.with_numbers(coded).network)))
         except ScenarioError as exc:
             return Origin((), {}, f"the layer could not be rebuilt with other numbers ({exc.problem})")
     flat_values = np.concatenate([np.asarray(array, np.float64).ravel() for _, array, _ in sources])

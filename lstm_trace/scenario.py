@@ -10,7 +10,7 @@ layer uses an activation that fractions cannot compute.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +47,11 @@ TOP_KEYS = (
     "expect",
     "backward",
     "module",
+    "mask",
+    "masking",
+    "layers",
 )
+EXTRAS = ("mask", "masking", "layers")  # read by the frameworks that name them in their `extras` (Keras)
 CONFIG_SHORTCUTS = ("units", "activation", "recurrent_activation")
 WEIGHT_SHORTCUTS = ("kernel", "recurrent_kernel", "bias")
 DTYPES = ("float32", "float64")
@@ -74,6 +78,7 @@ class Scenario:
     warnings: tuple[str, ...] = ()
     exact: bool = False  # the network holds Fractions: every number as written, computed exactly
     data: Any = None  # the mapping it was read from, kept for views that rebuild the layer with other numbers
+    pinned: Mapping[str, Any] = field(default_factory=dict)  # what its numbers decided (frameworks.Built.pinned)
 
     @cached_property
     def origin(self) -> Origin:
@@ -92,6 +97,11 @@ class Scenario:
         """
         return _build(data, source, exact)
 
+    def with_numbers(self, data: Any) -> Scenario:
+        """The same layer read from `data`, other numbers in the same places, keeping what this scenario's own
+        numbers decided (a Keras Masking layer's mask): provenance.py follows numbers through it."""
+        return _build(data, self.source, pinned=self.pinned)
+
 
 def load(path: str | Path, exact: bool = False) -> Scenario:
     """Read and validate a scenario file; `exact` reads every number as the fraction it writes (0.1 is 1/10)."""
@@ -100,7 +110,7 @@ def load(path: str | Path, exact: bool = False) -> Scenario:
     return Scenario.from_dict(data, source=file, exact=exact)
 
 
-def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
+def _build(data: Any, source: Path | None, exact: bool = False, pinned: Mapping[str, Any] | None = None) -> Scenario:
     top = Where(source, getattr(data, "line", None))
     if data is None:
         raise ScenarioError("the scenario is empty", top, expected="a YAML mapping with at least weights and inputs")
@@ -118,15 +128,17 @@ def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
     fw = frameworks.get(framework)
     module = _module(data, framework, where)
     data = _whole_npz(data, source, where)
-    layer = _layer(data.get("layer", "LSTM"), fw.layers, where("layer"))
+    extras = _extras(data, fw, where, pinned)
+    layer = "Sequential" if "layers" in extras else _layer(data.get("layer", "LSTM"), fw.layers, where("layer"))
     config = _merged(data, "config", CONFIG_SHORTCUTS, where)
-    weights = _weights(data, where)
+    weights = {} if "layers" in extras else _weights(data, where)
     dtype = _dtype(data, fw.dtype_of(config), where)
     if "inputs" not in data:
         raise ScenarioError("missing key 'inputs'", top, expected="inputs: (T, F) or (B, T, F) nested lists")
     numbers = np.dtype(object) if exact else np.dtype(dtype)  # object: Fractions
     inputs = _inputs(data["inputs"], where("inputs"), source, numbers)
-    state = data.get("initial_state") or {}
+    state = data.get("initial_state")
+    state = {} if state is None else state  # [] or false is not "no initial state": refused below
     if not isinstance(state, Mapping):
         raise ScenarioError("initial_state must be a mapping", where("initial_state"), found=f"a {_kind(state)}")
     raw = frameworks.Raw(
@@ -139,6 +151,7 @@ def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
         file=source,
         lines={key: lines(key) for key in TOP_KEYS},
         module=module,
+        extras=extras,
     )
     raw.check_finite(inputs, where("inputs"))
     built = fw.build(raw)
@@ -176,7 +189,25 @@ def _build(data: Any, source: Path | None, exact: bool = False) -> Scenario:
         warnings=tuple(raw.warnings),
         exact=exact,
         data=data,
+        pinned=built.pinned,
     )
+
+
+def _extras(data: Mapping[str, Any], fw: Any, where: Any, pinned: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The top-level keys only some frameworks read (Keras's mask, masking and layers), refused elsewhere."""
+    extras = {key: data[key] for key in EXTRAS if key in data}
+    for key in extras:
+        if key not in getattr(fw, "extras", ()):
+            raise ScenarioError(
+                f"{key} is not read by framework {fw.name}", where(key), hint=f"{key} is Keras's: framework: keras"
+            )
+    if "layers" in extras:  # a stack: each entry holds its own layer, config, weights and initial state
+        for key in ("layer", "config", "weights", "initial_state", *CONFIG_SHORTCUTS, *WEIGHT_SHORTCUTS):
+            if key in data:
+                raise ScenarioError(
+                    f"{key} belongs in an entry of layers", where(key), hint="each entry of layers has its own"
+                )
+    return {**extras, "pinned": pinned} if pinned else extras
 
 
 def _kind(value: Any) -> str:
@@ -252,6 +283,14 @@ def _merged(data: Mapping[str, Any], section: str, shortcuts: tuple[str, ...], w
 def _weights(data: Mapping[str, Any], where: Any) -> Any:
     weights = data.get("weights")
     if isinstance(weights, list):  # a get_weights() list; shortcuts cannot be mixed in
+        mixed = [key for key in WEIGHT_SHORTCUTS if key in data]
+        if mixed:
+            raise ScenarioError(
+                f"{mixed[0]} at the top cannot be added to a get_weights() list",
+                where(mixed[0]),
+                expected="the weights once: the list, or weights by name with the top-level shortcuts",
+                hint="the list already holds every weight in order; leave out the top-level " + " and ".join(mixed),
+            )
         return weights
     if weights is None and not any(k in data for k in WEIGHT_SHORTCUTS):
         raise ScenarioError(

@@ -115,6 +115,7 @@ class Run:
     p_unclipped: np.ndarray | None = None  # (T, B, P) m·P before proj_clip
     pre_clipped: np.ndarray | None = None  # (T, B, GH) what each activation was given, where pre_clip is set
     active: np.ndarray | None = None  # (T, B) False where a step was masked
+    masked: bool = False  # `active` is a mask's (Keras), where a row skips any step, not one past its length
     blocks: Mapping[str, GateRecord] = field(default_factory=dict)  # canonical gate → its record
     updates: tuple[Op, ...] = ()
 

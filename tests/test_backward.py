@@ -51,6 +51,10 @@ def _float64(path: Path) -> dict[str, Any]:
     config = data.get("config")
     if isinstance(config, dict) and "dtype" in config:
         data["config"] = {k: v for k, v in config.items() if k != "dtype"}
+    if "layers" in data:  # a Keras stack: each layer's config names its dtype
+        data["layers"] = [
+            {**e, "config": {k: v for k, v in e["config"].items() if k != "dtype"}} for e in data["layers"]
+        ]
     return data
 
 
@@ -60,8 +64,9 @@ def _loss(data: dict[str, Any], path: Path, upstream: dict[str, np.ndarray]) -> 
 
 
 # every framework's fixtures (not the mistakes); not those that sit a pre-activation on an activation's corner on
-# purpose, where a central difference averages the two slopes and the framework takes one
-FILES = sorted(p for p in FIXTURES.glob("[!m]*/*.yaml") if "corner" not in p.stem)
+# purpose, where a central difference averages the two slopes and the framework takes one, nor those with a Keras
+# Masking layer, whose mask moves when a masked step's input is nudged off mask_value (the gradient holds it still)
+FILES = sorted(p for p in FIXTURES.glob("[!m]*/*.yaml") if "corner" not in p.stem and "masking" not in p.stem)
 
 
 @pytest.mark.parametrize("path", FILES[::2], ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -197,3 +202,12 @@ def test_the_plain_lstm_loop_is_the_operation_by_operation_pass(path: Path) -> N
             assert back.grads.keys() == general.grads.keys()
             for name, value in back.grads.items():
                 np.testing.assert_array_equal(value, general.grads[name], err_msg=name)
+
+
+def test_a_nan_target_is_refused(tmp_path: Path) -> None:
+    text = (SCENARIOS / "seed_backward.yaml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("backward:"))
+    text += "\nbackward: {loss: half_squared_error, of: h, target: [0, .nan, 0]}\n"
+    result = run_cli("run", str(write_scenario(tmp_path, text)), "--format", "json")
+    assert result.exit_code == 2 and "a target or gradient must be finite" in result.stderr
+    assert "backward.target" in result.stderr

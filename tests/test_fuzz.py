@@ -371,3 +371,211 @@ def test_random_ranges(option: str, value: str, command: str) -> None:
     """Any --steps, --batch or --units: read against the trace's sizes, never expanded beyond them."""
     args = [command, str(SEED_FILE), option, value] + (["--blank", "h"] if command == "worksheet" else [])
     assert_clean(*run_bounded(args, peak_mib=20, seconds=10))
+
+
+# ---- hardening: hostile values in every input surface ------------------------------------------------------------
+#
+# Each strategy below writes one hostile value into one place of a scenario that is otherwise the seed (a Keras
+# LSTM(3)), a torch or tf1 layer with lengths, or a backward block: an explicit tag with any text, nesting from
+# a few levels to a hundred thousand, integers beyond float range and beyond Python's digit limit, control
+# characters and bidi overrides, merge keys, damaged .npz files and any .csv text. Whatever it is, the run is
+# exit 0 or exit 2 with one `error:` message, no traceback, and no raw control character on the terminal.
+
+SEED_TEXT = """\
+framework: keras
+layer: LSTM
+config: {units: 3, activation: null, recurrent_activation: null}
+weights:
+  kernel: [[2, 1, 1, 0, 0, 0, 0, 1, 1, 0, 1, 0], [1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0]]
+  recurrent_kernel: [[1, 0, 0, 1, 2, 1, 0, 1, 2, 0, 1, 0], [1, 1, 0, 0, 2, 1, 0, 1, 2, 2, 0, 0], [1, 0, 1, 2, 0, 1, 0, 1, 1, 0, 1, 0]]
+  bias: [3, 1, 0, 1, 1, 0, 0, 1, 0, 2, 0, 0]
+inputs: [[[1, 0]]]
+"""
+SLOTS = {  # where a hostile value goes: the text it replaces (or follows) in SEED_TEXT
+    "inputs": "[[[1, 0]]]",
+    "bias": "[3, 1, 0, 1, 1, 0, 0, 1, 0, 2, 0, 0]",
+    "units": "units: 3,",
+    "title": None,
+    "initial_state": None,
+    "expect.h": None,
+    "expect.tolerance": None,
+    "backward.h": None,
+    "backward.target": None,
+    "mask": None,
+    "layers": None,
+    "key": None,
+}
+CONTROL = st.sampled_from(["\x1b[31m", "\x1b]0;x\x07", "\x00", "\x07", "\u202e", "\x9b", "\r", "\x1b[2J"])
+TAGS = st.sampled_from(["!!int", "!!float", "!!bool", "!!null", "!!timestamp", "!!binary", "!!str", "!!set", "!!omap"])
+_tagged = st.builds(lambda tag, text: f"{tag} {text!r}", TAGS, st.text(max_size=8))
+_tagged_plain = st.builds(
+    lambda tag, text: f"{tag} {text}", TAGS, st.sampled_from(["1.5", "abc", "maybe", "2001-13-45", "١", "1_0", "0x1F"])
+)
+_deep = st.builds(lambda n, leaf: "[" * n + leaf + "]" * n, st.sampled_from([2, 33, 65, 70, 300, 1001, 100_000]),
+                  st.sampled_from(["1", "a", ", ".join(["1"] * 1100)]))  # fmt: skip
+_huge = st.builds(lambda digits, sign: sign + "9" * digits, st.sampled_from([20, 309, 400, 4301, 5000]),
+                  st.sampled_from(["", "-"]))  # fmt: skip
+_controlled = st.builds(lambda ctrl, text: '"' + (text + ctrl).encode("unicode_escape").decode() + '"', CONTROL,
+                        st.text(max_size=5))  # fmt: skip
+_merge = st.sampled_from(["{<<: {units: 2}, units: 3}", "{<<: [{a: 1}, {a: 2}], a: 3}", "{<<: 5}", "{<<: [1]}"])
+_special = st.sampled_from([".nan", ".inf", "-.inf", "[]", "{}", "false", "0", "''", "[[.nan]]", "[[1, 2], [3]]"])
+hostile = st.one_of(_tagged, _tagged_plain, _deep, _huge, _controlled, _merge, _special)
+
+
+def _placed(slot: str, value: str) -> str:
+    text = SEED_TEXT
+    old = SLOTS[slot]
+    if old is not None:
+        return text.replace(old, f"{'units: ' if slot == 'units' else ''}{value}{',' if slot == 'units' else ''}", 1)
+    if slot == "key":
+        return text + f"{value}: 1\n"
+    if "." in slot:
+        top, sub = slot.split(".")
+        extra = ", loss: half_squared_error, of: h" if sub == "target" else ""
+        return text + f"{top}: {{{sub}: {value}{extra}}}\n"
+    return text + f"{slot}: {value}\n"
+
+
+def assert_nothing_raw(out: str, err: str) -> None:
+    """No control character from the input on the terminal (the CliRunner's output is no TTY: rich writes none)."""
+    for char in ("\x1b", "\x00", "\x07", "\x9b", "\u202e"):
+        assert char not in out + err, (char, err[:300])
+
+
+def run_args(args: list[str], files: dict[str, str | bytes]) -> tuple[int, str, str]:
+    with tempfile.TemporaryDirectory() as folder:
+        for name, content in files.items():
+            path = Path(folder) / name
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        full = [a.replace("{dir}", folder) for a in args]
+        env = {"COLUMNS": "80", "NO_COLOR": "1"}
+        result = CliRunner().invoke(main, full, env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@FUZZ
+@given(slot=st.sampled_from(sorted(SLOTS)), value=hostile, command=st.sampled_from(["run", "check", "json"]))
+def test_hostile_values_anywhere(slot: str, value: str, command: str) -> None:
+    args = ["run", "{dir}/s.yaml", "--format", "json"] if command == "json" else [command, "{dir}/s.yaml"]
+    code, out, err = run_args(args, {"s.yaml": _placed(slot, value)})
+    assert code in ((0, 1, 2) if command == "check" else (0, 2)), (code, err)
+    assert "Traceback" not in out + err
+    if code == 2:
+        assert err.startswith("error: ") and out == "", err
+    assert_nothing_raw(out, err)
+
+
+def _npz(**arrays: Any) -> bytes:
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
+    return buffer.getvalue()
+
+
+GOOD_NPZ = _npz(x=[[[1.0, 0.0]]])
+TORCH_NPZ = _npz(weight_ih_l0=[[1.0]], weight_hh_l0=[[1.0]], bias_ih_l0=[0.0], bias_hh_l0=[0.0])
+
+
+@FUZZ
+@given(
+    torch=st.booleans(),
+    cut=st.integers(0, len(TORCH_NPZ)),
+    flips=st.lists(st.tuples(st.integers(0, len(TORCH_NPZ) - 1), st.integers(1, 255)), max_size=4),
+)
+def test_damaged_npz(torch: bool, cut: int, flips: list[tuple[int, int]]) -> None:
+    data = bytearray(TORCH_NPZ if torch else GOOD_NPZ)
+    for pos, mask in flips:
+        data[pos % len(data)] ^= mask
+    damaged = bytes(data[:cut])
+    if torch:
+        scenario = "framework: torch\nlayer: RNN\nconfig: {hidden_size: 1}\nweights: {npz: w.npz}\ninputs: [[1]]\n"
+    else:
+        scenario = SEED_TEXT.replace("[[[1, 0]]]", "{npz: w.npz, key: x}")
+    assert_clean(*run_args(["run", "{dir}/s.yaml", "--format", "json"], {"s.yaml": scenario, "w.npz": damaged}))
+
+
+@FUZZ
+@given(text=st.text(max_size=80), delimiter=st.sampled_from([",", ";", "\t", " "]), raw=st.binary(max_size=40))
+def test_any_csv(text: str, delimiter: str, raw: bytes) -> None:
+    scenario = SEED_TEXT.replace(SLOTS["bias"] or "", f"{{csv: b.csv, delimiter: {delimiter!r}}}")
+    for content in (text, raw, "\ufeff" + text):
+        code, out, err = run_args(["run", "{dir}/s.yaml", "--format", "json"], {"s.yaml": scenario, "b.csv": content})
+        assert_clean(code, out, err)
+        assert_nothing_raw(out, err)
+
+
+selector = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(["1", "1-3", "0", "-1", "all", "3-1", "1,,2", "999999999999999999999", "1-", "\x1b[31m"]),
+)
+
+
+@FUZZ
+@given(
+    fmt=st.sampled_from(["terminal", "markdown", "json", "diagram", "svg"]),
+    options=st.dictionaries(
+        st.sampled_from(["--steps", "--batch", "--units", "--precision", "--width", "--pass"]), selector, max_size=4
+    ),
+    flags=st.lists(st.sampled_from(["--full", "--explain", "--no-weights", "--exact"]), max_size=2, unique=True),
+)
+def test_command_line_selectors(fmt: str, options: dict[str, str], flags: list[str]) -> None:
+    args = ["run", "{dir}/s.yaml", "--format", fmt, *flags]
+    for name, value in options.items():
+        args += [name, value]
+    code, out, err = run_args(args, {"s.yaml": SEED_TEXT})
+    assert code in (0, 2), (code, err)
+    assert "Traceback" not in out + err
+    if code == 2:
+        assert err.startswith(("error: ", "Usage: ")) and out == "", err
+    assert_nothing_raw(out, err)
+
+
+@FUZZ
+@given(
+    surface=st.sampled_from(["tf1", "onnx", "torch_pack", "torch_total", "backward", "backward_loss"]),
+    value=st.one_of(hostile, values.map(lambda v: yaml.safe_dump(v, default_flow_style=True).strip())),
+)
+def test_lengths_and_backward_blocks(surface: str, value: str) -> None:
+    """Every input surface added with lengths and the backward pass takes any value without a traceback."""
+    scenario = {
+        "tf1": "framework: tf1\nlayer: BasicRNNCell\nconfig: {num_units: 1, dynamic_rnn: {sequence_length: %s}}\n"
+        "weights: {kernel: [[1], [1]], bias: [0]}\ninputs: [[[1], [1]], [[1], [1]]]\n",
+        "onnx": "framework: onnx\nlayer: RNN\nconfig: {hidden_size: 1, sequence_lens: %s}\n"
+        "weights: {W: [[[1]]], R: [[[1]]]}\ninputs: [[[1]], [[1]]]\n",
+        "torch_pack": "framework: torch\nlayer: RNN\nconfig: {hidden_size: 1, pack_padded_sequence: {lengths: %s}}\n"
+        "weights: {weight_ih_l0: [[1]], weight_hh_l0: [[1]], bias_ih_l0: [0], bias_hh_l0: [0]}\ninputs: [[[1]]]\n",
+        "torch_total": "framework: torch\nlayer: RNN\nconfig: {hidden_size: 1, pack_padded_sequence: {lengths: [1]}, "
+        "pad_packed_sequence: {total_length: %s}}\n"
+        "weights: {weight_ih_l0: [[1]], weight_hh_l0: [[1]], bias_ih_l0: [0], bias_hh_l0: [0]}\ninputs: [[[1]]]\n",
+        "backward": SEED_TEXT + "backward: {h: %s}\n",
+        "backward_loss": SEED_TEXT + "backward: {loss: %s, of: h, target: [[1, 2, 3]]}\n",
+    }[surface] % value
+    code, out, err = run_args(["run", "{dir}/s.yaml", "--format", "json"], {"s.yaml": scenario})
+    assert_clean(code, out, err)
+    assert_nothing_raw(out, err)
+
+
+@FUZZ
+@given(
+    command=st.sampled_from(["check", "worksheet"]),
+    blanks=st.lists(st.sampled_from(["h", "c", "o", "pre_i", "j", "zz", "", "\x1b[31m"]) | st.text(max_size=4),
+                    max_size=3),
+    options=st.dictionaries(st.sampled_from(["--steps", "--batch", "--units", "--precision", "--width", "--format"]),
+                            selector | st.sampled_from(["json", "html", "markdown"]), max_size=3),
+)  # fmt: skip
+def test_check_and_worksheet_selectors(command: str, blanks: list[str], options: dict[str, str]) -> None:
+    args = [command, "{dir}/s.yaml"] + (["--blank", ",".join(blanks)] if command == "worksheet" else [])
+    for name, value in options.items():
+        args += [name, value]
+    code, out, err = run_args(args, {"s.yaml": SEED_TEXT + "expect: {h: [0, 4, 0]}\n"})
+    assert code in (0, 1, 2), (code, err)
+    assert "Traceback" not in out + err
+    if code == 2:
+        assert err.startswith(("error: ", "Usage: ")) and out == "", err
+    assert_nothing_raw(out, err)

@@ -242,6 +242,7 @@ def keras_fixtures(framework: str) -> None:
             scenario["initial_state"] = initial
         scenario["inputs"] = x
         write(framework, name, scenario, reference)
+    keras_more_fixtures(framework, keras, version)
 
 
 def _tf_constant(array: np.ndarray) -> Any:
@@ -2213,6 +2214,7 @@ def keras_gradient_fixtures(framework: str) -> None:
     for case in keras_gradient_cases():
         if case.variant != "seed" or version == 3:  # the seed scenario is a Keras 3 one
             _keras_gradient_fixture(tf, keras, fw, corner, case)
+    keras_more_gradient_fixtures(fw, keras, version)
 
 
 def _keras_gradient_fixture(tf: Any, keras: Any, fw: str, corner: float, case: GradCase) -> None:
@@ -2519,6 +2521,572 @@ def _onnx_gradient_fixture(label: str, case: GradCase) -> None:
     scenario = gradient_scenario(case, "onnx", description, case.config, weights, initial, x, backward)
     reference = {"framework": label, "method": FD_METHOD, **outputs, "gradients": gradients_of(loss(at), grads, None)}
     write_gradient("onnx", case.name, scenario, reference)
+
+
+# --------------------------------------------------------------------------- keras: more layers
+# Keras's Bidirectional (every merge_mode, over LSTM, GRU and SimpleRNN), its mask (by argument and by a Masking
+# layer, with and without initial_state) and Sequential stacks of recurrent layers, written by the `keras`,
+# `keras2` and `gradients-keras*` groups after their other cases. Each case is built and called as Keras calls
+# it (a Bidirectional alone, Masking then a layer, a Sequential); the reference holds every output under the
+# contract's names (SCENARIO.md, "More layers"), the whole sequence whatever return_sequences says: the last
+# layer called once more with return_sequences and return_state on (and a Bidirectional's merge_mode off, its
+# two directions then merged as Keras merges them). For gradients, layer 1's forward direction is also run as
+# its cell called step by step with Keras's masking (a masked row keeps its state; the output repeats the
+# previous one, zeros before the first used step, or zeros with zero_output_for_mask), every other layer and
+# direction the real one: that loop must give the real network's outputs and gradients, and per_step is the
+# tape's gradient of the states it carries (c: of the c the cell made, h made from it, where the step was taken).
+MORE_NAMES = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simple_rnn"}
+
+
+def _rnn(cls: str, units: int, **kw: Any) -> dict[str, Any]:
+    return {"cls": cls, "kw": {"units": units, **kw}}
+
+
+def _bi(inner: dict[str, Any], merge_mode: str | None = "concat", backward: dict[str, Any] | None = None) -> dict:
+    return {"cls": "Bidirectional", "inner": inner, "merge_mode": merge_mode, "backward": backward}
+
+
+class MoreCase(NamedTuple):
+    """One case: the layers (one, or a Sequential's), and how they are called."""
+
+    name: str
+    layers: list[dict[str, Any]]
+    loss: str = "upstream"
+    of: str = ""  # the outputs given upstream gradients ("" every output the network returns), or the loss's one
+    dtype: str = "float32"
+    batch: int = 2
+    steps: int = 4
+    features: int = 3
+    mask: tuple[tuple[int, ...], ...] | None = None  # 1 = the step is used, per batch row
+    masking: float | None = None  # a Masking(mask_value) layer in front; `mask` then says which steps hold it
+    initial_state: bool = False
+    weights: str = "names"  # forward_lstm/kernel (names), full variable paths (paths) or get_weights() (list)
+    scale: float = 0.6
+
+
+def keras_more_cases() -> Iterator[MoreCase]:
+    # fmt: off
+    for cls, units in (("LSTM", 3), ("GRU", 2), ("SimpleRNN", 3)):
+        for mode in ("concat", "sum", "mul", "ave", None):
+            for seq in (True, False):
+                name = f"bidirectional_{MORE_NAMES[cls].replace('_', '')}_{mode or 'none'}" + ("" if seq else "_last")
+                yield MoreCase(name, [_bi(_rnn(cls, units, return_sequences=seq, return_state=True), mode)])
+    both = {"return_sequences": True, "return_state": True}
+    yield MoreCase("bidirectional_lstm_backward_layer", [_bi(_rnn("LSTM", 3, **both), "concat",
+                   _rnn("LSTM", 3, activation="relu", go_backwards=True, **both))])
+    yield MoreCase("bidirectional_gru_backward_layer_sum", [_bi(_rnn("GRU", 2, return_sequences=False), "sum",
+                   _rnn("GRU", 2, reset_after=False, go_backwards=True, return_sequences=False))])
+    yield MoreCase("bidirectional_lstm_initial_state", [_bi(_rnn("LSTM", 3, **both), "ave")], initial_state=True)
+    yield MoreCase("bidirectional_simplernn_initial_state_last", [_bi(_rnn("SimpleRNN", 2, return_state=True), None)],
+                   initial_state=True)
+    yield MoreCase("bidirectional_lstm_variable_paths", [_bi(_rnn("LSTM", 2, return_sequences=True), "mul")],
+                   weights="paths")
+    yield MoreCase("bidirectional_gru_weights_list", [_bi(_rnn("GRU", 3, **both), "concat")], weights="list")
+    yield MoreCase("bidirectional_lstm_float64", [_bi(_rnn("LSTM", 2, **both), "sum")], dtype="float64")
+    holes = ((1, 0, 1, 1), (0, 0, 1, 0))  # row 2 starts masked: zeros before its first used step
+    yield MoreCase("lstm_mask", [_rnn("LSTM", 3, **both)], mask=holes)
+    yield MoreCase("gru_mask_last", [_rnn("GRU", 3, return_state=True)], mask=((1, 1, 0, 0), (0, 1, 0, 1)))
+    yield MoreCase("simplernn_mask_go_backwards", [_rnn("SimpleRNN", 3, go_backwards=True, **both)], mask=holes)
+    yield MoreCase("lstm_mask_zero_output", [_rnn("LSTM", 2, zero_output_for_mask=True, **both)], mask=holes)
+    yield MoreCase("lstm_mask_zero_output_last", [_rnn("LSTM", 2, zero_output_for_mask=True, return_state=True)],
+                   mask=((1, 1, 1, 0), (1, 0, 1, 1)))
+    yield MoreCase("lstm_mask_initial_state", [_rnn("LSTM", 3, **both)], mask=((1, 0, 1, 0), (0, 0, 0, 0)),
+                   initial_state=True)
+    yield MoreCase("lstm_masking", [_rnn("LSTM", 3, **both)], mask=((1, 1, 0, 0), (1, 0, 1, 0)), masking=0.0)
+    yield MoreCase("gru_masking_value", [_rnn("GRU", 2, **both)], mask=((0, 1, 1, 0), (1, 1, 0, 1)), masking=0.5)
+    yield MoreCase("lstm_masking_initial_state", [_rnn("LSTM", 3, **both)], mask=((1, 1, 0, 0), (1, 0, 1, 0)),
+                   masking=0.0, initial_state=True)
+    yield MoreCase("bidirectional_lstm_masking", [_bi(_rnn("LSTM", 2, **both), "concat")], mask=holes, masking=0.0)
+    yield MoreCase("bidirectional_gru_mask_last", [_bi(_rnn("GRU", 2, return_state=True), "sum")], mask=holes)
+    yield MoreCase("bidirectional_lstm_masking_initial_state", [_bi(_rnn("LSTM", 2, **both), "ave")], mask=holes,
+                   masking=0.0, initial_state=True)
+    yield MoreCase("sequential_lstm_gru", [_rnn("LSTM", 3, return_sequences=True), _rnn("GRU", 2)])
+    yield MoreCase("sequential_bidirectional_lstm_simplernn",
+                   [_bi(_rnn("LSTM", 2, return_sequences=True), "concat"), _rnn("SimpleRNN", 3, return_sequences=True)])
+    yield MoreCase("sequential_mixed_masking",
+                   [_rnn("GRU", 3, return_sequences=True), _bi(_rnn("LSTM", 2, return_sequences=True), "ave"),
+                    _rnn("SimpleRNN", 2)], mask=holes, masking=0.0)
+    yield MoreCase("sequential_bidirectionals_last",
+                   [_bi(_rnn("GRU", 2, return_sequences=True), "mul"), _bi(_rnn("LSTM", 2), "sum")])
+    # fmt: on
+
+
+def keras_more_gradient_cases() -> Iterator[MoreCase]:
+    # fmt: off
+    both = {"return_sequences": True, "return_state": True}
+    holes = ((1, 0, 1, 1), (0, 0, 1, 0))
+    yield MoreCase("bidirectional_lstm_concat", [_bi(_rnn("LSTM", 3, **both), "concat")])
+    yield MoreCase("bidirectional_gru_sum_last", [_bi(_rnn("GRU", 2), "sum")], loss="half_squared_error", of="output")
+    yield MoreCase("bidirectional_simplernn_mul", [_bi(_rnn("SimpleRNN", 3, return_sequences=True), "mul")],
+                   loss="mean_squared_error", of="sequence")
+    yield MoreCase("bidirectional_lstm_ave_float64", [_bi(_rnn("LSTM", 2, **both), "ave")], dtype="float64",
+                   initial_state=True, steps=3)
+    yield MoreCase("bidirectional_gru_none", [_bi(_rnn("GRU", 2, **both), None)])
+    yield MoreCase("bidirectional_simplernn_none_last", [_bi(_rnn("SimpleRNN", 2), None)], loss="sum",
+                   of="backward_output")
+    yield MoreCase("bidirectional_lstm_backward_layer", [_bi(_rnn("LSTM", 2, return_sequences=True), "concat",
+                   _rnn("LSTM", 2, activation="relu", go_backwards=True, return_sequences=True))], loss="sum",
+                   of="sequence")
+    yield MoreCase("lstm_mask", [_rnn("LSTM", 3, **both)], mask=holes)
+    yield MoreCase("gru_mask_last_float64", [_rnn("GRU", 2, return_state=True)], mask=((1, 1, 0, 0), (0, 1, 0, 1)),
+                   loss="half_squared_error", of="output", dtype="float64")
+    yield MoreCase("simplernn_mask_go_backwards", [_rnn("SimpleRNN", 3, go_backwards=True, **both)], mask=holes,
+                   of="sequence h")
+    yield MoreCase("lstm_mask_zero_output", [_rnn("LSTM", 2, zero_output_for_mask=True, return_sequences=True)],
+                   mask=holes, loss="sum", of="sequence")
+    yield MoreCase("lstm_mask_initial_state_float64", [_rnn("LSTM", 2, **both)], mask=((1, 0, 1, 0), (0, 0, 0, 0)),
+                   initial_state=True, dtype="float64")
+    yield MoreCase("lstm_masking", [_rnn("LSTM", 3, return_sequences=True)], mask=((1, 1, 0, 0), (1, 0, 1, 0)),
+                   masking=0.0, loss="half_squared_error", of="sequence")
+    yield MoreCase("lstm_masking_initial_state", [_rnn("LSTM", 3, **both)], mask=((1, 1, 0, 0), (1, 0, 1, 0)),
+                   masking=0.0, initial_state=True)
+    yield MoreCase("bidirectional_lstm_masking", [_bi(_rnn("LSTM", 2, **both), "concat")], mask=holes, masking=0.0,
+                   of="sequence forward_h backward_c")
+    yield MoreCase("bidirectional_gru_mask_last_float64", [_bi(_rnn("GRU", 2), "ave")], mask=holes,
+                   loss="mean_squared_error", of="output", dtype="float64")
+    yield MoreCase("sequential_lstm_gru", [_rnn("LSTM", 3, return_sequences=True), _rnn("GRU", 2)],
+                   loss="mean_squared_error", of="h")
+    yield MoreCase("sequential_bidirectional_float64",
+                   [_bi(_rnn("LSTM", 2, return_sequences=True), "concat"), _rnn("SimpleRNN", 2, return_sequences=True)],
+                   dtype="float64", steps=3)
+    yield MoreCase("sequential_mixed_masking",
+                   [_rnn("GRU", 3, return_sequences=True), _bi(_rnn("LSTM", 2, return_sequences=True), "ave"),
+                    _rnn("SimpleRNN", 2, return_sequences=True)], mask=holes, masking=0.0)
+    # fmt: on
+
+
+class MoreNet(NamedTuple):
+    """A case built in Keras: its layers, what the scenario calls each weight, and the call itself."""
+
+    layers: list[Any]
+    masking: Any
+    weights: list[tuple[str, Any]]  # (scenario name, variable), in the order of the network's trainable weights
+    scenario: dict[str, Any]  # the scenario without inputs, initial_state and backward
+    model: Any = None  # a stack's Sequential
+
+
+def _more_layer(keras: Any, spec: dict[str, Any], dtype: str, k: int) -> Any:
+    suffix = f"_{k}" if k else ""
+    if spec["cls"] == "Bidirectional":
+        inner = _more_layer(keras, spec["inner"], dtype, k)
+        backward = None
+        if spec["backward"] is not None:
+            backward = getattr(keras.layers, spec["backward"]["cls"])(
+                **spec["backward"]["kw"], name=f"{MORE_NAMES[spec['backward']['cls']]}_b{suffix}", dtype=dtype
+            )
+        return keras.layers.Bidirectional(
+            inner, merge_mode=spec["merge_mode"], backward_layer=backward, name=f"bidirectional{suffix}", dtype=dtype
+        )
+    return getattr(keras.layers, spec["cls"])(**spec["kw"], name=f"{MORE_NAMES[spec['cls']]}{suffix}", dtype=dtype)
+
+
+def _more_short(variable: Any) -> str:
+    """kernel, recurrent_kernel or bias: the last part of a variable's path or name."""
+    return str(getattr(variable, "path", None) or variable.name).split(":")[0].rsplit("/", 1)[-1]
+
+
+def _more_full(variable: Any) -> str:
+    """The variable as Keras names it: Keras 3's path, Keras 2's name."""
+    return str(getattr(variable, "path", None) or variable.name)
+
+
+def _more_net(keras: Any, case: MoreCase, framework: str, rng: np.random.Generator) -> MoreNet:
+    dtype = case.dtype
+    layers = [_more_layer(keras, spec, dtype, k) for k, spec in enumerate(case.layers)]
+    masking = keras.layers.Masking(case.masking, dtype=dtype) if case.masking is not None else None
+    shape = (case.batch, case.steps, case.features)
+    for layer in layers:
+        layer.build(shape)
+        out = layer.compute_output_shape(shape)
+        first = out[0] if isinstance(out, (list, tuple)) and isinstance(out[0], (list, tuple)) else out
+        shape = tuple(first)
+    weights: list[tuple[str, Any]] = []
+    entries = []
+    for k, layer in enumerate(layers):
+        mine: dict[str, np.ndarray] = {}
+        names = []
+        for variable in layer.trainable_weights:
+            if case.layers[k]["cls"] == "Bidirectional":
+                owner = layer.forward_layer if any(variable is v for v in layer.forward_layer.trainable_weights) else (
+                    layer.backward_layer)  # fmt: skip
+                name = f"{owner.name}/{_more_short(variable)}"
+                if case.weights == "paths":
+                    name = _more_full(variable)
+            else:
+                name = _more_short(variable)
+            value = rng.uniform(-case.scale, case.scale, tuple(variable.shape)).astype(dtype)
+            variable.assign(value)
+            mine[name] = value
+            names.append(name)
+        prefix = f"layers[{k}]." if len(layers) > 1 else ""
+        if case.weights == "list":
+            weights += [(f"{prefix}weights[{j}]", v) for j, v in enumerate(layer.trainable_weights)]
+            given: Any = list(mine.values())
+        else:
+            weights += [(f"{prefix}{n}", v) for n, v in zip(names, layer.trainable_weights, strict=True)]
+            given = mine
+        entries.append({"layer": case.layers[k]["cls"], "config": layer.get_config(), "weights": given})
+    scenario: dict[str, Any] = {"title": f"{framework} {case.name}", "framework": framework}
+    if len(layers) == 1:
+        scenario |= {"layer": entries[0]["layer"], "dtype": dtype, "config": entries[0]["config"],
+                     "weights": entries[0]["weights"]}  # fmt: skip
+    else:
+        scenario |= {"dtype": dtype, "layers": entries}
+    if case.mask is not None:
+        scenario["masking" if case.masking is not None else "mask"] = (
+            {"mask_value": case.masking} if case.masking is not None else [[bool(v) for v in row] for row in case.mask]
+        )
+    return MoreNet(layers, masking, weights, scenario)
+
+
+def _more_inputs(case: MoreCase, rng: np.random.Generator) -> np.ndarray:
+    x = rng.normal(size=(case.batch, case.steps, case.features)).astype(case.dtype)
+    if case.masking is not None and case.mask is not None:  # the masked steps hold mask_value in every feature
+        x[~np.array(case.mask, bool)] = case.masking
+    return x
+
+
+def _more_states(case: MoreCase, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The initial state by its scenario names (a single layer's): h0, c0 or forward_h0 ... backward_c0."""
+    if not case.initial_state:
+        return {}
+    spec = case.layers[0]
+    if spec["cls"] != "Bidirectional":
+        names = ["h0", "c0"] if spec["cls"] == "LSTM" else ["h0"]
+        return {n: rng.uniform(-1, 1, (case.batch, spec["kw"]["units"])).astype(case.dtype) for n in names}
+    out = {}
+    for side, inner in (("forward", spec["inner"]), ("backward", spec["backward"] or spec["inner"])):
+        for n in ["h0", "c0"] if inner["cls"] == "LSTM" else ["h0"]:
+            out[f"{side}_{n}"] = rng.uniform(-1, 1, (case.batch, inner["kw"]["units"])).astype(case.dtype)
+    return out
+
+
+def _more_returned(case: MoreCase, masked: bool) -> list[str]:
+    """The names of what the network returns, in Keras's order (the last layer's returns)."""
+    spec = case.layers[-1]
+    inner = spec["inner"] if spec["cls"] == "Bidirectional" else spec
+    kw = inner["kw"]
+    seq, state = kw.get("return_sequences", False), kw.get("return_state", False)
+    if spec["cls"] != "Bidirectional":
+        first = "sequence" if seq else ("output" if masked else "h")
+        return [first, *(["h", "c"] if inner["cls"] == "LSTM" else ["h"])] if state else [first]
+    if spec["merge_mode"] is None:
+        names = ["forward_sequence", "backward_sequence"] if seq else ["forward_output", "backward_output"]
+    else:
+        names = ["sequence" if seq else "output"]
+    if state:
+        for side, layer in (("forward", inner), ("backward", spec["backward"] or inner)):
+            names += [f"{side}_h", f"{side}_c"] if layer["cls"] == "LSTM" else [f"{side}_h"]
+    return names
+
+
+class _Toggled:
+    """The last layer returning everything for a while: return_sequences and return_state on (a Bidirectional's
+    merge_mode off, its directions merged afterwards as Keras merges them), zero_output_for_mask untouched."""
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else []
+        self.objects = [layer, *inner]
+        self.saved: list[dict[str, Any]] = []
+
+    def __enter__(self) -> _Toggled:
+        for obj in self.objects:
+            self.saved.append({k: getattr(obj, k) for k in ("return_sequences", "return_state", "merge_mode")
+                               if hasattr(obj, k)})  # fmt: skip
+            obj.return_sequences, obj.return_state = True, True
+            if hasattr(obj, "merge_mode"):
+                obj.merge_mode = None
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for obj, saved in zip(self.objects, self.saved, strict=True):
+            for k, v in saved.items():
+                setattr(obj, k, v)
+
+
+def _more_mask_used(case: MoreCase, version: int) -> bool:
+    """Whether the mask reaches the layers: Keras 3 fills a Masking layer's in only for a call without
+    initial_state (the single layers here are the only ones called with it)."""
+    return case.mask is not None and not (case.masking is not None and case.initial_state and version == 3)
+
+
+class _Nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _tf_variable(variable: Any) -> Any:
+    """The tf.Variable itself: a Keras 3 variable names its dtype as a string, which TensorFlow cannot make the
+    zero gradient of an unconnected source from."""
+    value = getattr(variable, "value", None)
+    return variable if value is None or callable(value) else value
+
+
+def _more_leaves(tf: Any, at: Flat) -> dict[str, Any]:
+    """The inputs and initial states as tensors, by their flat keys."""
+    return {k: tf.constant(v) for k, v in at.items() if not k.startswith("weights ")}
+
+
+def _more_named_tf(tf: Any, case: MoreCase, parts: list[Any], masked: bool) -> dict[str, Any]:
+    """Every output under the contract's names, from what the toggled last layer returned (tensors)."""
+    spec = case.layers[-1]
+    if spec["cls"] != "Bidirectional":
+        out = {"sequence": parts[0], "h": parts[1]}
+        if len(parts) > 2:
+            out["c"] = parts[2]
+        if masked and not spec["kw"].get("return_sequences"):
+            out["output"] = parts[0][:, -1]
+        return out
+    inner, backward = spec["inner"], spec["backward"] or spec["inner"]
+    f_seq, b_flipped, states = parts[0], parts[1], parts[2:]
+    mode, seq = spec["merge_mode"], inner["kw"].get("return_sequences", False)
+    merge = {"concat": lambda f, b: tf.concat([f, b], axis=-1), "sum": lambda f, b: f + b,
+             "mul": lambda f, b: f * b, "ave": lambda f, b: (f + b) / 2}  # fmt: skip  # Bidirectional.call's
+    out: dict[str, Any] = {}
+    if mode is None:
+        out |= {"forward_sequence": f_seq, "backward_sequence": b_flipped}
+        if not seq:
+            out |= {"forward_output": f_seq[:, -1], "backward_output": b_flipped[:, 0]}
+    else:
+        out["sequence"] = merge[mode](f_seq, b_flipped)
+        if not seq:
+            out["output"] = merge[mode](f_seq[:, -1], b_flipped[:, 0])
+    names = [f"forward_{n}" for n in (("h", "c") if inner["cls"] == "LSTM" else ("h",))]
+    names += [f"backward_{n}" for n in (("h", "c") if backward["cls"] == "LSTM" else ("h",))]
+    return out | dict(zip(names, states, strict=True))
+
+
+def _more_call(tf: Any, net: MoreNet, case: MoreCase, leaves: dict[str, Any], version: int,
+               toggled: bool = False) -> list[Any]:  # fmt: skip
+    """The network called as Keras calls it (Masking, then the layer with its initial_state and mask; a stack as
+    a Sequential); toggled, the layers one after another, the last returning everything."""
+    x = leaves["inputs"]
+    kwargs: dict[str, Any] = {}
+    if case.masking is None and case.mask is not None:
+        kwargs["mask"] = tf.constant(np.array(case.mask, bool))
+    initial = [v for k, v in leaves.items() if k.startswith("initial_state ")]
+    if initial:
+        kwargs["initial_state"] = initial
+    if len(net.layers) > 1 and not toggled:
+        model = net.model
+        result = model(x)
+    else:
+        result = net.masking(x) if net.masking is not None else x
+        for k, layer in enumerate(net.layers):
+            with _Toggled(layer) if toggled and k == len(net.layers) - 1 else _Nothing():
+                result = layer(result, **(kwargs if k == 0 else {}))
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def _cell_loop(tf: Any, layer: Any, x: Any, initial: list[Any], mask: Any, dtype: str) -> tuple[Any, list, dict]:
+    """layer.cell called step by step as Keras's rnn() steps it: (the sequence it returns in processing order, the
+    final states, per step: the carried h and c, the c the cell made and the step's mask)."""
+    cell, batch, steps = layer.cell, int(x.shape[0]), int(x.shape[1])
+    count = len(cell.state_size) if isinstance(cell.state_size, (list, tuple)) else 1
+    states = list(initial) or [tf.zeros((batch, cell.units), dtype) for _ in range(count)]
+    seen = tf.zeros((batch, 1), bool)
+    record: dict[str, list[Any]] = {"h": [], "c": [], "made_c": [], "mask": []}
+    outs = []
+    times = range(steps - 1, -1, -1) if layer.go_backwards else range(steps)
+    for t in times:
+        _, new = cell(x[:, t], states)
+        new = list(new) if isinstance(new, (list, tuple)) else [new]
+        if count == 2:
+            record["made_c"].append(new[1])
+        if mask is not None:
+            m = mask[:, t : t + 1]
+            new = [tf.where(m, a, b) for a, b in zip(new, states, strict=True)]
+            seen = seen | m
+            keep = m if layer.zero_output_for_mask else seen  # zeros, or the previous output (held state)
+            outs.append(tf.where(keep, new[0], tf.zeros_like(new[0])))
+            record["mask"].append(m)
+        else:
+            outs.append(new[0])
+        states = new
+        record["h"].append(new[0])
+        if count == 2:
+            record["c"].append(new[1])
+    return tf.stack(outs, axis=1), states, record
+
+
+def _more_loop(tf: Any, net: MoreNet, case: MoreCase, leaves: dict[str, Any], version: int) -> tuple[dict, dict]:
+    """(every output by name, layer 1 forward's per-step record): layer 1's forward direction as its cell in a
+    loop, every other layer and direction the real one."""
+    x = leaves["inputs"]
+    inputs = net.masking(x) if net.masking is not None else x
+    mask = tf.constant(np.array(case.mask, bool)) if _more_mask_used(case, version) else None
+    initial = [v for k, v in leaves.items() if k.startswith("initial_state ")]
+    first, bi = net.layers[0], case.layers[0]["cls"] == "Bidirectional"
+    forward = first.forward_layer if bi else first
+    count = len(forward.cell.state_size) if isinstance(forward.cell.state_size, (list, tuple)) else 1
+    f_seq, f_states, record = _cell_loop(tf, forward, inputs, initial[:count], mask, case.dtype)
+    parts = [f_seq, *f_states]
+    if bi:
+        with _Toggled(first.backward_layer):
+            kwargs = {"mask": mask} if mask is not None else {}
+            if initial[count:]:
+                kwargs["initial_state"] = initial[count:]
+            back = first.backward_layer(inputs, **kwargs)
+        parts = [f_seq, tf.reverse(back[0], axis=[1]), *f_states, *back[1:]]
+    if len(net.layers) == 1:
+        return _more_named_tf(tf, case, parts, mask is not None), record
+    mode = case.layers[0].get("merge_mode")
+    merge = {"concat": lambda f, b: tf.concat([f, b], axis=-1), "sum": lambda f, b: f + b,
+             "mul": lambda f, b: f * b, "ave": lambda f, b: (f + b) / 2}  # fmt: skip
+    result = merge[mode](parts[0], parts[1]) if bi else parts[0]
+    for k, layer in enumerate(net.layers[1:], start=1):
+        with _Toggled(layer) if k == len(net.layers) - 1 else _Nothing():
+            result = layer(result, **({"mask": mask} if mask is not None else {}))
+    returned = list(result) if isinstance(result, (list, tuple)) else [result]
+    return _more_named_tf(tf, case, returned, mask is not None), record
+
+
+def _more_setup(keras: Any, case: MoreCase, framework: str, rng: np.random.Generator) -> tuple[MoreNet, Flat]:
+    net = _more_net(keras, case, framework, rng)
+    if len(net.layers) > 1:
+        first = keras.Input((case.steps, case.features), dtype=case.dtype)  # without it Keras 3 reads float32
+        masking = [net.masking] if net.masking is not None else []
+        net = net._replace(model=keras.Sequential([first, *masking, *net.layers]))
+    x = _more_inputs(case, rng)
+    values = {name: np.asarray(variable.numpy() if hasattr(variable, "numpy") else variable) for name, variable in
+              net.weights}  # fmt: skip
+    return net, flat(values, x, _more_states(case, rng))
+
+
+def _more_scenario(net: MoreNet, at: Flat) -> dict[str, Any]:
+    """The scenario in the contract's key order: ..., weights, initial_state, inputs, then mask or masking."""
+    scenario = {k: v for k, v in net.scenario.items() if k not in ("mask", "masking")}
+    initial = {k.removeprefix("initial_state "): v for k, v in at.items() if k.startswith("initial_state ")}
+    if initial:
+        scenario["initial_state"] = initial
+    scenario["inputs"] = at["inputs"]
+    return scenario | {k: v for k, v in net.scenario.items() if k in ("mask", "masking")}
+
+
+def keras_more_fixtures(framework: str, keras: Any, version: int) -> None:
+    """The forward fixtures of Bidirectional, masks and stacks (tests/fixtures/<framework>/)."""
+    import tensorflow as tf
+
+    for case in keras_more_cases():
+        rng = np.random.default_rng(zlib.crc32(f"{framework} {case.name}".encode()))
+        net, at = _more_setup(keras, case, framework, rng)
+        leaves = _more_leaves(tf, at)
+        masked = _more_mask_used(case, version)
+        real = _more_call(tf, net, case, leaves, version)
+        named = _more_named_tf(tf, case, _more_call(tf, net, case, leaves, version, toggled=True), masked)
+        outputs = {k: np.asarray(v) for k, v in named.items()}
+        returned = dict(zip(_more_returned(case, masked), (np.asarray(r) for r in real), strict=True))
+        agree(returned, {k: outputs[k] for k in returned}, LOOP_TOLERANCE[case.dtype], f"{framework} {case.name}")
+        write(framework, case.name, _more_scenario(net, at), {"framework": f"keras {keras.__version__}", **outputs})
+
+
+def _more_grads(tf: Any, net: MoreNet, case: MoreCase, at: Flat, backward: dict[str, Any], version: int,
+                grad: bool = True) -> tuple:  # fmt: skip
+    """(L, what the network returns by name, gradients) of the real network, from GradientTape."""
+    for name, variable in net.weights:
+        variable.assign(at[f"weights {name}"])
+    leaves = _more_leaves(tf, at)
+    masked = _more_mask_used(case, version)
+    with tf.GradientTape() as tape:
+        tape.watch(list(leaves.values()))
+        real = _more_call(tf, net, case, leaves, version)
+        named = dict(zip(_more_returned(case, masked), real, strict=True))
+        loss = loss_of(backward, named, tf.reduce_sum, tf.constant)
+    numbers = {k: np.asarray(v) for k, v in named.items()}
+    if not grad:
+        return np.asarray(loss), numbers, {}
+    keys = [f"weights {n}" for n, _ in net.weights] + list(leaves)
+    found = tape.gradient(loss, [_tf_variable(v) for _, v in net.weights] + list(leaves.values()),
+                          unconnected_gradients=tf.UnconnectedGradients.ZERO)  # fmt: skip
+    return np.asarray(loss), numbers, {k: np.asarray(g) for k, g in zip(keys, found, strict=True)}
+
+
+def _more_loop_grads(tf: Any, net: MoreNet, case: MoreCase, at: Flat, backward: dict[str, Any],
+                     version: int) -> tuple:  # fmt: skip
+    """(L, outputs, gradients, per_step) with layer 1 forward as its cell in a loop; per_step is the tape's
+    gradient of the states it carries (c: of the c the cell made where the step was taken, the tensor its h is
+    made from, and of the carried c where the mask held it)."""
+    leaves = _more_leaves(tf, at)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(list(leaves.values()))
+        named, record = _more_loop(tf, net, case, leaves, version)
+        loss = loss_of(backward, named, tf.reduce_sum, tf.constant)
+    keys = [f"weights {n}" for n, _ in net.weights] + list(leaves)
+    found = tape.gradient(loss, [_tf_variable(v) for _, v in net.weights] + list(leaves.values()),
+                          unconnected_gradients=tf.UnconnectedGradients.ZERO)  # fmt: skip
+    grads = {k: np.asarray(g) for k, g in zip(keys, found, strict=True)}
+    zero = tf.UnconnectedGradients.ZERO
+    per_step = {"h": np.stack([np.asarray(g) for g in tape.gradient(loss, record["h"], unconnected_gradients=zero)],
+                              axis=1)}  # fmt: skip
+    if record["c"]:
+        carried = [np.asarray(g) for g in tape.gradient(loss, record["c"], unconnected_gradients=zero)]
+        made = [np.asarray(g) for g in tape.gradient(loss, record["made_c"], unconnected_gradients=zero)]
+        masks = [np.asarray(m) for m in record["mask"]] or [np.ones((case.batch, 1), bool)] * len(made)
+        per_step["c"] = np.stack([np.where(m, a, b) for m, a, b in zip(masks, made, carried, strict=True)], axis=1)
+    del tape
+    return np.asarray(loss), {k: np.asarray(v) for k, v in named.items()}, grads, per_step
+
+
+def keras_more_gradient_fixtures(fw: str, keras: Any, version: int) -> None:
+    """The gradient fixtures of Bidirectional, masks and stacks (tests/fixtures/gradients/<fw>_<name>.yaml)."""
+    import tensorflow as tf
+
+    label = f"keras {keras.__version__}"
+    for case in keras_more_gradient_cases():
+        rng = _grad_rng(fw, case)  # type: ignore[arg-type]
+        net, at = _more_setup(keras, case, fw, rng)
+        masked = _more_mask_used(case, version)
+        returned = _more_returned(case, masked)
+        case = case._replace(of=case.of or " ".join(returned))
+        assert set(case.of.split()) <= set(returned), f"{case.name}: L of an output the network does not return"
+        full = _more_call(tf, net, case, _more_leaves(tf, at), version, toggled=True)
+        outputs = {k: np.asarray(v) for k, v in _more_named_tf(tf, case, full, masked).items()}
+        backward = backward_block(case, {k: v.shape for k, v in outputs.items()}, rng)  # type: ignore[arg-type]
+        loss, named, grads = _more_grads(tf, net, case, at, backward, version)
+        what = f"{fw} {case.name}"
+        agree(named, {k: outputs[k] for k in named}, LOOP_TOLERANCE[case.dtype], f"{what}: returned vs every output")
+        loop_loss, loop_outputs, loop_grads, per_step = _more_loop_grads(tf, net, case, at, backward, version)
+        agree(loop_outputs, outputs, LOOP_TOLERANCE[case.dtype], f"{what}: layer 1 forward's cell in a loop")
+        agree(loop_grads, grads, GRAD_TOLERANCE[case.dtype], f"{what}: gradients, the loop vs the network")
+        agree({"L": loop_loss}, {"L": loss}, GRAD_TOLERANCE[case.dtype], what)
+        checked = ""
+        if case.dtype == "float64":
+            gap = check_finite_differences(
+                what, lambda v, c=case, n=net, b=backward: _more_grads(tf, n, c, v, b, version, False)[0], at, grads
+            )
+            _more_grads(tf, net, case, at, backward, version, False)  # the weights back as they were
+            checked = f" (central differences agree to {gap:.1e} of the largest gradient)"
+        words = " → ".join(_more_words(spec) for spec in case.layers)
+        if case.masking is not None:
+            words = f"Masking(mask_value={case.masking:g}) → {words}"
+        extra = "".join(
+            [
+                ", float64" if case.dtype == "float64" else "",
+                ", initial state given" * case.initial_state,
+                ", masked by the mask argument" * (case.mask is not None and case.masking is None),
+            ]
+        )
+        how = (
+            f"weights, inputs and initial-state gradients from {label} (tf.GradientTape) on the network as Keras "
+            "calls it; per_step from layer 1 forward's cell called step by step with Keras's masking (every other "
+            "layer and direction the real one), the tape's gradient of the states it carries"
+        )
+        description = f"Gradients through time of {words}{extra}: {loss_words(case)}; {how}."  # type: ignore[arg-type]
+        scenario = {"title": net.scenario["title"], "description": description, **_more_scenario(net, at)}
+        scenario["backward"] = backward
+        reference = {"framework": label, **outputs, "gradients": gradients_of(loss, grads, per_step)}
+        write_gradient(fw, case.name, scenario, reference, checked)
+
+
+def _more_words(spec: dict[str, Any]) -> str:
+    if spec["cls"] == "Bidirectional":
+        backward = f", backward_layer={_more_words(spec['backward'])}" if spec["backward"] else ""
+        return f"Bidirectional({_more_words(spec['inner'])}, merge_mode={spec['merge_mode']}{backward})"
+    return f"{spec['cls']}(" + ", ".join(f"{k}={v!r}" for k, v in spec["kw"].items()) + ")"
 
 
 GENERATORS: dict[str, Callable[[str], None]] = {

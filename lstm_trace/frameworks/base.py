@@ -9,6 +9,7 @@ closed over the options already validated.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class Raw:
     lines: Mapping[str, int | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # filled while reading: NaN and inf found in arrays
     module: str | None = None  # torch: the module of a whole state_dict to trace (`module: lstm`)
+    extras: Mapping[str, Any] = field(default_factory=dict)  # top-level keys one framework reads (Keras: mask, ...)
 
     def where(self, section: str, key: str | None = None) -> Where:
         """The position of `section.key`, with the best line YAML gave us."""
@@ -108,6 +110,8 @@ class Built:
     returns: Returns  # the runs → the framework's own outputs, for the options validated here
     notes: tuple[str, ...] = ()
     inert: tuple[tuple[str, str], ...] = ()
+    pinned: Mapping[str, Any] = field(default_factory=dict)  # what the numbers decided (Keras's Masking mask), kept
+    # when the same layer is built again with other numbers (provenance.py): Raw.extras["pinned"] then
 
 
 @dataclass(frozen=True)
@@ -171,11 +175,28 @@ def check_keys(section: Mapping[str, Any], valid: Iterable[str], kind: str, raw:
 
 
 def option(raw: Raw, key: str, default: Any, kind: type | tuple[type, ...]) -> Any:
-    """A config option of the right type; bool is never accepted as a number."""
+    """A config option of the right type; bool is never accepted as a number, nor NaN, inf or an integer
+    beyond float range."""
     value = raw.config.get(key, default)
     if value is default:
         return value
-    return typed(value, kind, raw.where("config", key))
+    where = raw.where("config", key)
+    return finite(typed(value, kind, where), where)
+
+
+def finite(value: Any, where: Where) -> Any:
+    """`value` unchanged if it is not a number or is a finite one; a config number that is NaN or inf (or an
+    integer no float can hold) is refused: it would turn every state NaN without a word."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    try:
+        ok = math.isfinite(value)
+    except OverflowError:  # an integer beyond float range
+        ok = False
+    if not ok:
+        found = f"an integer of {len(str(abs(value))):,} digits" if isinstance(value, int) else repr(value)
+        raise ScenarioError("must be a finite number", where, expected="a number such as 1.0 or 0.2", found=found)
+    return value
 
 
 def typed(value: Any, kind: type | tuple[type, ...], where: Where) -> Any:
@@ -202,11 +223,14 @@ def flags(raw: Raw, keys: Iterable[str]) -> None:
 
 
 def positive_number(raw: Raw, key: str) -> float | None:
-    """An optional config number above 0: TF1's cell_clip and proj_clip, ONNX's clip."""
-    value = option(raw, key, None, (int, float))
-    if value is not None and not value > 0:  # NaN is refused too
-        raise ScenarioError(f"{key} must be a positive number", raw.where("config", key), found=repr(value))
-    return value  # as written: --exact takes a YAML 0.5 as 1/2
+    """An optional config number above 0 and finite: TF1's cell_clip and proj_clip, ONNX's clip."""
+    value = raw.config.get(key)
+    if value is None:
+        return None
+    where = raw.where("config", key)
+    if not typed(value, (int, float), where) > 0:  # NaN is refused too
+        raise ScenarioError(f"{key} must be a positive number", where, found=repr(value))
+    return finite(value, where)  # as written: --exact takes a YAML 0.5 as 1/2
 
 
 def positive_int(raw: Raw, key: str, value: Any) -> int:

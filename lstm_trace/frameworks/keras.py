@@ -1,10 +1,12 @@
-"""Keras 3 (`keras`) and Keras 2 (`keras2`: tf.keras, tf_keras): LSTM, GRU, SimpleRNN.
+"""Keras 3 (`keras`) and Keras 2 (`keras2`: tf.keras, tf_keras): LSTM, GRU, SimpleRNN, Bidirectional.
 
 Keras already writes z = x·kernel + h·recurrent_kernel + bias with gate
 blocks in columns, so its layout is the canonical one; what differs is the
 names (the LSTM candidate is Keras's `c`, the GRU's is `h`), the GRU's
 two-row bias with reset_after, the two hard_sigmoid definitions, and the
 output conventions (go_backwards returns the sequence in processing order).
+This module reads one recurrent layer; keras_bidirectional.py wraps two of
+them, keras_mask.py reads a mask, keras_stack.py puts layers one after another.
 """
 
 from __future__ import annotations
@@ -17,15 +19,12 @@ import numpy as np
 
 from .. import activations as A
 from ..errors import ScenarioError, unknown_name
-from ..model import Block, Cell, Kind, Network
+from ..model import Block, Cell, Kind
 from ..yamlio import MarkedDict
 from .base import (
     ActivationOption,
     Built,
     Raw,
-    Returned,
-    Returns,
-    Runs,
     check_keys,
     flag,
     flags,
@@ -33,6 +32,7 @@ from .base import (
     positive_int,
     state_array,
 )
+from .keras_part import DEFAULT_NAMES, Part
 
 KINDS: dict[str, Kind] = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
 GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -96,7 +96,8 @@ INERT_EXTRA = {
 class Keras:
     """Keras 3 when `version == 3`, Keras 2 (tf.keras) when 2."""
 
-    layers = tuple(KINDS)
+    layers = (*KINDS, "Bidirectional")
+    extras = ("mask", "masking", "layers")  # top-level keys: a mask, a Masking layer in front, a Sequential stack
 
     def __init__(self, name: str, version: int) -> None:
         self.name = name
@@ -148,6 +149,12 @@ class Keras:
         return found
 
     def build(self, raw: Raw) -> Built:
+        from .keras_stack import build  # the one place that puts layers, their mask and their returns together
+
+        return build(self, raw)
+
+    def part(self, raw: Raw, states: tuple[str, str] = ("h0", "c0")) -> Part:
+        """One LSTM, GRU or SimpleRNN, its initial state read from `raw.initial_state[states]`."""
         layer = raw.layer
         kind = KINDS[layer]
         valid = (EFFECTIVE | INERT) - NOT_FOR[layer]
@@ -185,22 +192,28 @@ class Keras:
             recurrent_bias=recurrent_bias,
             reset_after=reset_after,
         )
-        h0, c0 = self._initial_state(raw, kind, units)
+        h0, c0 = self.initial_state(raw, kind, units, states)
         backwards = flag(raw, "go_backwards", False)
         time_major = flag(raw, "time_major", False)
-        sequences, state = flag(raw, "return_sequences", False), flag(raw, "return_state", False)
-        network = Network(((cell,),), raw.inputs, ((h0,),), ((c0,),), backwards=(backwards,))
-        return Built(
-            network=network,
+        return Part(
+            name=str(raw.config.get("name") or DEFAULT_NAMES[layer]),
+            class_name=layer,
+            cells=(cell,),
+            h0=(h0,),
+            c0=(c0,),
+            backwards=(backwards,),
+            sequences=flag(raw, "return_sequences", False),
+            state=flag(raw, "return_state", False),
+            zero_output=(flag(raw, "zero_output_for_mask", False),),
+            stated=any(key in raw.initial_state for key in states),
             header=self._header(layer, kind, units, activation, recurrent_activation, reset_after, use_bias),
-            config=dict(raw.config),
-            returns=returns(sequences, state, backwards),
             notes=self._notes(raw, kind, units, activation, recurrent_activation, reset_after, backwards, time_major),
             inert=tuple(
                 (key, INERT_EXTRA.get(key) or inert_reason(key) or "no effect on a forward pass")
                 for key in raw.config
                 if key in INERT
             ),
+            config=dict(raw.config),
         )
 
     def _weights_mapping(self, raw: Raw) -> Mapping[str, Any]:
@@ -263,23 +276,21 @@ class Keras:
             return both[0], both[1]
         return raw.array("weights", "bias", (n,), _bias_words(kind, units, reset_after)), None
 
-    def _initial_state(self, raw: Raw, kind: str, units: int) -> tuple[np.ndarray, np.ndarray | None]:
-        keys = ["h0", "c0"] if kind == "lstm" else ["h0"]
-        check_keys(raw.initial_state, keys, "initial state", raw, "initial_state")
+    def initial_state(
+        self, raw: Raw, kind: str, units: int, names: tuple[str, str] = ("h0", "c0")
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """h0 (and an LSTM's c0) from `raw.initial_state[names]`, zeros where absent."""
+        if names == ("h0", "c0"):  # a layer of its own: nothing else may be there
+            check_keys(raw.initial_state, ["h0", "c0"] if kind == "lstm" else ["h0"], "initial state", raw,
+                       "initial_state")  # fmt: skip
         shape = (raw.batch, units)
-        h0 = (
-            state_array(raw, "h0", shape, f"B={raw.batch} batch rows × units={units}")
-            if "h0" in raw.initial_state
-            else np.zeros(shape, raw.dtype)
-        )
-        if kind != "lstm":
-            return h0, None
-        c0 = (
-            state_array(raw, "c0", shape, f"B={raw.batch} batch rows × units={units}")
-            if "c0" in raw.initial_state
-            else np.zeros(shape, raw.dtype)
-        )
-        return h0, c0
+
+        def state(key: str) -> np.ndarray:
+            if key not in raw.initial_state:
+                return np.zeros(shape, raw.dtype)
+            return state_array(raw, key, shape, f"B={raw.batch} batch rows × units={units}")
+
+        return state(names[0]), (state(names[1]) if kind == "lstm" else None)
 
     # ---- explaining ----------------------------------------------------------------
     def _header(
@@ -341,25 +352,6 @@ class Keras:
         if raw.config.get("activation", "tanh") is None:
             notes.append("activation=None means linear: a(x) = x.")
         return tuple(notes)
-
-
-def returns(sequences: bool, state: bool, backwards: bool) -> Returns:
-    """What a call to the layer returns, for its return_sequences, return_state and go_backwards."""
-    note = f"return_sequences={sequences}, return_state={state}"
-    if backwards:
-        note += ", go_backwards=True: sequence in processing order"
-
-    def returned(runs: Runs) -> Returned:
-        run = runs[0][0]
-        outputs = {"sequence": run.h[1:].transpose(1, 0, 2), "h": run.h[-1]}
-        if run.c is not None:
-            outputs["c"] = run.c[-1]
-        given = [("sequence", "sequence") if sequences else ("output", "h")]
-        if state:
-            given += [("h", "h")] + ([("c", "c")] if "c" in outputs else [])
-        return Returned(outputs, tuple(given), note)
-
-    return returned
 
 
 def strip_scope(name: str) -> str:

@@ -29,6 +29,7 @@ from .base import (
     Returns,
     Runs,
     check_keys,
+    finite,
     positive_int,
     positive_number,
     reorder_blocks,
@@ -175,7 +176,8 @@ class Onnx:
         ok = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         if not ok:
             raise ScenarioError(f"{key} must be a list of numbers", raw.where("config", key), found=repr(value))
-        return list(value)  # as written: --exact takes a YAML 0.2 as 1/5
+        where = raw.where("config", key)
+        return [finite(v, where.child(k)) for k, v in enumerate(value)]  # as written: --exact takes 0.2 as 1/5
 
     def _activations(self, raw: Raw, kind: str, dirs: int) -> list[dict[str, A.Activation]]:
         """Per direction, the activation for each role (f, g, h), taking alphas and betas in list order."""

@@ -116,7 +116,7 @@ class Torch:
         use_bias = flag(raw, "bias", True)
         option(raw, "dropout", None, (int, float))  # no effect here, but a number, never true or false
         batch_first = flag(raw, "batch_first", False)
-        packing = read_packing(raw, directions * (proj or hidden))
+        packing = read_packing(raw)
         activation = nonlinearity(raw, kind)
         self._mode(raw, layer, activation.name)
         self._no_extra_weights(raw, weights, layers, directions, use_bias, proj)

@@ -37,13 +37,12 @@ class Packing:
     enforce_sorted: bool
 
 
-def read_packing(raw: Raw, width: int) -> Packing | None:
+def read_packing(raw: Raw) -> Packing | None:
     """config.pack_padded_sequence (and pad_packed_sequence), or None for an input that was not packed.
 
     Refused as torch refuses them: a length below 1, a length count other than B, lengths out of decreasing
     order with enforce_sorted (torch's default), a total_length below the longest; and, which torch leaves
-    undefined, a length beyond the T steps given. The zero steps total_length adds past the T given are an
-    array of B × (total_length − T) × `width` (the output's) numbers, held to limits.MAX_ELEMENTS."""
+    undefined, a length beyond the T steps given."""
     if "pack_padded_sequence" not in raw.config:
         if "pad_packed_sequence" in raw.config:
             raise ScenarioError(
@@ -64,19 +63,16 @@ def read_packing(raw: Raw, width: int) -> Packing | None:
     total = pad.get("total_length")
     if total is not None:
         total = typed(total, int, _at(pad, pad_where, "total_length"))
+        if total * raw.batch > limits.MAX_ELEMENTS:  # the padded output alone would not fit
+            raise ScenarioError(
+                "total_length too large to trace", _at(pad, pad_where, "total_length"),
+                expected=f"at most {limits.MAX_ELEMENTS // raw.batch:,} steps", found=f"{total:,}",
+            )  # fmt: skip
         if total < longest:
             raise ScenarioError(
                 f"Expected total_length to be at least the length of the longest sequence in input, but got "
                 f"total_length={total} and max sequence length being {longest}",
                 _at(pad, pad_where, "total_length"),
-            )
-        padding = raw.batch * max(total - raw.inputs.shape[1], 0) * width
-        if padding > limits.MAX_ELEMENTS:
-            raise ScenarioError(
-                "total_length pads the output with more zeros than an array may hold",
-                _at(pad, pad_where, "total_length"),
-                expected=f"at most {limits.MAX_ELEMENTS:,} numbers of padding past the T={raw.inputs.shape[1]} steps",
-                found=f"B={raw.batch} × {total - raw.inputs.shape[1]:,} steps × {width} = {padding:,}",
             )
     return Packing(lengths, longest if total is None else int(total), batch_first, enforce_sorted)
 
@@ -120,7 +116,7 @@ def _lengths(raw: Raw, value: Any, where: Where, enforce_sorted: bool) -> np.nda
         raise ScenarioError(
             f"Expected `len(lengths)` to be equal to batch_size, but got {len(rows)} (batch_size={raw.batch})", where
         )
-    lengths = np.asarray(rows, dtype=np.int64)
+    lengths = np.asarray(rows, dtype=object)  # Python integers: a length beyond int64 is refused, not overflowed
     steps = raw.inputs.shape[1]
     if (lengths <= 0).any():
         raise ScenarioError(
@@ -142,7 +138,7 @@ def _lengths(raw: Raw, value: Any, where: Where, enforce_sorted: bool) -> np.nda
             found=repr(rows),
             hint="torch: pass enforce_sorted=False to pack_padded_sequence if the rows are in another order",
         )
-    return lengths
+    return lengths.astype(np.int64)
 
 
 def packing_notes(packing: Packing, steps: int, directions: int, lstm: bool) -> tuple[str, ...]:

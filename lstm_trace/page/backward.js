@@ -396,6 +396,8 @@ const LstmBackward = (() => {
       layers.unshift(backs);
       above = inputTime(backs);
     }
+    const fed = model.codes.inputs;  // 0 where the layer read a constant, not x (a Keras Masking layer's zero)
+    if (fed) for (let k = 0; k < fed.length; k++) if (!fed[k]) above.values[k] = 0;
     return { loss, upstream: grads, runs: layers, inputs: above.values, ...named(model, layers, above.values) };
   }
 

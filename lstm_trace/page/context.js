@@ -106,6 +106,9 @@ function LstmContext(data) {
 
   function skipReason(s, b) {
     const r = run();
+    if (ctx.model.mask) {  // Keras's mask: any step may be skipped, and the layer says what its output is there
+      return `the mask skips ${xName(s)} for batch row ${b + 1}: nothing is computed at this step, and its state is carried through unchanged.`;
+    }
     let length = 0;
     for (let k = 0; k < r.T; k++) if (active(k, b)) length++;
     if (length === 0) return `batch row ${b + 1} has sequence length 0: nothing is computed for it, and its output rows are zero.`;

@@ -143,7 +143,7 @@ def page_data(tr: Trace) -> dict[str, Any]:
         "codes": {ident: _codes(src) for ident, src in origin.codes.items()},
         "no_edit": origin.why_not,
         "backward": _backward(scenario),
-        "initial_state_names": [str(k) for k in (scenario.data or {}).get("initial_state") or {}],
+        "initial_state_names": [s.name for s in origin.sources if s.state],
     }
 
 

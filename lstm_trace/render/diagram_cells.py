@@ -314,8 +314,9 @@ def draw_skipped(cv: Canvas, n: Numbers, top: float) -> str:
     back, its δ's pass on, to which the state before adds what else reaches it)."""
     run, t = n.run, n.t
     carried = "its δ passes back" if n.backward else "its state is carried through"
+    why = "the mask skips this step for it" if run.masked else "it is past its sequence length"
     said = [
-        f"batch row {n.b + 1} has no input at step {t}: it is past its sequence length.",
+        f"batch row {n.b + 1} has no input at step {t}: {why}.",
         f"Nothing is computed for it; {carried} unchanged.",
     ]
     if n.backward:
@@ -333,4 +334,5 @@ def draw_skipped(cv: Canvas, n: Numbers, top: float) -> str:
         after = n.state(new, f"{name}{sub(t)}")
         cv.blocks(Slot(290, y - 140, y + 10, 260, up=True, end=True), [before])
         cv.blocks(Slot(990, y - 140, y + 10, 270, up=True), [after])
-    return f"Step {t} of batch row {n.b + 1} is past its sequence length: {carried}."
+    why = "is masked" if run.masked else "is past its sequence length"
+    return f"Step {t} of batch row {n.b + 1} {why}: {carried}."

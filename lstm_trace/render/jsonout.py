@@ -10,9 +10,8 @@ non-finite values as null (listed under `nonfinite`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 
@@ -20,27 +19,20 @@ from .. import __version__
 from ..backward import BackRun
 from ..gradients import Gradients
 from ..trace import Run, Trace
-from .numbers import fraction_text
+from .jsonnum import array_json, number, rows
+
+_CHUNK_VALUES = 1 << 16  # about the numbers formatted in one call: enough to pay for the call, few enough to stream
 
 
-def _number(value: float | Fraction, f32: bool) -> str:
-    if isinstance(value, Fraction):  # --exact: an integer, or the string "p/q"
-        return str(value) if value.denominator == 1 else f'"{fraction_text(value)}"'
-    if not np.isfinite(value):
-        return "null"
-    if float(value).is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return str(np.float32(value)) if f32 else repr(float(value))
-
-
-def array_json(values: np.ndarray) -> str:
-    """A numpy array as nested JSON lists of plain numbers."""
-    f32 = values.dtype == np.float32
-    if values.ndim == 0:
-        return _number(values.item(), f32)
-    if values.ndim == 1:
-        return "[" + ", ".join(_number(v, f32) for v in values.tolist()) + "]"
-    return "[" + ", ".join(array_json(v) for v in values) + "]"
+def _ranges(steps: Iterable[int], size: int) -> list[tuple[int, int]]:
+    """`steps` in their order as ranges [s0, s1) of consecutive steps, at most `size` long."""
+    ranges: list[list[int]] = []
+    for s in steps:
+        if ranges and s == ranges[-1][1] and s - ranges[-1][0] < size:
+            ranges[-1][1] += 1
+        else:
+            ranges.append([s, s + 1])
+    return [(s0, s1) for s0, s1 in ranges]
 
 
 def _native(run: Run, vector: np.ndarray) -> np.ndarray:
@@ -49,45 +41,109 @@ def _native(run: Run, vector: np.ndarray) -> np.ndarray:
     return np.concatenate([vector[..., cell.block(b.canonical)] for b in cell.blocks], axis=-1)
 
 
-def _step(run: Run, s: int, back: BackRun | None = None) -> str:
-    cell = run.cell
-    fields: dict[str, Any] = {
-        "layer": run.layer,
-        "direction": run.direction,
-        "t": s + 1,
-        "reads": int(run.reads[s]) + 1,
-    }
-    parts = [json.dumps(fields)[:-1]]
-    arrays: list[tuple[str, np.ndarray]] = [("x", run.x[s]), ("h_prev", run.h[s])]
-    if run.c is not None:
-        arrays.append(("c_prev", run.c[s]))
-    arrays += [("xW", _native(run, run.xw[s])), ("hU", _native(run, run.hu[s])), ("pre", _native(run, run.pre[s]))]
-    for name, values in arrays:
-        parts.append(f'"{name}": {array_json(values)}')
-    gates, native = [], []
-    for block in cell.blocks:
-        act = cell.activation_of(block.canonical)
-        pre = array_json(run.gate(block.canonical, "pre")[s])
-        post = array_json(run.gate(block.canonical)[s])
-        terms = json.dumps([term.key for term in run.terms(block.canonical)])  # what the engine summed, in order
-        common = f'"activation": "{act.name}", "terms": {terms}, "pre": {pre}, "act": {post}'
+def _columns_of(part: np.ndarray, whole: np.ndarray, cols: slice) -> bool:
+    """Whether `part` is the view whole[..., cols] (a gate's record reads the run's arrays), so its text is there."""
+    view = whole[..., cols]
+    return (
+        part.shape == view.shape
+        and part.strides == view.strides
+        and part.__array_interface__["data"][0] == view.__array_interface__["data"][0]
+    )
+
+
+class _Texts:
+    """Steps s0 … s1−1 of one run as text: each recorded array formatted once, in one call, and its text reused.
+
+    Gate arrays (xW, hU, pre, act) are cut into (step, batch row, gate) pieces, so
+    `pre` in the framework's block order and each gate's `pre` in `gates` and
+    `native_gates` are joins of the same text. `h` of a step is `h_prev` of the next.
+    """
+
+    def __init__(self, run: Run, s0: int, s1: int) -> None:
+        cell, batch, g = run.cell, int(run.x.shape[1]), len(run.cell.gates)
+        shape = (s1 - s0, batch, g, cell.units)
+        order = [cell.gates.index(b.canonical) for b in cell.blocks]  # native block k is canonical gate order[k]
+
+        def per_step(pieces: list[str]) -> list[str]:  # (step, batch row) pieces → each step's (B, n) list
+            return ["[[" + "], [".join(pieces[i : i + batch]) + "]]" for i in range(0, len(pieces), batch)]
+
+        self.s0, self.heads = s0, _gate_heads(run)
+        vectors = {"x": run.x[s0:s1], "h": run.h[s0 : s1 + 1]}
+        if run.c is not None:
+            vectors["c"] = run.c[s0 : s1 + 1]
+        if run.c_act is not None:
+            vectors["c_act"] = run.c_act[s0:s1]
+        if run.gated is not None:
+            vectors["reset_gated"] = run.gated[s0:s1]
+        self.text = {name: per_step(rows(a)) for name, a in vectors.items()}
+        split: dict[str, list[str]] = {}
+        for name, a in (("xW", run.xw), ("hU", run.hu), ("pre", run.pre)):
+            split[name] = pieces = rows(a[s0:s1].reshape(shape))
+            self.text[name] = per_step([", ".join(row) for row in zip(*(pieces[k::g] for k in order), strict=True)])
+        whole = {"pre": run.pre, "act": run.act}
+        parts = {"pre": {q: run.blocks[q].pre for q in cell.gates}, "act": {q: run.blocks[q].act for q in cell.gates}}
         if run.pre_clipped is not None:
-            common += f', "clipped": {array_json(run.pre_clipped[s][..., cell.block(block.canonical)])}'
-        gates.append(f'"{block.canonical}": {{"native": "{block.native}", {common}}}')
-        native.append(f'"{block.native}": {{"canonical": "{block.canonical}", {common}}}')
-    parts.append('"gates": {' + ", ".join(gates) + "}")
-    parts.append('"native_gates": {' + ", ".join(native) + "}")
+            whole["clipped"] = run.pre_clipped
+            parts["clipped"] = {q: run.pre_clipped[..., cell.block(q)] for q in cell.gates}
+        for which, of_gate in parts.items():
+            if all(_columns_of(part, whole[which], cell.block(q)) for q, part in of_gate.items()):
+                pieces = split.get(which) or rows(whole[which][s0:s1].reshape(shape))
+                self.text.update({f"{which}.{q}": per_step(pieces[k::g]) for k, q in enumerate(cell.gates)})
+            else:  # a record of its own: its own text
+                self.text.update({f"{which}.{q}": per_step(rows(part[s0:s1])) for q, part in of_gate.items()})
+
+    def __call__(self, name: str, s: int) -> str:
+        """Step s's value of x, h (h_prev of step s + 1), c, c_act, reset_gated, xW, hU, pre (the framework's
+        block order) or one canonical gate's `pre.i`, `act.i`, `clipped.i`."""
+        return self.text[name][s - self.s0]
+
+
+def _gate_heads(run: Run) -> list[tuple[str, str]]:
+    """Per block, in the framework's order: how its entry opens in `gates` and in `native_gates`."""
+    cell = run.cell
+    heads = []
+    for block in cell.blocks:
+        terms = json.dumps([term.key for term in run.terms(block.canonical)])  # what the engine summed, in order
+        common = f'"activation": "{cell.activation_of(block.canonical).name}", "terms": {terms}, "pre": '
+        heads.append(
+            (
+                f'"{block.canonical}": {{"native": "{block.native}", {common}',
+                f'"{block.native}": {{"canonical": "{block.canonical}", {common}',
+            )
+        )
+    return heads
+
+
+def _step(run: Run, s: int, text: _Texts, back: BackRun | None = None) -> str:
+    cell = run.cell
+    fields = {"layer": run.layer, "direction": run.direction, "t": s + 1, "reads": int(run.reads[s]) + 1}
+    out = [json.dumps(fields)[:-1], ', "x": ', text("x", s), ', "h_prev": ', text("h", s)]
+    if run.c is not None:
+        out += [', "c_prev": ', text("c", s)]
+    for name in ("xW", "hU", "pre"):
+        out += [f', "{name}": ', text(name, s)]
+    bodies = []  # each block's pre, act (and clipped): one text, in `gates` and again in `native_gates`
+    for block in cell.blocks:
+        body = [text("pre." + block.canonical, s), ', "act": ', text("act." + block.canonical, s)]
+        if run.pre_clipped is not None:
+            body += [', "clipped": ', text("clipped." + block.canonical, s)]
+        bodies.append(body)
+    for key, side in (("gates", 0), ("native_gates", 1)):
+        out.append(f', "{key}": {{')
+        for n, (heads, body) in enumerate(zip(text.heads, bodies, strict=True)):
+            out += [", " if n else "", heads[side], *body, "}"]
+        out.append("}")
     if run.gated is not None:
-        parts.append(f'"reset_gated": {array_json(run.gated[s])}')
+        out += [', "reset_gated": ', text("reset_gated", s)]
     if run.c is not None and run.c_act is not None:
-        parts.append(f'"c": {array_json(run.c[s + 1])}')
-        parts.append(f'"c_act": {array_json(run.c_act[s])}')
-    parts.append(f'"h": {array_json(run.h[s + 1])}')
+        out += [', "c": ', text("c", s + 1), ', "c_act": ', text("c_act", s)]
+    out += [', "h": ', text("h", s + 1)]
     if run.active is not None:
-        parts.append(f'"active": {json.dumps(run.active[s].tolist())}')
+        out += [', "active": ', json.dumps(run.active[s].tolist())]
     if back is not None:
-        parts.append(f'"backward": {_backward_step(back, s)}')
-    return parts[0] + ", " + ", ".join(parts[1:]) + "}"
+        out += [', "backward": ', _backward_step(back, s)]
+    out.append("}")
+    return "".join(out)
 
 
 def _backward_step(back: BackRun, s: int) -> str:
@@ -116,7 +172,7 @@ def gradients_json(grads: Gradients) -> str:
     """The contract's `gradients` object: L, and dL/d every weight, input and initial state by its own name."""
     named = lambda d: "{" + ", ".join(f"{json.dumps(k)}: {array_json(v)}" for k, v in d.items()) + "}"  # noqa: E731
     loss = grads.loss
-    loss_text = _number(loss if isinstance(loss, Fraction) else float(loss), False)
+    loss_text = number(loss if isinstance(loss, Fraction) else float(loss), False)
     return (
         f'{{"loss": {loss_text}, "of": {json.dumps(grads.backward.describe())}, '
         f'"weights": {named(grads.weights)}, "inputs": {array_json(grads.inputs)}, '
@@ -145,6 +201,7 @@ def iter_json(trace: Trace, steps: list[int] | None = None) -> Iterator[str]:
             "native": [b.native for b in trace.first.cell.blocks],
         },
         "returns": [{"name": label, "output": key} for label, key in trace.returns],
+        "merges": [{"output": m.name, "mode": m.mode, "formula": m.formula} for m in trace.merges],
         "warnings": list(trace.warnings),
     }
     yield json.dumps(head, indent=None)[:-1]
@@ -159,7 +216,10 @@ def iter_json(trace: Trace, steps: list[int] | None = None) -> Iterator[str]:
     yield ', "steps": ['
     first = True
     for run, back in zip(trace.all_runs(), backs, strict=True):
-        for s in steps if steps is not None else range(run.steps):
-            yield ("" if first else ",\n") + _step(run, s, back)
-            first = False
+        per_step = run.x[0].size + 4 * run.pre[0].size + 3 * run.h[0].size
+        for s0, s1 in _ranges(steps if steps is not None else range(run.steps), max(1, _CHUNK_VALUES // per_step)):
+            text = _Texts(run, s0, s1)
+            for s in range(s0, s1):
+                yield ("" if first else ",\n") + _step(run, s, text, back)
+                first = False
     yield "]}\n"

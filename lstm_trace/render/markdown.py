@@ -14,6 +14,7 @@ from typing import Protocol
 
 from ..trace import Run, Trace
 from .backward import BackStepBuilder, BackStepView, back_runs, intro, named, shown_back_steps
+from .merges import merge_lines
 from .numbers import array_text
 from .selection import Selection
 from .views import StepBuilder, StepView
@@ -219,6 +220,10 @@ def render_markdown(
                 text = blanks.output(key, text)
             yield f"- `{label}` {trace.outputs[key].shape}: `{text}`"
         yield ""
+        merged = merge_lines(trace, sel.precision, sel.batch_list(trace.first.h.shape[1])[0], sel.units)
+        if merged and blanks is None:  # a worksheet leaves the outputs to the student, and so their merges
+            yield from (f"- `{line}`" for line in merged)
+            yield ""
     if "backward" in passes:
         yield from _backward(trace, sel, {id(run): b.units for run, b in zip(runs, builders, strict=True)})
     if sc.inert:

@@ -19,6 +19,7 @@ from rich.text import Text
 from ..trace import Run, Trace
 from .backward import BackStepBuilder, BackStepView, back_runs, intro, named, shown_back_steps
 from .grid import Grid
+from .merges import merge_lines
 from .numbers import array_text, pick_units
 from .selection import Selection
 from .summary import StepsSummary
@@ -311,6 +312,8 @@ class TraceView:
         yield Text("[" + ", ".join(f"{label} {tr.outputs[key].shape}" for label, key in tr.returns) + "]")
         for label, key in tr.returns:
             yield Text(f"{label} = {array_text(tr.outputs[key], p)}")
+        for line in merge_lines(tr, p, self.sel.batch_list(tr.first.h.shape[1])[0], self.sel.units):
+            yield Text(line)
         yield Text("")
 
     def _inert(self) -> Iterator[Text]:

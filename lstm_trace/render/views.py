@@ -214,6 +214,8 @@ class StepBuilder:
         if run.c is not None:
             given.append((f"c{sub(t - 1)}", self._whole(run.c[s, b])))
         if run.active is not None and not run.active[s, b]:
+            if run.masked:
+                heading += " · masked: the state is carried"
             return StepView(heading, tuple(given), (), (), (), (), (), self._skip_reason(s, b), tuple(self.units))
         return StepView(
             heading=heading,
@@ -245,6 +247,11 @@ class StepBuilder:
 
     def _skip_reason(self, s: int, b: int) -> str:
         assert self.run.active is not None
+        if self.run.masked:
+            read = int(self.run.reads[s]) + 1
+            state = "h and c are" if self.run.c is not None else "h is"
+            return (f"the mask skips x{sub(read)} for batch row {b + 1}: nothing is computed at this step, and "
+                    f"{state} carried through unchanged.")  # fmt: skip
         length = int(self.run.active[:, b].sum())
         if length == 0:
             return f"batch row {b + 1} has sequence length 0: nothing is computed for it, and its output rows are zero."
