@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .errors import ScenarioError, Where
 from .model import Cell, Network
 
@@ -163,6 +164,9 @@ def check(
 ) -> Estimate:
     """The estimate, or a ScenarioError that gives it and how to shrink the trace when it is over `limit`
     bytes (None: `default_budget()`); `file` is the scenario's, for the message."""
+    if len(net.cells) > limits.MAX_LAYERS:
+        raise ScenarioError("too many layers to trace", Where(file), expected=f"at most {limits.MAX_LAYERS:,} layers",
+                            found=f"{len(net.cells):,}")  # fmt: skip
     found = estimate(net, backward, view)
     budget = default_budget() if limit is None else limit
     if found.total <= budget:

@@ -139,6 +139,9 @@ def _load_and_trace(path: str, exact: bool = False, max_memory: int | None = Non
         return trace(scenario, max_memory=max_memory)
     except ScenarioError as exc:
         _fail(exc.format())
+    except MemoryError as exc:  # what the estimate cannot see: an array the layer's build itself asks for
+        _fail(f"{path}: not enough memory to build the layer: {exc or 'an allocation failed'}\n"
+              "  hint: trace a smaller case: fewer batch rows, steps or units")  # fmt: skip
 
 
 def _write(chunks: Iterable[str], utf8: bool = False) -> None:

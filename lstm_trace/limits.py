@@ -21,3 +21,6 @@ MAX_NODES = 1_000_000
 
 MAX_FILE_BYTES = 256 * 2**20
 """The size of a scenario file and of a .csv array file."""
+
+MAX_LAYERS = 1000
+"""Layers in one network (the entries of a Keras stack, torch's num_layers): each is a run of its own."""

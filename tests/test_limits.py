@@ -12,6 +12,8 @@ import contextlib
 import io
 import os
 import signal
+import subprocess
+import sys
 import time
 import tracemalloc
 import zipfile
@@ -170,12 +172,40 @@ def _onnx_options(units: int, batch: int, steps: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _keras_stack(units: int, batch: int, steps: int) -> dict[str, Any]:
+    """A Keras Sequential: LSTM(units) then Bidirectional(GRU(units // 2)), with a mask on some last steps."""
+    rng = np.random.default_rng(4)
+    half = units // 2
+
+    def gru() -> list[np.ndarray]:
+        return [
+            rng.normal(size=(units, 3 * half)) * 0.3,
+            rng.normal(size=(half, 3 * half)) * 0.3,
+            np.zeros((2, 3 * half)),
+        ]
+
+    lstm = {"kernel": rng.normal(size=(4, 4 * units)) * 0.3, "recurrent_kernel": rng.normal(size=(units, 4 * units)) * 0.3,
+            "bias": np.zeros(4 * units)}  # fmt: skip
+    bidirectional = {"merge_mode": "concat", "layer": {"class_name": "GRU", "config": {"units": half,
+                     "return_sequences": True}}}  # fmt: skip
+    return {
+        "framework": "keras",
+        "layers": [
+            {"layer": "LSTM", "config": {"units": units, "return_sequences": True}, "weights": lstm},
+            {"layer": "Bidirectional", "config": bidirectional, "weights": gru() + gru()},
+        ],
+        "inputs": rng.normal(size=(batch, steps, 4)),
+        "mask": [[t < steps - b % 4 for t in range(steps)] for b in range(batch)],
+    }
+
+
 CASES = {
     "keras LSTM": lambda: _keras("LSTM", 24, 16, 60),
     "keras GRU": lambda: _keras("GRU", 24, 16, 60, reset_after=True),
     "keras SimpleRNN": lambda: _keras("SimpleRNN", 24, 16, 60),
     "torch stack": lambda: _torch_stack(24, 16, 60),
     "onnx options": lambda: _onnx_options(24, 16, 60),
+    "keras stack with a mask": lambda: _keras_stack(24, 16, 60),
 }
 
 
@@ -490,7 +520,50 @@ def test_the_fast_path_reads_as_yaml_reads(numbers: list[str]) -> None:
 def test_the_readme_states_the_limits_in_force() -> None:
     readme = (SCENARIOS.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Limits\n", 1)[1].split("\n## ", 1)[0]
-    for number in (limits.MAX_ELEMENTS, limits.MAX_NODES, limits.MAX_VALUES):
+    for number in (limits.MAX_ELEMENTS, limits.MAX_NODES, limits.MAX_VALUES, limits.MAX_LAYERS):
         assert f"{number:,}" in section, number
     assert f"{limits.MAX_FILE_BYTES // MiB} MiB" in section
     assert budget.SHARE == 0.5 and "half the memory" in section
+
+
+def test_a_stack_of_aliased_layers_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    """One layer written once and listed 20 000 times by alias: refused by the count, not built layer by layer."""
+    layer = "{layer: SimpleRNN, config: {units: 1, return_sequences: true}, weights: [[[1]], [[0]], [0]]}"
+    text = f"framework: keras\nlayers: [&l {layer}, " + ", ".join(["*l"] * 20_000) + "]\ninputs: [[1]]\n"
+    refused("run", str(write_scenario(tmp_path, text)), parts=("line 2: layers: too many layers", "20,001"))
+
+
+def test_a_layer_stack_over_the_layer_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_LAYERS", 1)
+    with pytest.raises(lstm_trace.ScenarioError, match="too many layers to trace"):
+        lstm_trace.trace(lstm_trace.Scenario.from_dict(_torch_stack(4, 2, 3)))
+
+
+def test_an_initial_state_larger_than_memory_is_one_message(tmp_path: Path) -> None:
+    """SimpleRNN(4400) over B = 2 000 000 rows of one step: every array under the element cap (the recurrent
+    kernel, 19.4 million numbers, written with aliases), but the zero initial state alone is B·H = 8.8e9 numbers,
+    35 GB. The build asks for it before the estimate is made; the system gives it as untouched pages or refuses
+    it: either way exit 2 with one message, and the process's resident memory stays small. Run as a process of
+    its own, whose peak resident memory it reports."""
+    np.save(tmp_path / "x.npy", np.zeros((2_000_000, 1, 1), np.float32))
+    row = "[" + ", ".join(["0"] * 4400) + "]"
+    text = (
+        f"framework: keras\nlayer: SimpleRNN\nconfig:\n  units: 4400\n  kernel_initializer: {{row: &u0 {row}}}\n"
+        f"weights:\n  kernel: [{row}]\n  recurrent_kernel: [{', '.join(['*u0'] * 4400)}]\n  bias: *u0\n"
+        "inputs: {npy: x.npy}\n"
+    )
+    path = write_scenario(tmp_path, text)
+    child = (
+        "import resource, sys\nfrom lstm_trace.cli import main\n"
+        "try:\n    main(['run', sys.argv[1], '--format', 'json'])\nexcept SystemExit as done:\n    code = done.code\n"
+        "print('rss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'exit', code, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(lstm_trace.__file__).parent.parent)}
+    done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, timeout=120,
+                          env=env)  # fmt: skip
+    message, _, report = done.stderr.rpartition("rss ")
+    rss_kib, code = int(report.split()[0]), report.split()[2]
+    assert code == "2" and done.stdout == "" and "Traceback" not in message, done.stderr[-2000:]
+    assert message.startswith("error: ") and message.count("error: ") == 1, message
+    assert "not enough memory to build the layer" in message or "would not fit in memory" in message
+    assert rss_kib < 1500 * 1024, f"{rss_kib // 1024} MiB resident"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import limits
 from ..errors import ScenarioError, Where, unknown_name
 from ..model import Network
 from . import keras_bidirectional, keras_mask
@@ -69,6 +70,9 @@ def _entries(fw: Keras, raw: Raw, entries: Any) -> list[Part]:
     where = Where(raw.file, raw.lines.get("layers"), "layers")
     if not isinstance(entries, list) or not entries:
         raise ScenarioError("layers is a list of layers", where, expected="- {layer: LSTM, config: ..., weights: ...}")
+    if len(entries) > limits.MAX_LAYERS:  # refused before any is built: a few lines of aliases can list millions
+        raise ScenarioError("too many layers to trace", where, expected=f"at most {limits.MAX_LAYERS:,} layers",
+                            found=f"{len(entries):,}")  # fmt: skip
     parts: list[Part] = []
     batch, steps, features = raw.inputs.shape
     for k, entry in enumerate(entries):
@@ -88,7 +92,8 @@ def _entries(fw: Keras, raw: Raw, entries: Any) -> list[Part]:
             raise ScenarioError("config and initial_state are mappings", here)
         _same_dtype(fw, raw, config, here)
         width = features if k == 0 else parts[-1].width
-        inputs = raw.inputs if k == 0 else np.zeros((batch, steps, width), raw.inputs.dtype)
+        # the layer below's outputs stand in only for their shape: a view of one zero, not B·T·width of them
+        inputs = raw.inputs if k == 0 else np.broadcast_to(np.zeros((), raw.inputs.dtype), (batch, steps, width))
         paths = {section: f"layers[{k}].{section}" for section in ("config", "weights", "initial_state")}
         sub = nested(raw, layer, config, entry["weights"], paths, initial_state=state, inputs=inputs)
         part = keras_bidirectional.part(fw, sub) if layer == "Bidirectional" else fw.part(sub)
