@@ -288,7 +288,7 @@ def _npy(handle: BinaryIO, where: Where, name: str | None = None) -> np.ndarray:
     if dtype.kind not in "iuf":
         raise ScenarioError("array file holds no numbers", place, expected="integer or float dtype",
                             found=f"dtype {dtype}")  # fmt: skip
-    if math.prod(shape) > limits.MAX_ELEMENTS:
+    if math.prod(shape) > limits.MAX_ELEMENTS or max(shape, default=0) > limits.MAX_ELEMENTS:  # (0, 10¹²): no
         raise too_many(tuple(shape), place, in_file=True)
     array = np.empty(math.prod(shape), dtype)
     if array.nbytes and handle.readinto(array.view(np.uint8)) < array.nbytes:  # type: ignore[attr-defined]
