@@ -381,16 +381,7 @@ def test_random_ranges(option: str, value: str, command: str) -> None:
 # characters and bidi overrides, merge keys, damaged .npz files and any .csv text. Whatever it is, the run is
 # exit 0 or exit 2 with one `error:` message, no traceback, and no raw control character on the terminal.
 
-SEED_TEXT = """\
-framework: keras
-layer: LSTM
-config: {units: 3, activation: null, recurrent_activation: null}
-weights:
-  kernel: [[2, 1, 1, 0, 0, 0, 0, 1, 1, 0, 1, 0], [1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0]]
-  recurrent_kernel: [[1, 0, 0, 1, 2, 1, 0, 1, 2, 0, 1, 0], [1, 1, 0, 0, 2, 1, 0, 1, 2, 2, 0, 0], [1, 0, 1, 2, 0, 1, 0, 1, 1, 0, 1, 0]]
-  bias: [3, 1, 0, 1, 1, 0, 0, 1, 0, 2, 0, 0]
-inputs: [[[1, 0]]]
-"""
+SEED_TEXT = SEED  # the seed scenario, as tests/conftest.py writes it
 SLOTS = {  # where a hostile value goes: the text it replaces (or follows) in SEED_TEXT
     "inputs": "[[[1, 0]]]",
     "bias": "[3, 1, 0, 1, 1, 0, 0, 1, 0, 2, 0, 0]",
