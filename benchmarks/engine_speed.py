@@ -121,13 +121,7 @@ def main() -> None:
         module = torch.nn.LSTM(F, U, batch_first=True)
         xt = torch.from_numpy(x)
         fns[f"torch.nn.LSTM {torch.__version__}"] = lambda: module(xt)
-    times = interleaved(fns, args.repeat)
-    base = statistics.median(times["bare numpy loop"])
-    print(f"LSTM B={B} T={T} F={F} U={U} float32; {args.repeat} rounds, contenders in turn")
-    print(f"  {'':28s} {'median':>9s} {'min':>9s}   median ratio to the bare loop")
-    for name, values in times.items():
-        med = statistics.median(values)
-        print(f"  {name:28s} {med * 1000:6.1f} ms {min(values) * 1000:6.1f} ms   {med / base:.2f}×")
+    report(interleaved(fns, args.repeat), "bare numpy loop", f"forward, {args.repeat} rounds")
     if torch is None:
         print("  torch.nn.LSTM: not installed (pip install torch to compare)")
 
