@@ -11,9 +11,11 @@ import contextlib
 import enum
 import errno
 import os
+import shlex
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import IO, Any, NoReturn, cast
 
 import click
@@ -126,15 +128,23 @@ def _fitted(sel: Selection, tr: Trace, steps: str | None = None, batch: str | No
         _fail(str(exc))
 
 
-def _load_and_trace(path: str, exact: bool = False, max_memory: int | None = None, view: str | None = None) -> Trace:
+def _load_and_trace(path: str, exact: bool = False, max_memory: int | None = None, view: str | None = None,
+                    model: tuple[str | None, Any] | None = None) -> Trace:  # fmt: skip
     """The scenario at `path`, traced; refused (exit 2) when it is wrong, or when what the trace and `view`
-    would take is over `max_memory` (default: half the available memory), before anything runs."""
+    would take is over `max_memory` (default: half the available memory), before anything runs. A model
+    file is read as `import` reads it, `model` giving (--layer, its inputs)."""
     from .api import trace
     from .budget import check
-    from .scenario import load
+    from .scenario import Scenario, load
 
     try:
-        scenario = load(path, exact=exact)
+        if model is not None:
+            from .models.importing import import_layer
+
+            imported = import_layer(path, model[0], model[1], "")
+            scenario = Scenario.from_dict(dict(imported.data), source=imported.model.path, exact=exact)
+        else:
+            scenario = load(path, exact=exact)
         check(scenario.network, max_memory, backward=scenario.backward is not None, view=view, file=scenario.source)
         return trace(scenario, max_memory=max_memory)
     except ScenarioError as exc:
@@ -247,6 +257,30 @@ EXACT_HELP = (
 )
 _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
 
+_output = click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+_force = click.option("--force", is_flag=True, help="With -o: overwrite the file if it exists.")
+_layer = click.option(
+    "--layer", metavar="NAME",
+    help="Which recurrent layer of a model file: the Keras layer name, the torch module prefix or the ONNX node "
+    "name (listed when the file holds several; a Keras chain of layers feeding each other as 'a,b').",
+)  # fmt: skip
+_inputs = click.option(
+    "--inputs", "inputs_file", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+    help="A model file's inputs: .npy or .csv, (T, F) or (B, T, F). Default: made-up inputs (see --random).",
+)  # fmt: skip
+_random = click.option(
+    "--random", "random_steps", type=click.IntRange(1, 10_000), default=3, show_default=True, metavar="T",
+    help="Without --inputs: T steps of seeded random inputs in [-1, 1] (one batch row; --seed picks them).",
+)  # fmt: skip
+_model_seed = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=1, show_default=True,
+                           help="The random inputs' seed.")  # fmt: skip
+
+
+def _model_inputs(inputs_file: str | None, random_steps: int, seed: int) -> Any:
+    from .models.importing import Inputs
+
+    return Inputs(Path(inputs_file) if inputs_file else None, steps=random_steps, seed=seed)
+
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
@@ -301,6 +335,10 @@ _exact = click.option("--exact", is_flag=True, help=EXACT_HELP)
     "value's δ on the picture; both is refused.",
 )
 @_max_memory
+@_layer
+@_inputs
+@_random
+@_model_seed
 def run(
     scenario: str,
     fmt: str,
@@ -316,8 +354,16 @@ def run(
     out_dir: str | None,
     passes: str | None,
     max_memory: int | None,
+    layer: str | None,
+    inputs_file: str | None,
+    random_steps: int,
+    seed: int,
 ) -> None:
     """Trace SCENARIO and show every step's arithmetic.
+
+    SCENARIO may also be a model file (.keras, .h5, .pt, .pth, .safetensors,
+    .onnx): one layer of it is traced as `lstm-trace import` would write it
+    (--layer, --inputs, --random, --seed).
 
     Wide layers are elided in the middle of each gate block (…) to fit the
     terminal; --units picks units, --full shows all, --format markdown never
@@ -332,7 +378,8 @@ def run(
         _fail("--out-dir writes one file per step for --format diagram or --format svg")
     if fmt == "diagram" and passes == "both":
         _fail("--format diagram draws one picture of one pass: pick --pass forward or --pass backward")
-    tr = _load_and_trace(scenario, exact, max_memory, fmt if fmt in ("json", "html") else None)
+    tr = _load_and_trace(scenario, exact, max_memory, fmt if fmt in ("json", "html") else None,
+                         _model_options(scenario, layer, inputs_file, random_steps, seed))  # fmt: skip
     shown = _passes(tr, passes or ("forward" if fmt == "diagram" else None))
     sel = _fitted(sel, tr, steps, batch, units)
     if fmt == "json":
@@ -362,6 +409,20 @@ def run(
         console = _console(width)
         for part in TraceView(tr, sel, shown).parts(console.width):  # printed as produced: long traces stream
             console.print(part, crop=False)
+
+
+def _model_options(path: str, layer: str | None, inputs_file: str | None, random_steps: int, seed: int) -> Any:
+    """(--layer, inputs) when `path` is a model file; None for a scenario, where those options are refused."""
+    from .models import is_model_file
+
+    if is_model_file(path):
+        return layer, _model_inputs(inputs_file, random_steps, seed)
+    given = click.get_current_context().get_parameter_source
+    for name, option in (("layer", "--layer"), ("inputs_file", "--inputs"), ("random_steps", "--random")):
+        if given(name) is ParameterSource.COMMANDLINE:
+            _fail(f"{option} picks from a model file (.keras, .h5, .pt, .pth, .safetensors, .onnx); "
+                  f"{path} is a scenario")  # fmt: skip
+    return None
 
 
 RUN_JSON = "which holds every step's values for every unit and batch row in full (--steps picks the steps)"
@@ -645,10 +706,18 @@ def new(framework: str, layer: str | None, units: int, features: int, steps: int
       lstm-trace new --framework torch --layer GRU --units 3 --seed 7 -o gru.yaml
       lstm-trace new --framework tf1 --layer BasicRNNCell --integers -o rnn.yaml
     """
-    from pathlib import Path
-
     from .newscenario import Request, layer_name, scenario_text
 
+    _writable(output, force)
+    try:
+        name = layer_name(framework, layer)
+    except ScenarioError as exc:
+        _fail(exc.format())
+    _save(scenario_text(Request(framework, name, units, features, steps, batch, integers, seed)), output)
+
+
+def _writable(output: str | None, force: bool) -> None:
+    """-o FILE may be written: it does not exist, or --force says to overwrite it (checked before any work)."""
     if force and output is None:
         _fail("--force only makes sense with -o FILE")
     try:
@@ -657,11 +726,10 @@ def new(framework: str, layer: str | None, units: int, features: int, steps: int
         _fail(f"-o: cannot write {output}: {exc.strerror or exc}")
     if exists and not force:
         _fail(f"-o: {output} exists; --force overwrites it")
-    try:
-        name = layer_name(framework, layer)
-    except ScenarioError as exc:
-        _fail(exc.format())
-    text = scenario_text(Request(framework, name, units, features, steps, batch, integers, seed))
+
+
+def _save(text: str, output: str | None, then: str = "") -> None:
+    """A scenario's text to -o FILE (saying so on stderr, with what to do next), or to standard output."""
     if output is None:
         _write([text], utf8=True)
         return
@@ -669,7 +737,49 @@ def new(framework: str, layer: str | None, units: int, features: int, steps: int
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         _fail(f"-o: cannot write {output}: {exc.strerror}")
-    _say(f"wrote {output}")
+    _say(f"wrote {output}{then}")
+
+
+@main.command("import")
+@click.argument("model", type=click.Path(dir_okay=False, exists=True))
+@_layer
+@click.option("--list", "listing", is_flag=True, help="List the file's recurrent layers (name, kind, weight shapes).")
+@_inputs
+@_random
+@_model_seed
+@_output
+@_force
+def import_(model: str, layer: str | None, listing: bool, inputs_file: str | None, random_steps: int, seed: int,
+            output: str | None, force: bool) -> None:  # fmt: skip
+    """Write a scenario for one recurrent layer of a saved MODEL, in its framework's own words.
+
+    MODEL is a Keras 3 .keras, a Keras .h5 (Keras 3 or tf.keras: the file's
+    keras_version decides keras or keras2), a torch state_dict (.pt, .pth),
+    a .safetensors or an .onnx file. Nothing in the file is executed: Keras
+    configs are read as JSON, a torch pickle that is more than a state_dict
+    is refused. The scenario's header says where each weight came from and
+    what was inferred. Needs: pip install 'lstm-trace[models]'.
+
+    \b
+    Examples:
+      lstm-trace import model.keras --list
+      lstm-trace import model.keras --layer lstm -o lstm.yaml && lstm-trace run lstm.yaml
+      lstm-trace import model.pt --layer rnn --inputs x.npy -o rnn.yaml
+    """
+    from .models import read_model
+    from .models.importing import import_layer
+
+    _writable(output, force)
+    try:
+        if listing:
+            found = read_model(model)
+            _write([f"{found.path.name}: {found.format}\n", found.listing() + "\n" if found.layers else ""])
+            return
+        command = " ".join(["lstm-trace import", *(shlex.quote(a) for a in sys.argv[2:])])
+        imported = import_layer(model, layer, _model_inputs(inputs_file, random_steps, seed), command)
+    except ScenarioError as exc:
+        _fail(exc.format())
+    _save(imported.text, output, f": run it with lstm-trace run {shlex.quote(output)}" if output else "")
 
 
 if __name__ == "__main__":  # pragma: no cover
