@@ -659,6 +659,71 @@ def worksheet(scenario: str, blanks: str, fmt: str, steps: str | None, batch: st
         _write(line + "\n" for line in sheet.lines())
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, exists=True))
+@click.option("--to", "target", type=click.Choice(("keras", "keras2", "torch", "tf1", "onnx")), required=True,
+              help="The framework whose words to write the layer in.")  # fmt: skip
+@click.option(
+    "--weights-out", type=click.Path(dir_okay=False), metavar="FILE",
+    help="Also write the weights ready to load: torch a state_dict as .safetensors (load_state_dict), keras and "
+    "keras2 the set_weights() arrays as .npz, onnx a model holding the node (.onnx), tf1 the variables by name "
+    "as .npz.",
+)  # fmt: skip
+@_layer
+@_inputs
+@_random
+@_model_seed
+@_output
+@_force
+def convert(scenario: str, target: str, weights_out: str | None, layer: str | None, inputs_file: str | None,
+            random_steps: int, seed: int, output: str | None, force: bool) -> None:  # fmt: skip
+    """Write SCENARIO's layer in another framework's words, proved equal first.
+
+    Transposes, gate orders, bias splits, forget_bias, GRU layouts, directions,
+    layers and initial-state shapes are translated; then both scenarios are
+    traced and every step's h and c of every layer and direction compared,
+    and only an equal pair is written (the file's header gives the largest
+    difference). What the target cannot express (Keras: peepholes, cell_clip,
+    projection; torch: reset_after false, peepholes; ...) is refused, exit 2,
+    naming every such option. SCENARIO may be a model file (--layer, --inputs).
+
+    \b
+    Examples:
+      lstm-trace convert seed.yaml --to torch -o seed_torch.yaml
+      lstm-trace convert model.pt --layer lstm --to onnx -o lstm.yaml --weights-out lstm.onnx
+    """
+    from .convert import NotEqual
+    from .convert import convert as run_convert
+    from .scenario_text import scenario_text
+
+    _writable(output, force)
+    tr = _load_and_trace(scenario, model=_model_options(scenario, layer, inputs_file, random_steps, seed))
+    source = tr.scenario
+    try:
+        converted = run_convert(source, target)
+        if weights_out is not None:
+            from .models.weights_out import write_weights
+
+            loading = write_weights(converted.data, target, Path(weights_out))
+    except ScenarioError as exc:
+        _fail(exc.format())
+    except NotEqual as exc:  # a defect of ours: nothing is written
+        _fail(f"the {target} scenario traces to other numbers than {scenario} ({exc}); nothing was written",
+              ExitStatus.MISMATCH)  # fmt: skip
+    header = [
+        f"{source.framework} {source.layer} from {Path(scenario).name}, in {target}'s words.",
+        f"Made by: lstm-trace convert {' '.join(shlex.quote(a) for a in sys.argv[2:])}",
+        f"Proved equal before writing: every step's h and c of every layer and direction ({converted.compared} "
+        f"values) agree within {source.dtype}'s tolerance; the largest relative difference is "
+        f"{converted.difference:.2g}.",
+        *converted.notes,
+    ]
+    if weights_out is not None:
+        header.append(f"Weights ready to load: {Path(weights_out).name} ({loading}).")
+    _save(scenario_text(converted.data, header), output, f": run it with lstm-trace run {shlex.quote(output)}"
+          if output else "")  # fmt: skip
+
+
 @main.command("new")
 @click.option(
     "--framework",

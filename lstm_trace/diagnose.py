@@ -185,5 +185,3 @@ def _with(cell: Cell, kernel: np.ndarray | None = None, recurrent: np.ndarray | 
         return None
     return replace(cell, kernel=cell.kernel if kernel is None else kernel,
                    recurrent=cell.recurrent if recurrent is None else recurrent)  # fmt: skip
-
-

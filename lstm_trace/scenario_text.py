@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +22,9 @@ import numpy as np
 from .errors import printable
 from .render.jsonnum import array_json, rows
 
+_PLAIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # no digit first: 1e5 would read as a number
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*\Z")
+COMMENT_WIDTH = 100
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
 
@@ -30,14 +33,18 @@ def scenario_text(
 ) -> str:
     """`data` as YAML text; `header` lines become the opening comment, `comments[path]` goes above the key at
     `path` (dotted: "weights.kernel", "layers[1].weights.bias")."""
-    lines = [_comment(line) for line in header]
+    lines = [_comment(line) for line in header]  # each may hold several lines: joined by newlines below
     _mapping(data, "", 0, comments or {}, lines)
     return "\n".join(lines) + "\n"
 
 
 def _comment(text: str, indent: str = "") -> str:
+    """One comment line, wrapped at COMMENT_WIDTH; what follows a wrap is indented two spaces."""
     text = printable(text, one_line=True)
-    return f"{indent}# {text}" if text else f"{indent}#"
+    if not text:
+        return f"{indent}#"
+    lines = textwrap.wrap(text, COMMENT_WIDTH, subsequent_indent="  ", break_on_hyphens=False) or [text]
+    return "\n".join(f"{indent}# {line}" for line in lines)
 
 
 def _key(key: Any) -> str:
@@ -70,8 +77,10 @@ def _mapping(data: Mapping[str, Any], path: str, depth: int, comments: Mapping[s
 
 
 def _block(value: Mapping[str, Any]) -> bool:
-    """A mapping is written as a block when it holds arrays or mappings of its own; a flat one fits on one line."""
-    return any(isinstance(v, (np.ndarray, Mapping)) or (isinstance(v, list) and len(v) > 8) for v in value.values())
+    """A mapping is written as a block when it holds arrays or mappings of its own, or is long; else on one line."""
+    if any(isinstance(v, (np.ndarray, Mapping)) or (isinstance(v, list) and len(v) > 8) for v in value.values()):
+        return True
+    return len(_flow(value)) > COMMENT_WIDTH
 
 
 def _array(values: np.ndarray, indent: str) -> list[str]:
@@ -99,7 +108,10 @@ def _nested(pieces: list[str], shape: tuple[int, ...], indent: str) -> list[str]
 
 
 def _flow(value: Any) -> str:
-    """Any other value as JSON (which YAML reads): numbers in their shortest digits, strings escaped."""
+    """Any other value as JSON (which YAML reads): numbers in their shortest digits, strings escaped; a
+    plain word (keras, LSTM, tanh) is written bare, as a person writes it."""
+    if isinstance(value, str) and _PLAIN_WORD.match(value) and value.lower() not in _RESERVED:
+        return value
     return json.dumps(_plain(value))  # ASCII: no control or bidirectional character survives as itself
 
 
