@@ -197,5 +197,13 @@ def test_weights_out_keras_is_the_set_weights_list_and_torch_a_safetensors(tmp_p
     seed = parse_yaml(SEED.read_text(), SEED)["weights"]
     for k, name in enumerate(("kernel", "recurrent_kernel", "bias")):
         np.testing.assert_array_equal(arrays[f"arr_{k}"], seed[name])
-    code, _, err = _cli("convert", str(SEED), "--to", "torch", "--weights-out", str(tmp_path / "t.npz"))
+    source = _plain_copy("torch/gru_batch_first.yaml", tmp_path)
+    code, _, err = _cli("convert", str(source), "--to", "torch", "--weights-out", str(tmp_path / "t.npz"))
     assert code == 2 and "--weights-out for torch writes a .safetensors file" in err
+    safetensors = pytest.importorskip("safetensors.numpy", reason="safetensors (lstm-trace[models]) is not installed")
+    code, _, err = _cli("convert", str(source), "--to", "torch", "--weights-out", str(tmp_path / "t.safetensors"))
+    assert code == 0, err
+    state = safetensors.load_file(str(tmp_path / "t.safetensors"))
+    data, _ = read_fixture(FIXTURES / "torch" / "gru_batch_first.yaml")
+    for name, value in data["weights"].items():  # torch to torch: the state_dict as it was, prefix stripped
+        np.testing.assert_array_equal(state[name.removeprefix("rnn.")], np.asarray(value, np.float32))
