@@ -74,15 +74,14 @@ def test_seed_to_torch_transposes_and_keeps_i_f_g_o() -> None:
                               "bidirectional": False}  # fmt: skip
 
 
-def test_torch_gru_to_keras_keeps_b_hn_in_the_recurrent_row() -> None:
+def test_torch_gru_to_keras_keeps_both_biases_in_keras_rows_z_r_h() -> None:
     data, _ = read_fixture(FIXTURES / "torch" / "gru_batch_first.yaml")
     source = lstm_trace.Scenario.from_dict(data)
     out = convert(source, "keras").data
     b_ih, b_hh = (np.asarray(data["weights"][f"rnn.bias_{k}_l0"], np.float32) for k in ("ih", "hh"))
     r, z, n = (slice(0, 2), slice(2, 4), slice(4, 6))  # torch's rows r | z | n; Keras's columns z | r | h
-    want_input = np.concatenate([b_ih[z] + b_hh[z], b_ih[r] + b_hh[r], b_ih[n]])
-    np.testing.assert_allclose(out["weights"]["bias"][0], want_input, rtol=1e-7)
-    np.testing.assert_array_equal(out["weights"]["bias"][1], np.concatenate([np.zeros(4), b_hh[n]]))
+    np.testing.assert_array_equal(out["weights"]["bias"][0], np.concatenate([b_ih[z], b_ih[r], b_ih[n]]))
+    np.testing.assert_array_equal(out["weights"]["bias"][1], np.concatenate([b_hh[z], b_hh[r], b_hh[n]]))
     assert out["config"]["reset_after"] is True
 
 

@@ -73,26 +73,26 @@ def _values(act: Activation) -> np.ndarray | None:
         return None
 
 
-def folded_bias(cell: Cell, with_recurrent: bool = True) -> np.ndarray:
-    """b + forget_bias (+ the recurrent bias, except a GRU candidate's with reset_after, which r scales)."""
+def folded_bias(cell: Cell) -> np.ndarray:
+    """Every constant in one vector, for a layer with one bias: b + forget_bias + the recurrent bias. (A
+    reset_after GRU's candidate keeps its recurrent bias apart, inside r: such a layer has two biases.)"""
+    return input_bias(cell) + recurrent_bias(cell)
+
+
+def input_bias(cell: Cell) -> np.ndarray:
+    """b + forget_bias: the input side of a layer that keeps two biases (torch's bias_ih, ONNX's Wb)."""
     total = np.zeros(cell.kernel.shape[1], cell.kernel.dtype)
     for part in (cell.bias, cell.runtime_bias):
         if part is not None:
             total = total + part
-    if with_recurrent and cell.recurrent_bias is not None:
-        rec = cell.recurrent_bias.copy()
-        if cell.kind == "gru" and cell.reset_after:
-            rec[cell.block("n")] = 0
-        total = total + rec
     return total
 
 
-def recurrent_only(cell: Cell) -> np.ndarray:
-    """The recurrent bias a reset_after GRU keeps apart (its candidate's; zeros for the other blocks)."""
-    rec = np.zeros(cell.kernel.shape[1], cell.kernel.dtype)
-    if cell.recurrent_bias is not None and cell.kind == "gru" and cell.reset_after:
-        rec[cell.block("n")] = cell.recurrent_bias[cell.block("n")]
-    return rec
+def recurrent_bias(cell: Cell) -> np.ndarray:
+    """The recurrent side (torch's bias_hh, ONNX's Rb, a reset_after GRU's second row), zeros where none."""
+    if cell.recurrent_bias is None:
+        return np.zeros(cell.kernel.shape[1], cell.kernel.dtype)
+    return cell.recurrent_bias.copy()
 
 
 def has_bias(cell: Cell) -> bool:

@@ -17,7 +17,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..model import Cell
-from .express import Expressed, Refusals, common_refusals, folded_bias, has_bias, recurrent_only, spell, step_mask
+from .express import (
+    Expressed,
+    Refusals,
+    common_refusals,
+    folded_bias,
+    has_bias,
+    input_bias,
+    recurrent_bias,
+    spell,
+    step_mask,
+)
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -97,7 +107,7 @@ def _layer(cell: Cell, vocabulary: list[tuple[str, Any]], refuse: Refusals, targ
         config["reset_after"] = cell.reset_after
     if has_bias(cell):
         if cell.kind == "gru" and cell.reset_after:
-            weights["bias"] = np.stack([folded_bias(cell), recurrent_only(cell)])
+            weights["bias"] = np.stack([input_bias(cell), recurrent_bias(cell)])
         else:
             weights["bias"] = folded_bias(cell)
     config |= {"return_sequences": True, "return_state": True}

@@ -23,10 +23,10 @@ from .express import (
     Expressed,
     Refusals,
     common_refusals,
-    folded_bias,
     has_bias,
+    input_bias,
     prefix_lengths,
-    recurrent_only,
+    recurrent_bias,
     reorder,
     spell,
 )
@@ -143,7 +143,7 @@ def _weights(cells: tuple[Cell, ...]) -> dict[str, np.ndarray]:
     }
     if any(has_bias(cell) for cell in cells):
         weights["B"] = np.stack(
-            [np.concatenate([reorder(folded_bias(c), c, order), reorder(recurrent_only(c), c, order)]) for c in cells]
+            [np.concatenate([reorder(input_bias(c), c, order), reorder(recurrent_bias(c), c, order)]) for c in cells]
         )
     if any(cell.peepholes is not None for cell in cells):
         zeros = np.zeros((3, cells[0].units), cells[0].kernel.dtype)

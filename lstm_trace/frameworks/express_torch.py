@@ -22,10 +22,10 @@ from .express import (
     Expressed,
     Refusals,
     common_refusals,
-    folded_bias,
     has_bias,
+    input_bias,
     prefix_lengths,
-    recurrent_only,
+    recurrent_bias,
     reorder,
     spell,
 )
@@ -113,9 +113,8 @@ def _weights(network: Any, bias: bool) -> dict[str, np.ndarray]:
             weights[f"weight_ih{suffix}"] = reorder(cell.kernel, cell, order).T.copy()
             weights[f"weight_hh{suffix}"] = reorder(cell.recurrent, cell, order).T.copy()
             if bias:
-                inside = recurrent_only(cell)
-                weights[f"bias_ih{suffix}"] = reorder(folded_bias(cell), cell, order)
-                weights[f"bias_hh{suffix}"] = reorder(inside, cell, order)
+                weights[f"bias_ih{suffix}"] = reorder(input_bias(cell), cell, order)
+                weights[f"bias_hh{suffix}"] = reorder(recurrent_bias(cell), cell, order)
             if cell.projection is not None:
                 weights[f"weight_hr{suffix}"] = cell.projection.T.copy()
     return weights
