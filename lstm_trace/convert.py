@@ -26,6 +26,7 @@ import numpy as np
 from .errors import ScenarioError
 from .frameworks.express import CannotExpress, Expressed
 from .scenario import Scenario
+from .trace import Trace
 
 TARGETS = ("keras", "keras2", "torch", "tf1", "onnx")
 TOLERANCE = {"float32": (1e-5, 1e-6), "float64": (1e-12, 1e-13)}  # relative, absolute
@@ -51,6 +52,8 @@ class Converted:
 
 def convert(scenario: Scenario, target: str) -> Converted:
     """`scenario` in `target`'s words, traced and compared with the source step by step."""
+    from .api import trace
+
     if scenario.exact:
         raise ScenarioError("convert works on floats: leave out --exact")
     express: Callable[[Scenario, str], Expressed] = importlib.import_module(
@@ -63,8 +66,14 @@ def convert(scenario: Scenario, target: str) -> Converted:
     data |= {"framework": target, **expressed.data, "dtype": scenario.dtype}
     data["inputs"] = scenario.network.inputs
     converted = Scenario.from_dict(data)
-    difference, compared = _compare(scenario, converted)
+    source_trace = trace(scenario)
+    difference, compared = _compare(source_trace, trace(converted))
     notes = list(expressed.notes)
+    for merge in source_trace.merges:
+        if merge.mode != "concat" and target not in ("keras", "keras2"):
+            notes.append(f"The source returns its two directions merged by {merge.mode} as {merge.name}; "
+                         f"{target} returns them apart, in the runs' h.")  # fmt: skip
+            break
     if scenario.expect is not None:
         notes.append("The source's expect block is left out: its values are in the source's names and shapes.")
     if scenario.backward is not None:
@@ -72,13 +81,10 @@ def convert(scenario: Scenario, target: str) -> Converted:
     return Converted(data, difference, compared, tuple(notes))
 
 
-def _compare(source: Scenario, converted: Scenario) -> tuple[float, int]:
+def _compare(a: Trace, b: Trace) -> tuple[float, int]:
     """The largest relative difference over every step's h and c of every layer and direction (NotEqual beyond
     the dtype's tolerance), and how many values were compared."""
-    from .api import trace
-
-    a, b = trace(source), trace(converted)
-    rtol, atol = TOLERANCE[source.dtype]
+    rtol, atol = TOLERANCE[a.scenario.dtype]
     worst, count = 0.0, 0
     if [len(r) for r in a.runs] != [len(r) for r in b.runs]:
         raise NotEqual(f"the layers differ: {[len(r) for r in a.runs]} directions against {[len(r) for r in b.runs]}")

@@ -206,3 +206,18 @@ def test_weights_out_keras_is_the_set_weights_list_and_torch_a_safetensors(tmp_p
     data, _ = read_fixture(FIXTURES / "torch" / "gru_batch_first.yaml")
     for name, value in data["weights"].items():  # torch to torch: the state_dict as it was, prefix stripped
         np.testing.assert_array_equal(state[name.removeprefix("rnn.")], np.asarray(value, np.float32))
+
+
+def test_a_keras_merge_other_than_concat_is_noted_where_the_target_keeps_directions_apart() -> None:
+    data, _ = read_fixture(FIXTURES / "keras" / "bidirectional_lstm_sum.yaml")
+    result = convert(lstm_trace.Scenario.from_dict(data), "torch")
+    assert "The source returns its two directions merged by sum as sequence; torch returns them apart" in " ".join(
+        result.notes
+    )
+    assert result.data["config"]["bidirectional"] is True
+
+
+def test_model_options_on_a_scenario_are_refused() -> None:
+    code, out, err = _cli("run", str(SEED), "--layer", "lstm")
+    assert code == 2 and out == ""
+    assert "--layer picks from a model file" in err

@@ -83,12 +83,6 @@ def express(scenario: Scenario, target: str) -> Expressed:
     if first.kind == "gru":
         config["linear_before_reset"] = int(first.reset_after)
     notes = []
-    last = len(network.cells) - 1
-    if len(network.cells[last]) == 2 and network.merge_mode(last) != "concat":
-        notes.append(
-            f"The source merges its two directions by {network.merge_mode(last)}: "
-            "ONNX's Y keeps the two directions apart, (T, 2, B, H)."
-        )
     if lengths is not None:
         config["sequence_lens"] = lengths.tolist()
         if network.mask is not None:

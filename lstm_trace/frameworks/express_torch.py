@@ -73,12 +73,6 @@ def express(scenario: Scenario, target: str) -> Expressed:
     if first.projection is not None:
         config["proj_size"] = first.output_size
     notes = []
-    last = len(network.cells) - 1
-    if len(network.cells[last]) == 2 and network.merge_mode(last) != "concat":
-        notes.append(
-            f"The source merges its two directions by {network.merge_mode(last)}: "
-            "torch returns the two directions side by side (B, T, 2·H)."
-        )
     if lengths is not None:
         config["pack_padded_sequence"] = {"lengths": lengths.tolist(), "batch_first": True, "enforce_sorted": False}
         if network.mask is not None:
