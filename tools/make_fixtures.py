@@ -49,6 +49,13 @@ central finite differences of the onnx reference evaluator (onnxruntime has no g
     TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py gradients-tf1   # graph mode: its own process
     /tmp/torch/bin/python tools/make_fixtures.py gradients-torch
     /tmp/onnx/bin/python tools/make_fixtures.py gradients-onnx
+
+The `models-onnx` group writes tests/fixtures/models/onnx_*.onnx (torch and tf2onnx exports, onnx.helper
+models, hostile files) and their .onnx.npz (onnxruntime's outputs); each step runs where its package is:
+
+    /tmp/torch/bin/python tools/make_fixtures.py models-onnx                       # export, build, hostile
+    TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py models-onnx    # onnx_keras via tf2onnx
+    /tmp/onnx/bin/python tools/make_fixtures.py models-onnx                        # the .npz from onnxruntime
 """
 
 from __future__ import annotations
@@ -3089,6 +3096,324 @@ def _more_words(spec: dict[str, Any]) -> str:
     return f"{spec['cls']}(" + ", ".join(f"{k}={v!r}" for k, v in spec["kw"].items()) + ")"
 
 
+# --------------------------------------------------------------------------- models-onnx
+# ONNX model files for lstm_trace/models/onnx_file.py, in tests/fixtures/models/: exported by torch
+# (torch.onnx.export's TorchScript exporter, which writes plain LSTM, GRU and RNN nodes), by tf2onnx from a
+# tf_keras model, and made with onnx.helper where a file needs what no exporter writes (Constant nodes, an
+# Identity, sequence_lens, peepholes, a bias given at run time, unnamed nodes). Each step runs where its
+# package is; a venv with all of them does all:
+#   torch:       the torch exports, the onnx.helper models and the hostile files
+#   tf2onnx:     onnx_keras.onnx (with TF_USE_LEGACY_KERAS=1: tf2onnx converts tf_keras models)
+#   onnxruntime: NAME.onnx.npz for every model below: per recurrent node L, L/inputs (B, T, F) (the node's own
+#                X, batch-major) and L/Y, L/Y_h (and L/Y_c) as onnxruntime returned them
+MODELS = OUT / "models"
+ONNX_MODEL_FEEDS: dict[str, dict[str, tuple[int, ...] | str]] = {  # graph input → shape (random) or "zeros SHAPE"
+    "onnx_torch_stack": {"x": (5, 3, 3)},
+    "onnx_torch_external": {"x": (2, 4, 4)},
+    "onnx_constants": {"x": (5, 3, 2), "gru_bias": "zeros 1 24"},
+    "onnx_keras": {"x": (3, 5, 3)},
+}
+
+
+def onnx_model_fixtures(framework: str) -> None:
+    import importlib.util
+
+    MODELS.mkdir(parents=True, exist_ok=True)
+    have = {name: importlib.util.find_spec(name) is not None for name in ("torch", "tf2onnx", "onnxruntime")}
+    if have["torch"]:
+        _onnx_torch_models()
+        _onnx_helper_models()
+        _onnx_hostile_models()
+    if have["tf2onnx"]:
+        _onnx_keras_model()
+    if have["onnxruntime"]:
+        _onnx_model_outputs()
+    if not any(have.values()):
+        print("models-onnx: nothing to do here: run it with torch, tf2onnx or onnxruntime installed")
+
+
+def _onnx_torch_models() -> None:
+    """onnx_torch_stack (LSTM 2 layers bidirectional → GRU → RNN relu → Linear; the batch and time dynamic, so
+    the exporter computes zero initial states from the input's shape), onnx_torch_external (LSTM batch_first
+    with a learned initial state for a batch of 2, weights in external data) and onnx_computed_w (exported
+    without constant folding: W is computed by Unsqueeze and Concat nodes from the module's parameters)."""
+    import onnx
+    import torch
+    from torch import nn
+
+    print(f"torch {torch.__version__}, onnx {onnx.__version__}")
+    torch.manual_seed(1400)
+
+    class Stack(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+            self.gru = nn.GRU(8, 3)
+            self.rnn = nn.RNN(3, 5, nonlinearity="relu")
+            self.head = nn.Linear(5, 2)
+
+        def forward(self, x: Any) -> Any:
+            y, _ = self.lstm(x)
+            y, _ = self.gru(y)
+            y, _ = self.rnn(y)
+            return self.head(y)
+
+    class Learned(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(4, 5, batch_first=True)
+            self.h0 = nn.Parameter(torch.randn(1, 2, 5) * 0.5)
+            self.c0 = nn.Parameter(torch.randn(1, 2, 5) * 0.5)
+
+        def forward(self, x: Any) -> Any:
+            return self.lstm(x, (self.h0, self.c0))[0]
+
+    def export(module: Any, x: Any, path: Path, **options: Any) -> None:
+        torch.onnx.export(
+            module.eval(), (x,), str(path), dynamo=False, opset_version=17, input_names=["x"], output_names=["y"],
+            **options,
+        )  # fmt: skip
+
+    stack = MODELS / "onnx_torch_stack.onnx"
+    export(Stack(), torch.randn(5, 3, 3), stack, dynamic_axes={"x": {0: "T", 1: "B"}})
+    external = MODELS / "onnx_torch_external.onnx"
+    export(Learned(), torch.randn(2, 4, 4), external)
+    model = onnx.load(str(external))
+    data = external.name + ".data"
+    (MODELS / data).unlink(missing_ok=True)  # onnx appends to an existing data file
+    onnx.save_model(model, str(external), save_as_external_data=True, all_tensors_to_one_file=True, location=data,
+                    size_threshold=100)  # fmt: skip
+    export(nn.GRU(3, 4), torch.randn(5, 2, 3), MODELS / "onnx_computed_w.onnx", do_constant_folding=False)
+    whole = stack.read_bytes()  # a damaged file: the first half of a real one, cut inside an initializer
+    (MODELS / "onnx_truncated.onnx").write_bytes(whole[: len(whole) // 2])
+    for name in ("onnx_torch_stack", "onnx_torch_external", "onnx_computed_w", "onnx_truncated"):
+        print(f"wrote {MODELS / name}.onnx")
+
+
+def _onnx_helper_models() -> None:
+    """onnx_constants: an unnamed bidirectional LSTM whose W is a Constant node (float_data), R an Identity of
+    an initializer, with B, P, initial_h, initial_c, sequence_lens, clip and per-direction activations; beside
+    it a GRU (reverse, linear_before_reset 0) whose B is a graph input, fed zeros when its outputs are computed."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(1401)
+    hidden, features, batch, grus = 3, 2, 3, 4
+
+    def uniform(*shape: int) -> np.ndarray:
+        return rng.uniform(-0.6, 0.6, shape).astype(np.float32)
+
+    w = uniform(2, 4 * hidden, features)
+    initializers = [
+        numpy_helper.from_array(uniform(2, 4 * hidden, hidden), "lstm_R_stored"),
+        numpy_helper.from_array(uniform(2, 8 * hidden), "lstm_B"),
+        numpy_helper.from_array(uniform(2, 3 * hidden), "lstm_P"),
+        numpy_helper.from_array(rng.uniform(-1, 1, (2, batch, hidden)).astype(np.float32), "lstm_h0"),
+        numpy_helper.from_array(rng.uniform(-1, 1, (2, batch, hidden)).astype(np.float32), "lstm_c0"),
+        numpy_helper.from_array(uniform(1, 3 * grus, features), "gru_W"),
+        numpy_helper.from_array(uniform(1, 3 * grus, grus), "gru_R"),
+    ]
+    nodes = [
+        helper.make_node(
+            "Constant", [], ["lstm_W"], name="W_constant",
+            value=helper.make_tensor("W", TensorProto.FLOAT, w.shape, w.ravel().tolist()),
+        ),
+        helper.make_node("Identity", ["lstm_R_stored"], ["lstm_R"], name="R_identity"),
+        helper.make_node(
+            "Constant", [], ["lens"], name="lens_constant",
+            value=helper.make_tensor("lens", TensorProto.INT32, [batch], [5, 2, 4]),
+        ),
+        helper.make_node(
+            "LSTM", ["x", "lstm_W", "lstm_R", "lstm_B", "lens", "lstm_h0", "lstm_c0", "lstm_P"],
+            ["lstm_Y", "lstm_Y_h", "lstm_Y_c"], name="", hidden_size=hidden, direction="bidirectional", clip=2.5,
+            activations=["Sigmoid", "Tanh", "Tanh", "HardSigmoid", "Softsign", "Tanh"],
+            activation_alpha=[0.25], activation_beta=[0.45],
+        ),
+        helper.make_node(
+            "GRU", ["x", "gru_W", "gru_R", "gru_bias"], ["gru_Y", "gru_Y_h"], name="gru_reverse",
+            hidden_size=grus, direction="reverse", linear_before_reset=0,
+        ),
+    ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes,
+        "constants",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", batch, features]),
+            helper.make_tensor_value_info("gru_bias", TensorProto.FLOAT, [1, 6 * grus]),
+        ],
+        [
+            helper.make_tensor_value_info("lstm_Y_h", TensorProto.FLOAT, None),
+            helper.make_tensor_value_info("gru_Y", TensorProto.FLOAT, None),
+        ],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_fixtures")
+    model.ir_version = 8
+    _onnx_save(model, "onnx_constants")
+
+
+def _onnx_tiny_lstm(doc: str, w: Any, hidden_size: int = 1) -> Any:
+    """A one-node LSTM (hidden_size 1, F 1) whose W (1, 4, 1) is the tensor `w`; R and B stored in the file."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("LSTM", ["x", "W", "R", "B"], ["Y", "Y_h", "Y_c"], name="lstm", hidden_size=hidden_size)],
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", "B", 1])],
+        [helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, None)],
+        [
+            w,
+            numpy_helper.from_array(np.full((1, 4, 1), 0.5, np.float32), "R"),
+            numpy_helper.from_array(np.zeros((1, 8), np.float32), "B"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_fixtures")
+    model.ir_version = 8
+    model.doc_string = doc
+    return model
+
+
+def _onnx_external(location: str, offset: int = 0, length: int = 16) -> Any:
+    """W (1, 4, 1) float32 stored as external data at `location`: a reader that follows it reads those bytes."""
+    from onnx import TensorProto
+
+    tensor = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[1, 4, 1], data_location=TensorProto.EXTERNAL)
+    for key, value in (("location", location), ("offset", str(offset)), ("length", str(length))):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+    return tensor
+
+
+def _onnx_hostile_models() -> None:
+    """Files a reader must refuse. Nothing in an ONNX file runs; what each would do to a reader that trusted it
+    is in its doc_string: read a file outside the model's folder into the weights (and so into a trace anyone
+    may be shown), or allocate what its dims claim. Beside them onnx_bad_shape, whose attribute and weights
+    disagree."""
+    from onnx import TensorProto, numpy_helper
+
+    hostile = {
+        "onnx_hostile_parent": (
+            "W's external data is ../outside.bin: a reader that followed it would read a file outside the "
+            "model's folder into the weights.",
+            _onnx_external("../outside.bin"),
+        ),
+        "onnx_hostile_absolute": (
+            "W's external data is /etc/passwd: a reader that followed it would show 16 bytes of that file "
+            "as weights.",
+            _onnx_external("/etc/passwd"),
+        ),
+        "onnx_hostile_symlink": (
+            "W's external data is onnx_hostile_symlink.weights, which the tests make a symlink to a file "
+            "outside the model's folder: a reader that followed it would read that file.",
+            _onnx_external("onnx_hostile_symlink.weights"),
+        ),
+        "onnx_hostile_external_size": (
+            "W's external data claims 16 bytes at offset 4096 of a 16-byte file: a reader that trusted it "
+            "would read past the end.",
+            _onnx_external("onnx_hostile_external_size.onnx.data", offset=4096),
+        ),
+        "onnx_hostile_dims": (
+            "W's dims claim (1, 4000000, 2), 32 MB, while it holds 16 bytes: a reader that allocated from "
+            "the dims would take 32 MB for a 300-byte file.",
+            TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[1, 4_000_000, 2],
+                        raw_data=np.zeros(4, "<f4").tobytes()),
+        ),
+    }  # fmt: skip
+    for name, (doc, w) in hostile.items():
+        _onnx_save(_onnx_tiny_lstm(f"HOSTILE: {doc}", w), name)
+    w = numpy_helper.from_array(np.full((1, 4, 1), 0.5, np.float32), "W")
+    doc = "DAMAGED: hidden_size 2, while W and R are shaped for 1: no ONNX runtime would load it."
+    _onnx_save(_onnx_tiny_lstm(doc, w, hidden_size=2), "onnx_bad_shape")
+    (MODELS / "onnx_hostile_external_size.onnx.data").write_bytes(np.ones(4, "<f4").tobytes())
+
+
+def _onnx_keras_model() -> None:
+    """onnx_keras: a tf_keras Sequential LSTM(4, return_sequences) → GRU(3) → Dense(2), converted by tf2onnx."""
+    if os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+        print("onnx_keras skipped: tf2onnx converts tf_keras models: run with TF_USE_LEGACY_KERAS=1")
+        return
+    try:
+        import tensorflow as tf
+        import tf2onnx
+        import tf_keras as keras
+
+        keras.utils.set_random_seed(1402)
+        model = keras.Sequential(
+            [
+                keras.Input((5, 3)),
+                keras.layers.LSTM(4, return_sequences=True, name="lstm"),
+                keras.layers.GRU(3, name="gru"),
+                keras.layers.Dense(2, name="head"),
+            ]
+        )
+        spec = (tf.TensorSpec((None, 5, 3), tf.float32, name="x"),)
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=17)
+    except Exception as error:  # a converter that does not support this TensorFlow: say why, write nothing
+        print(f"onnx_keras skipped: tf2onnx failed: {type(error).__name__}: {error}")
+        return
+    print(f"tensorflow {tf.__version__}, tf_keras {keras.__version__}, tf2onnx {tf2onnx.__version__}")
+    _onnx_save(proto, "onnx_keras")
+
+
+def _onnx_save(model: Any, name: str) -> None:
+    import onnx
+
+    onnx.save_model(model, str(MODELS / f"{name}.onnx"))
+    print(f"wrote {MODELS / name}.onnx")
+
+
+def _onnx_model_outputs() -> None:
+    """NAME.onnx.npz from onnxruntime: every recurrent node's X, Y, Y_h (and Y_c) made graph outputs, the
+    graph's inputs fed seeded random numbers (or zeros where ONNX_MODEL_FEEDS says so)."""
+    import onnx
+    import onnxruntime
+
+    print(f"onnxruntime {onnxruntime.__version__}")
+    for k, (stem, feeds) in enumerate(ONNX_MODEL_FEEDS.items()):
+        path = MODELS / f"{stem}.onnx"
+        if not path.exists():
+            print(f"{stem}.npz skipped: {path.name} is not there (its exporter has not run)")
+            continue
+        model = onnx.load(str(path))  # with its external data, from its folder
+        rng = np.random.default_rng(1410 + k)
+        given = {}
+        for name, spec in feeds.items():
+            if isinstance(spec, str):
+                given[name] = np.zeros([int(n) for n in spec.split()[1:]], np.float32)
+            else:
+                given[name] = rng.normal(size=spec).astype(np.float32)
+        wanted: list[tuple[str, str, str]] = []  # (graph output, layer name, what); nodes may share an X
+        unnamed: dict[str, int] = {}
+        for node in model.graph.node:
+            if node.op_type not in ONNX_GATES or node.domain not in ("", "ai.onnx"):
+                continue
+            name = node.name
+            if not name:  # as the reader names an unnamed node: LSTM_1, LSTM_2, ... by operator
+                unnamed[node.op_type] = unnamed.get(node.op_type, 0) + 1
+                name = f"{node.op_type}_{unnamed[node.op_type]}"
+            outs = ["Y", "Y_h", "Y_c"] if node.op_type == "LSTM" else ["Y", "Y_h"]
+            while len(node.output) < len(outs):
+                node.output.append("")
+            for j, what in enumerate(outs):
+                if not node.output[j]:
+                    node.output[j] = f"{name}/{what}"
+                wanted.append((node.output[j], name, what))
+            wanted.append((node.input[0], name, "inputs"))
+            assert not any(a.name == "layout" and a.i for a in node.attribute), "onnxruntime takes layout 0 only"
+        known = {out.name for out in model.graph.output}
+        model.graph.output.extend(
+            onnx.ValueInfoProto(name=n) for n in dict.fromkeys(w[0] for w in wanted) if n not in known
+        )
+        session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        names = [out.name for out in session.get_outputs()]
+        results = dict(zip(names, session.run(None, given), strict=True))
+        arrays = {}
+        for out, name, what in wanted:
+            value = results[out]
+            arrays[f"{name}/{what}"] = value.transpose(1, 0, 2) if what == "inputs" else value  # X (T, B, F)
+        np.savez(MODELS / f"{stem}.onnx.npz", **arrays)
+        print(f"wrote {stem}.onnx.npz: " + ", ".join(f"{key} {value.shape}" for key, value in arrays.items()))
+
+
 GENERATORS: dict[str, Callable[[str], None]] = {
     "keras": keras_fixtures,
     "keras2": keras_fixtures,
@@ -3105,6 +3430,7 @@ GENERATORS: dict[str, Callable[[str], None]] = {
     "gradients-torch": torch_gradient_fixtures,
     "gradients-tf1": tf1_gradient_fixtures,
     "gradients-onnx": onnx_gradient_fixtures,
+    "models-onnx": onnx_model_fixtures,
 }
 
 
