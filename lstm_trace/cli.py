@@ -714,8 +714,12 @@ def convert(scenario: str, target: str, weights_out: str | None, layer: str | No
         f"{source.framework} {source.layer} from {Path(scenario).name}, in {target}'s words.",
         f"Made by: lstm-trace convert {' '.join(shlex.quote(a) for a in sys.argv[2:])}",
         f"Proved equal before writing: every step's h and c of every layer and direction ({converted.compared} "
-        f"values) agree within {source.dtype}'s tolerance; the largest relative difference is "
-        f"{converted.difference:.2g}.",
+        f"values) agree within {source.dtype}'s tolerance; "
+        + (
+            f"the largest relative difference is {converted.difference:.2g}."
+            if converted.difference
+            else "they are equal bit for bit."
+        ),
         *converted.notes,
     ]
     if weights_out is not None:

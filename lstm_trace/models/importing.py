@@ -84,7 +84,7 @@ def import_layer(path: str | Path, layer: str | None, inputs: Inputs, command: s
     data = scenario_of(found, inputs)
     _validated(data, model.path)
     header = [
-        f"Imported from {model.path.name} ({model.format}): {found.kind} '{found.name}'.",
+        f"{found.kind} '{found.name}', imported from {model.path.name}: {model.format}.",
         f"Made by: {command}",
         *found.notes,
         inputs.says(),
