@@ -1,0 +1,105 @@
+"""`lstm-trace import` and `run MODEL`: the commands over the model readers, on the committed model files.
+
+The ground truth is each file's .npz: the layer's own inputs and what the framework returned for them
+(tools/make_fixtures.py models-*). Importing with those inputs and tracing must give those outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lstm_trace
+from conftest import FIXTURES
+
+MODELS = FIXTURES / "models"
+STACK = MODELS / "onnx_torch_stack.onnx"
+pytest.importorskip("onnx", reason="the onnx package (lstm-trace[models]) is not installed")
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    done = subprocess.run([sys.executable, "-m", "lstm_trace", *args], capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+def _inputs(tmp_path: Path, layer: str) -> Path:
+    x = np.load(str(STACK) + ".npz")[f"{layer}/inputs"]
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    return path
+
+
+def test_list_names_every_recurrent_layer() -> None:
+    code, out, err = _cli("import", str(STACK), "--list")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "onnx_torch_stack.onnx: ONNX model (opset 17, from pytorch 2.13.0)",
+        "/lstm/LSTM  ONNX LSTM  W (2, 16, 3), R (2, 16, 4), B (2, 32)",
+        "/lstm/LSTM_1  ONNX LSTM  W (2, 16, 8), R (2, 16, 4), B (2, 32)",
+        "/gru/GRU  ONNX GRU  W (1, 9, 8), R (1, 9, 3), B (1, 18)",
+        "/rnn/RNN  ONNX RNN  W (1, 5, 3), R (1, 5, 5), B (1, 10)",
+    ]
+
+
+def test_several_layers_without_layer_exit_2_listing_them() -> None:
+    code, out, err = _cli("import", str(STACK))
+    assert code == 2 and out == ""
+    assert "this file holds 4 recurrent layers: say which with --layer NAME" in err
+    assert "    /gru/GRU  ONNX GRU  W (1, 9, 8)" in err
+    code, _, err = _cli("import", str(STACK), "--layer", "/gru/GRX")
+    assert code == 2 and "/gru/GRU" in err  # the closest name
+
+
+def test_imported_file_traces_to_onnxruntime(tmp_path: Path) -> None:
+    out = tmp_path / "gru.yaml"
+    code, _, err = _cli("import", str(STACK), "--layer", "/gru/GRU", "--inputs", str(_inputs(tmp_path, "/gru/GRU")),
+                        "-o", str(out))  # fmt: skip
+    assert code == 0, err
+    assert f"wrote {out}: run it with lstm-trace run {out}" in err
+    text = out.read_text()
+    assert text.startswith("# ONNX GRU '/gru/GRU', imported from onnx_torch_stack.onnx: ONNX model")
+    assert "# inputs: read from x.npy" in text
+    assert "  # from onnx_torch_stack.onnx: initializer" in text  # each weight's source, above it
+    reference = np.load(str(STACK) + ".npz")
+    outputs = lstm_trace.trace(lstm_trace.load(out)).outputs
+    np.testing.assert_allclose(outputs["sequence"], reference["/gru/GRU/Y"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outputs["h"], reference["/gru/GRU/Y_h"], rtol=1e-5, atol=1e-6)
+
+
+def test_run_reads_a_model_file_directly(tmp_path: Path) -> None:
+    code, out, err = _cli("run", str(STACK), "--layer", "/rnn/RNN", "--inputs", str(_inputs(tmp_path, "/rnn/RNN")),
+                          "--format", "json")  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)["outputs"]
+    reference = np.load(str(STACK) + ".npz")
+    np.testing.assert_allclose(np.asarray(got["sequence"]), reference["/rnn/RNN/Y"], rtol=1e-5, atol=1e-6)
+
+
+def test_random_inputs_are_seeded_and_sized(tmp_path: Path) -> None:
+    a = _cli("import", str(STACK), "--layer", "/rnn/RNN", "--random", "4", "--seed", "7")[1]
+    b = _cli("import", str(STACK), "--layer", "/rnn/RNN", "--random", "4", "--seed", "7")[1]
+    c = _cli("import", str(STACK), "--layer", "/rnn/RNN", "--random", "4", "--seed", "8")[1]
+    assert a == b != c
+    assert "inputs:  # shape (1, 4, 3)" in a
+
+
+def test_inputs_of_the_wrong_width_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("1,2\n3,4\n")
+    code, out, err = _cli("import", str(STACK), "--layer", "/rnn/RNN", "--inputs", str(path))
+    assert code == 2 and out == ""
+    assert "inputs of the wrong shape for this layer" in err and "(T, 3) or (B, T, 3)" in err
+    assert "Traceback" not in err
+
+
+def test_an_unknown_suffix_names_the_formats(tmp_path: Path) -> None:
+    path = tmp_path / "model.ckpt"
+    path.write_bytes(b"\0" * 16)
+    code, _, err = _cli("import", str(path))
+    assert code == 2
+    assert "unknown model file type '.ckpt'" in err or ".keras" in err
