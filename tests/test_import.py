@@ -102,4 +102,4 @@ def test_an_unknown_suffix_names_the_formats(tmp_path: Path) -> None:
     path.write_bytes(b"\0" * 16)
     code, _, err = _cli("import", str(path))
     assert code == 2
-    assert "unknown model file type '.ckpt'" in err or ".keras" in err
+    assert "unknown model file type '.ckpt'" in err and "one of .bin, .h5, .hdf5, .keras, .onnx, .pt, .pth, .safetensors" in err
