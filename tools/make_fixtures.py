@@ -56,6 +56,12 @@ models, hostile files) and their .onnx.npz (onnxruntime's outputs); each step ru
     /tmp/torch/bin/python tools/make_fixtures.py models-onnx                       # export, build, hostile
     TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py models-onnx    # onnx_keras via tf2onnx
     /tmp/onnx/bin/python tools/make_fixtures.py models-onnx                        # the .npz from onnxruntime
+
+The `models-keras*` groups write Keras model files to tests/fixtures/models/ (keras3_*, tf_keras_*, each with
+NAME.EXT.npz: every recurrent layer's own inputs and outputs from the framework) and hostile ones (keras_hostile_*):
+
+    /tmp/tf/bin/python tools/make_fixtures.py models-keras                          # Keras 3, and the hostile files
+    TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py models-keras2   # tf_keras: its own process
 """
 
 from __future__ import annotations
@@ -3412,6 +3418,293 @@ def _onnx_model_outputs() -> None:
             arrays[f"{name}/{what}"] = value.transpose(1, 0, 2) if what == "inputs" else value  # X (T, B, F)
         np.savez(MODELS / f"{stem}.onnx.npz", **arrays)
         print(f"wrote {stem}.onnx.npz: " + ", ".join(f"{key} {value.shape}" for key, value in arrays.items()))
+# ---- models-keras, models-keras2: Keras model files (.keras, .h5) for lstm_trace/models/keras_file.py -------------
+#
+# Each model is built, given seeded weights and saved by the framework itself. Beside each file NAME.EXT goes
+# NAME.EXT.npz: for every recurrent layer L (and every chain "a,b" the reader offers as one stack), L/inputs is what
+# L received in the model (a sub-model from the model's input to L's input; where a Masking layer feeds L directly,
+# the Masking layer's input, as the scenario's `masking:` takes it), L/mask the (B, T) mask that reaches L from a
+# Masking layer further back, and L's outputs in the contract's names from a copy of L built from its own
+# get_config() with return_sequences and return_state on, its weights set, called on those inputs with that mask.
+# That copy's outputs are checked against what L returned inside the model before anything is written.
+
+MODELS_OUT = OUT / "models"
+LAMBDA_MARKER = "/tmp/lstm-trace-keras-lambda-ran"  # the hostile Lambda's code creates this file when it runs
+
+
+class KerasModelCase(NamedTuple):
+    name: str  # file name without suffix
+    build: Callable[[Any], Any]  # keras module → model
+    inputs: np.ndarray
+    masking: dict[str, float]  # recurrent layer → mask_value of the Masking layer that feeds it directly
+    masked: tuple[str, ...]  # recurrent layers a Masking layer's mask reaches from further back
+    chains: tuple[tuple[str, ...], ...]  # runs of recurrent layers, each fed by the one before
+    scale: float = 0.6  # weights uniform in ±scale
+
+
+def _keras3_sequential(keras: Any) -> Any:
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((6, 3)),
+            L.Masking(0.0, name="masking"),
+            L.LSTM(4, return_sequences=True, name="lstm"),
+            L.GRU(3, name="gru"),
+            L.Dense(2, name="dense"),
+        ],
+        name="sequential",
+    )
+
+
+def _keras3_functional(keras: Any) -> Any:
+    """Two LSTMs named against their order (zeta saved as layers/lstm, alpha as layers/lstm_1, or the reverse)."""
+    L = keras.layers
+    inp = keras.Input((5, 4), name="x")
+    a = L.Bidirectional(L.LSTM(3, return_sequences=True, name="enc"), name="bi")(inp)
+    a = L.SimpleRNN(4, return_sequences=True, name="rnn")(a)
+    a = L.LSTM(2, name="zeta")(a)
+    b = L.LSTM(3, activation="relu", name="alpha")(inp)
+    out = L.Dense(2, name="head")(L.Concatenate(name="cat")([a, b]))
+    return keras.Model(inp, out, name="functional")
+
+
+def _tf_keras_sequential(keras: Any) -> Any:
+    L = keras.layers
+    return keras.Sequential(
+        [
+            L.Masking(0.0, input_shape=(5, 3), name="masking"),
+            L.LSTM(4, recurrent_activation="hard_sigmoid", return_sequences=True, name="lstm"),
+            L.GRU(3, reset_after=False, name="gru"),
+            L.Dense(2, name="dense"),
+        ],
+        name="sequential",
+    )
+
+
+def _tf_keras_functional(keras: Any) -> Any:
+    """Two LSTMs named against their order, and a Bidirectional GRU: tf_keras's .keras has no names by the weights."""
+    L = keras.layers
+    inp = keras.Input((5, 3), name="x")
+    a = L.Bidirectional(L.GRU(2, reset_after=False, return_sequences=True, name="enc"), name="bi")(inp)
+    a = L.SimpleRNN(3, name="rnn")(a)
+    b = L.LSTM(3, recurrent_activation="hard_sigmoid", return_sequences=True, name="zed")(inp)
+    b = L.LSTM(2, name="abc")(b)
+    out = L.Dense(2, name="head")(L.Concatenate(name="cat")([a, b]))
+    return keras.Model(inp, out, name="functional")
+
+
+def _hostile_lambda(keras: Any) -> Any:
+    """A Lambda whose code, if anything ever ran it, would create LAMBDA_MARKER; then an LSTM the reader must import.
+
+    Keras stores the lambda as marshalled bytecode in config.json; keras.models.load_model runs it only with
+    safe_mode=False. The literal path is inside the code so that it would run anywhere.
+    """
+    L = keras.layers
+    touch = eval(compile(f"lambda x: (open({LAMBDA_MARKER!r}, 'w').close(), x)[1]", "hostile_lambda", "eval"))
+    return keras.Sequential(
+        [keras.Input((4, 3)), L.Lambda(touch, name="lambda"), L.LSTM(3, name="lstm")], name="sequential"
+    )
+
+
+def _masked_inputs(rng: np.random.Generator, shape: tuple[int, int, int]) -> np.ndarray:
+    """Random inputs with whole steps of zeros: row 2's last two steps, row 3's first and fourth."""
+    x = rng.normal(size=shape).astype("float32")
+    x[1, -2:] = 0.0
+    x[2, [0, 3]] = 0.0
+    return x
+
+
+def keras_model_cases(version: int) -> list[KerasModelCase]:
+    rng = np.random.default_rng(14)
+    if version == 3:
+        return [
+            KerasModelCase("keras3_sequential", _keras3_sequential, _masked_inputs(rng, (3, 6, 3)),
+                           {"lstm": 0.0}, ("gru",), (("lstm", "gru"),)),
+            KerasModelCase("keras3_functional", _keras3_functional, rng.normal(size=(2, 5, 4)).astype("float32"),
+                           {}, (), (("bi", "rnn", "zeta"),)),
+            KerasModelCase("keras_hostile_lambda", _hostile_lambda, rng.normal(size=(2, 4, 3)).astype("float32"),
+                           {}, (), ()),
+        ]  # fmt: skip
+    return [  # weights up to ±2: gates reach where 0.2x + 1/2 and x/6 + 1/2 part and clip
+        KerasModelCase("tf_keras_sequential", _tf_keras_sequential, _masked_inputs(rng, (3, 5, 3)),
+                       {"lstm": 0.0}, ("gru",), (("lstm", "gru"),), scale=2.0),
+        KerasModelCase("tf_keras_functional", _tf_keras_functional, rng.normal(size=(2, 5, 3)).astype("float32"),
+                       {}, (), (("bi", "rnn"), ("zed", "abc")), scale=2.0),
+    ]  # fmt: skip
+
+
+def _keras_copy(keras: Any, layer: Any, shape: tuple[int, ...]) -> Any:
+    """`layer` built again from its get_config() returning everything (sequence and states), with its weights."""
+    config = layer.get_config()
+    if type(layer).__name__ == "Bidirectional":
+        for key in ("layer", "backward_layer"):
+            if config.get(key):
+                config[key]["config"].update(return_sequences=True, return_state=True)
+    else:
+        config.update(return_sequences=True, return_state=True)
+    copy = type(layer).from_config(config)
+    copy.build((None, *shape[1:]))
+    copy.set_weights(layer.get_weights())
+    return copy
+
+
+def _keras_outputs(layer: Any, results: list[Any]) -> dict[str, np.ndarray]:
+    """The contract's output names for what a copy returning everything gave."""
+    outs = [np.asarray(r) for r in results]
+    if type(layer).__name__ == "Bidirectional":
+        lstm = type(layer.forward_layer).__name__ == "LSTM"
+        names = ["sequence", "forward_h", "forward_c", "backward_h", "backward_c"] if lstm else \
+            ["sequence", "forward_h", "backward_h"]  # fmt: skip
+    else:
+        names = ["sequence", "h", "c"] if type(layer).__name__ == "LSTM" else ["sequence", "h"]
+    return dict(zip(names, outs, strict=True))
+
+
+def _keras_layer_arrays(keras: Any, model: Any, case: KerasModelCase) -> dict[str, np.ndarray]:
+    """Every recurrent layer's inputs, mask and outputs (see the section's head), checked against the model."""
+    x = case.inputs
+    arrays: dict[str, np.ndarray] = {}
+    for layer in model.layers:
+        if type(layer).__name__ not in ("LSTM", "GRU", "SimpleRNN", "Bidirectional"):
+            continue
+        name = layer.name
+        received = keras.Model(model.inputs[0], layer.input)(x)
+        if isinstance(received, (list, tuple)):  # Keras 3 also gives the mask the layer received
+            received, given = np.asarray(received[0]), np.asarray(received[1])
+            assert name in case.masking or name in case.masked, f"{case.name}: {name} receives a mask"
+            np.testing.assert_array_equal(given, (x != 0.0).any(axis=-1), err_msg=f"{case.name}: {name}'s mask")
+        received = np.asarray(received)
+        mask = None
+        if name in case.masking:  # the scenario's masking: takes the Masking layer's input, here the model's
+            mask = (x != case.masking[name]).any(axis=-1)
+            arrays[f"{name}/inputs"] = x
+        else:
+            arrays[f"{name}/inputs"] = received
+        if name in case.masked:
+            mask = (x != 0.0).any(axis=-1)
+            arrays[f"{name}/mask"] = mask
+        copy = _keras_copy(keras, layer, received.shape)
+        kwargs = {"mask": keras.ops.convert_to_tensor(mask) if hasattr(keras, "ops") else mask} if mask is not None \
+            else {}  # fmt: skip
+        outputs = _keras_outputs(layer, copy(received, **kwargs))
+        in_model = np.asarray(keras.Model(model.inputs[0], layer.output)(x))
+        config = layer.get_config()
+        sequences = (config["layer"]["config"] if "layer" in config else config)["return_sequences"]
+        if sequences:
+            mine = outputs["sequence"]
+        elif "h" in outputs:
+            mine = outputs["h"]
+        else:  # a Bidirectional's last outputs, concatenated
+            mine = np.concatenate([outputs["forward_h"], outputs["backward_h"]], axis=-1)
+        np.testing.assert_allclose(mine, in_model, rtol=1e-6, atol=1e-6, err_msg=f"{case.name}: {name}")
+        arrays.update({f"{name}/{key}": value for key, value in outputs.items()})
+    for chain in case.chains:
+        first, last = chain[0], chain[-1]
+        arrays[f"{','.join(chain)}/inputs"] = arrays[f"{first}/inputs"]
+        for key in [k for k in arrays if k.startswith(f"{last}/") and not k.endswith(("/inputs", "/mask"))]:
+            arrays[f"{','.join(chain)}/{key.split('/', 1)[1]}"] = arrays[key]
+    return arrays
+
+
+def keras_model_fixtures(group: str) -> None:
+    version = 3 if group == "models-keras" else 2
+    if version == 2:
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+        import tf_keras as keras
+    else:
+        import keras
+    print(f"{group}: keras {keras.__version__}")
+    MODELS_OUT.mkdir(parents=True, exist_ok=True)
+    for case in keras_model_cases(version):
+        keras.utils.set_random_seed(14)
+        model = case.build(keras)
+        rng = np.random.default_rng(zlib.crc32(case.name.encode()))
+        model.set_weights([rng.uniform(-case.scale, case.scale, size=w.shape).astype(w.dtype)
+                           for w in model.get_weights()])  # fmt: skip
+        arrays = _keras_layer_arrays(keras, model, case)
+        suffixes = (".keras",) if case.name == "keras_hostile_lambda" else (".keras", ".h5")
+        for suffix in suffixes:
+            if version == 2 and case.name == "tf_keras_sequential" and suffix == ".keras":
+                continue  # the tf_keras .keras case is the functional one
+            path = MODELS_OUT / f"{case.name}{suffix}"
+            model.save(path)
+            np.savez(MODELS_OUT / f"{case.name}{suffix}.npz", **arrays)
+            print(f"  {path.relative_to(OUT)} ({path.stat().st_size:,} bytes)")
+    if version == 3:  # the file is as hostile as it says: loading it the unsafe way runs the code
+        Path(LAMBDA_MARKER).unlink(missing_ok=True)  # building the model ran the Lambda here
+        keras.saving.load_model(MODELS_OUT / "keras_hostile_lambda.keras", safe_mode=False)
+        assert Path(LAMBDA_MARKER).exists(), "the hostile Lambda did not run when Keras loaded it"
+        Path(LAMBDA_MARKER).unlink()
+        keras_hostile_fixtures(MODELS_OUT / "keras3_sequential.keras", MODELS_OUT / "keras3_sequential.h5")
+
+
+def keras_hostile_fixtures(archive: Path, legacy: Path) -> None:
+    """Damaged and hostile files made from a good one; the reader must refuse each with a message."""
+    import shutil
+    import warnings
+    import zipfile
+
+    import h5py
+
+    members: dict[str, bytes] = {}
+    with zipfile.ZipFile(archive) as z:
+        for name in ("metadata.json", "config.json", "model.weights.h5"):
+            members[name] = z.read(name)
+
+    def rezip(name: str, extra: list[tuple[str, bytes]], compress: int = zipfile.ZIP_STORED, **replace: bytes) -> Path:
+        path = MODELS_OUT / name
+        with warnings.catch_warnings(), zipfile.ZipFile(path, "w", compression=compress) as z:
+            warnings.simplefilter("ignore")  # zipfile warns of a duplicate name, which is one file's point
+            for member, data in [*members.items(), *extra]:
+                z.writestr(member, replace.get(member.replace(".", "_"), data))
+        return path
+
+    # extracted by an unzip tool, these members would write outside the folder (a file beside it, a file in /tmp)
+    rezip("keras_hostile_traversal.keras", [("../lstm-trace-escaped.txt", b"written outside the folder\n")])
+    rezip("keras_hostile_absolute.keras", [("/tmp/lstm-trace-escaped.txt", b"written at an absolute path\n")])
+    # config.json twice: one reader would see the first, another the second (here an LSTM twice as wide)
+    rezip(
+        "keras_hostile_duplicate.keras", [("config.json", members["config.json"].replace(b'"units": 4', b'"units": 8'))]
+    )
+    # a zip bomb: 64 MiB of zeros deflated to about 64 KB, as the weights member
+    rezip("keras_hostile_bomb.keras", [], zipfile.ZIP_DEFLATED, model_weights_h5=bytes(64 << 20))
+    # a member that claims 4 GB in both its headers while holding 40 KB: read as declared, 4 GB would be allocated
+    _claim_size(rezip("keras_hostile_size.keras", []), b"model.weights.h5", 0xFFFFFF00)
+    # cut short, as a download or a copy stopped part way
+    (MODELS_OUT / "keras_hostile_truncated.keras").write_bytes(archive.read_bytes()[: archive.stat().st_size * 3 // 5])
+    (MODELS_OUT / "keras_hostile_truncated.h5").write_bytes(legacy.read_bytes()[: legacy.stat().st_size * 3 // 5])
+    # model_config that is not JSON: a reader that evaluated it (eval, yaml.load) would run it
+    path = MODELS_OUT / "keras_hostile_config.h5"
+    shutil.copy(legacy, path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["model_config"] = "__import__('os').system('touch /tmp/lstm-trace-config-ran')"
+    # a kernel whose numbers live in another file: reading it would read /etc/hostname's bytes as the weights
+    path = MODELS_OUT / "keras_hostile_external.h5"
+    shutil.copy(legacy, path)
+    with h5py.File(path, "r+") as f:
+        group = f["model_weights/lstm/sequential/lstm/lstm_cell"]
+        del group["kernel"]
+        group.create_dataset("kernel", shape=(3, 16), dtype="float32", external=[("/etc/hostname", 0, 3 * 16 * 4)])
+    # a kernel that is a link into another file: following it would open /etc/passwd as HDF5
+    path = MODELS_OUT / "keras_hostile_link.h5"
+    shutil.copy(legacy, path)
+    with h5py.File(path, "r+") as f:
+        group = f["model_weights/lstm/sequential/lstm/lstm_cell"]
+        del group["kernel"]
+        group["kernel"] = h5py.ExternalLink("/etc/passwd", "/kernel")
+    for made in sorted(p for p in MODELS_OUT.glob("keras_hostile_*") if "lambda" not in p.name):
+        print(f"  {made.relative_to(OUT)} ({made.stat().st_size:,} bytes)")
+
+
+def _claim_size(path: Path, member: bytes, size: int) -> None:
+    """Write `size` as `member`'s uncompressed size in its local header and its central directory entry."""
+    data = bytearray(path.read_bytes())
+    for signature, name_at, size_at in ((b"PK\x03\x04", 30, 22), (b"PK\x01\x02", 46, 24)):
+        at = data.find(signature)
+        while at >= 0 and data[at + name_at : at + name_at + len(member)] != member:
+            at = data.find(signature, at + 4)
+        data[at + size_at : at + size_at + 4] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
 
 
 GENERATORS: dict[str, Callable[[str], None]] = {
@@ -3431,6 +3724,8 @@ GENERATORS: dict[str, Callable[[str], None]] = {
     "gradients-tf1": tf1_gradient_fixtures,
     "gradients-onnx": onnx_gradient_fixtures,
     "models-onnx": onnx_model_fixtures,
+    "models-keras": keras_model_fixtures,
+    "models-keras2": keras_model_fixtures,
 }
 
 
