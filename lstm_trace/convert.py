@@ -56,10 +56,11 @@ def convert(scenario: Scenario, target: str) -> Converted:
 
     if scenario.exact:
         raise ScenarioError("convert works on floats: leave out --exact")
-    express: Callable[[Scenario, str], Expressed] = importlib.import_module(
-        f".frameworks.express_{'keras' if target == 'keras2' else target}", __package__
-    ).express
-    expressed = express(scenario, target)
+    try:
+        expressed = _expresser(target)(scenario, target)
+    except CannotExpress as exc:
+        exc.hint = _others(scenario, target)
+        raise
     data: dict[str, Any] = {}
     if scenario.title:
         data["title"] = f"{scenario.title} (in {target}'s words)"
@@ -79,6 +80,26 @@ def convert(scenario: Scenario, target: str) -> Converted:
     if scenario.backward is not None:
         notes.append("The source's backward block is left out: its upstream gradients are in the source's shapes.")
     return Converted(data, difference, compared, tuple(notes))
+
+
+def _expresser(target: str) -> Callable[[Scenario, str], Expressed]:
+    module = importlib.import_module(f".frameworks.express_{'keras' if target == 'keras2' else target}", __package__)
+    return module.express  # type: ignore[no-any-return]
+
+
+def _others(scenario: Scenario, target: str) -> str:
+    """Which other targets can express the layer, for the refusal's hint."""
+    able = []
+    for other in TARGETS:
+        if other != target:
+            try:
+                _expresser(other)(scenario, other)
+            except CannotExpress:
+                continue
+            able.append(other)
+    if not able:
+        return "no other framework here has words for all of it either"
+    return f"--to {' or '.join(able)} can express it"
 
 
 def _compare(a: Trace, b: Trace) -> tuple[float, int]:

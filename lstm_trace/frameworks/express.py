@@ -42,8 +42,6 @@ class Refusals:
             raise CannotExpress(
                 f"{self.target} cannot express this {source} layer:\n" + "\n".join(f"  - {r}" for r in self.reasons),
                 Where(path="--to"),
-                hint="convert to a framework that has these options (onnx has clip, peepholes and input_forget; "
-                "tf1's LSTMCell has cell_clip, peepholes and num_proj; torch has proj_size)",
             )
 
 
