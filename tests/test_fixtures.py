@@ -15,8 +15,8 @@ CASES = [path for fw in [*FRAMEWORKS, "mistakes"] for path in fixture_files(fw)]
 
 
 def test_fixtures_exist() -> None:
-    # gradients: backpropagation through time, tests/test_gradient_fixtures.py
-    assert {p.name for p in FIXTURES.iterdir() if p.is_dir()} == {*FRAMEWORKS, "mistakes", "gradients"}
+    # gradients: backpropagation through time, tests/test_gradient_fixtures.py; models: saved model files, tests/test_models_*.py
+    assert {p.name for p in FIXTURES.iterdir() if p.is_dir()} == {*FRAMEWORKS, "mistakes", "gradients", "models"}
     assert all(len(fixture_files(fw)) >= 30 for fw in [*FRAMEWORKS, "mistakes"])
 
 
