@@ -317,6 +317,25 @@ def test_truncated_and_foreign_files(tmp_path: Path) -> None:
         assert problem in str(error.value), name
 
 
+@pytest.mark.parametrize("path", READABLE, ids=lambda p: p.name)
+def test_damaged_files_fail_only_with_a_model_error(path: Path, tmp_path: Path) -> None:
+    """Seeded damage (a few bytes changed, the end cut off): read, or refused with a message; no traceback."""
+    rng = np.random.default_rng(len(path.name))
+    whole = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+    damaged = tmp_path / f"damaged{path.suffix}"
+    outcomes = set()
+    for _ in range(40):
+        data = whole.copy()
+        data[rng.integers(0, data.size, rng.choice([1, 4, 16]))] = rng.integers(0, 256, dtype=np.uint8)
+        damaged.write_bytes(data[: rng.integers(data.size // 2, data.size + 1)].tobytes())
+        try:
+            read_model(damaged)
+            outcomes.add("read")
+        except ModelError:
+            outcomes.add("refused")
+    assert "refused" in outcomes
+
+
 def test_a_zip_that_torch_did_not_write(tmp_path: Path) -> None:
     path = tmp_path / "other.pt"
     with zipfile.ZipFile(path, "w") as archive:
@@ -393,6 +412,23 @@ def test_a_state_dict_pickle_builds_records_only() -> None:
     np.testing.assert_array_equal(torch_pickle.values(record, storage[8:32], True), [[2, 3, 4], [5, 6, 7]])
     big_endian = np.arange(12, dtype=">f4").tobytes()[8:32]
     np.testing.assert_array_equal(torch_pickle.values(record, big_endian, False), [[2, 3, 4], [5, 6, 7]])
+
+
+def test_a_tensor_of_a_dtype_without_a_legacy_storage_class() -> None:
+    """torch pickles uint16, float8, ... through _rebuild_tensor_v3: an untyped storage, and the dtype apart."""
+    pid = b"(" + _op("storage") + _global("torch.storage", "UntypedStorage") + _op("0") + _op("cpu") + _op(48) + b"tQ"
+    hooks = _global("collections", "OrderedDict") + b")R"
+
+    def v3(dtype: str) -> bytes:
+        args = (_Ops(pid), 1, (4,), (1,), False, _Ops(hooks), _Ops(_global("torch", dtype)))
+        return b"\x80\x02" + _global("torch._utils", "_rebuild_tensor_v3") + _op(args) + b"R."
+
+    untyped = StorageRecord("0", None, 48, "archive/data/0")
+    record = unpickle_bytes(v3("uint16"), lambda pid: untyped, WHERE)
+    assert (record.dtype, record.span) == ("uint16", (2, 10))
+    data = np.arange(24, dtype="<u2").tobytes()[2:10]
+    np.testing.assert_array_equal(torch_pickle.values(record, data, True), [1, 2, 3, 4])
+    assert "rebuilds from an untyped storage, not a typed one" in _refusal(v3("float32"))  # _load's is typed
 
 
 def test_a_key_nested_deep_enough_to_crash_hashing_is_refused() -> None:

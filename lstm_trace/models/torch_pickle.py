@@ -109,10 +109,6 @@ class TensorRecord:
     dtype: str
 
     @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
     def span(self) -> tuple[int, int]:
         """The bytes of the storage it reads, first to last: all that has to be read for it."""
         itemsize = DTYPES[self.dtype][1]
