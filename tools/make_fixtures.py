@@ -62,11 +62,20 @@ NAME.EXT.npz: every recurrent layer's own inputs and outputs from the framework)
 
     /tmp/tf/bin/python tools/make_fixtures.py models-keras                          # Keras 3, and the hostile files
     TF_USE_LEGACY_KERAS=1 /tmp/tf/bin/python tools/make_fixtures.py models-keras2   # tf_keras: its own process
+
+The `models-torch` group writes tests/fixtures/models/torch*: state_dicts saved by torch.save (.pt, .pth,
+.bin; zip and legacy formats; a checkpoint dict), the same weights as .safetensors, each NAME with a
+NAME.npz of what each recurrent module received and returned; and hostile files (a pickle calling
+os.system, exec or eval, a pickled nn.Module, TorchScript, sizes that lie) that must be refused unrun:
+
+    /tmp/torch/bin/pip install safetensors
+    /tmp/torch/bin/python tools/make_fixtures.py models-torch
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import sys
 import zlib
@@ -3705,6 +3714,238 @@ def _claim_size(path: Path, member: bytes, size: int) -> None:
             at = data.find(signature, at + 4)
         data[at + size_at : at + size_at + 4] = size.to_bytes(4, "little")
     path.write_bytes(bytes(data))
+# --------------------------------------------------------------------------- models-torch
+MODELS = OUT / "models"
+MARKER = "lstm_trace_model_file_ran"  # what a hostile file creates in the working directory if it ever runs
+
+
+class RunsWhenLoaded:
+    """Pickled as the call `func(*args)`, which unpickling would make. Pickling it here only records the call."""
+
+    def __init__(self, func: Any, *args: Any) -> None:
+        self.func, self.args = func, args
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return self.func, self.args
+
+
+class SetsState:
+    """Pickled as OrderedDict() followed by BUILD with a state holding more than `_metadata`."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return collections.OrderedDict, (), {"_metadata": {}, "extra": [1, 2]}
+
+
+def _torch_filled(torch: Any, module: Any, seed: str, dtype: str = "float32") -> Any:
+    """`module` with seeded weights in (-0.6, 0.6), in `dtype`, ready to run."""
+    rng = np.random.default_rng(zlib.crc32(seed.encode()))
+    module = module.to(getattr(torch, dtype))
+    with torch.no_grad():
+        for param in module.parameters():
+            param.copy_(torch.from_numpy(rng.uniform(-0.6, 0.6, size=tuple(param.shape)).astype(dtype)))
+    return module.eval()
+
+
+def _torch_inputs(torch: Any, seed: str, shape: tuple[int, ...], dtype: str = "float32") -> Any:
+    return torch.from_numpy(np.random.default_rng(zlib.crc32(seed.encode())).normal(size=shape).astype(dtype))
+
+
+def _torch_layer_outputs(name: str, module: Any, x: Any) -> tuple[dict[str, np.ndarray], Any]:
+    """A batch_first nn.LSTM/GRU/RNN run on x: its npz entries (inputs, sequence, h, c) and its output."""
+    output, state = module(x)
+    h, c = state if isinstance(state, tuple) else (state, None)
+    arrays = {f"{name}/inputs": x.numpy(), f"{name}/sequence": output.numpy(), f"{name}/h": h.numpy()}
+    if c is not None:
+        arrays[f"{name}/c"] = c.numpy()
+    return arrays, output
+
+
+def _torch_cell_outputs(torch: Any, name: str, cell: Any, x: Any) -> tuple[dict[str, np.ndarray], Any]:
+    """A cell stepped over x from zero states by the tutorials' loop: its npz entries and the stacked h."""
+    zeros = torch.zeros(x.shape[0], cell.hidden_size, dtype=x.dtype)
+    lstm = isinstance(cell, torch.nn.LSTMCell)
+    sequence, h, c = run_torch_cell_loop(cell, x, zeros, zeros.clone() if lstm else None)
+    arrays = {f"{name}/inputs": x.numpy(), f"{name}/sequence": sequence.numpy(), f"{name}/h": h.numpy()}
+    if c is not None:
+        arrays[f"{name}/c"] = c.numpy()
+    return arrays, sequence
+
+
+def _save_outputs(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    np.savez(f"{path}.npz", **arrays)
+    print(f"  models/{path.name} (+ .npz: {', '.join(sorted({k.rpartition('/')[0] for k in arrays}))})")
+
+
+def _torch_models(torch: Any) -> Iterator[tuple[str, Any, dict[str, np.ndarray]]]:
+    """(file name, what torch.save saves, the npz) for each readable file; safetensors and legacy files apart."""
+    nn = torch.nn
+    with torch.no_grad():
+        # two stacked bidirectional LSTM layers, a GRU reading their output, a Linear head
+        model = nn.Module()
+        model.lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+        model.gru = nn.GRU(8, 3, batch_first=True)
+        model.head = nn.Linear(3, 2)
+        model = _torch_filled(torch, model, "models-torch model")
+        arrays, below = _torch_layer_outputs("lstm", model.lstm, _torch_inputs(torch, "model x", (2, 5, 3)))
+        more, _ = _torch_layer_outputs("gru", model.gru, below)
+        yield "torch_model.pt", model.state_dict(), arrays | more
+
+        # float64: an LSTM with proj_size, then a two-layer nn.RNN without biases (tanh) reading it
+        model = nn.Module()
+        model.lstm = nn.LSTM(4, 5, proj_size=3, batch_first=True)
+        model.rnn = nn.RNN(3, 4, num_layers=2, bias=False, batch_first=True)
+        model = _torch_filled(torch, model, "models-torch proj rnn", "float64")
+        arrays, below = _torch_layer_outputs("lstm", model.lstm, _torch_inputs(torch, "proj x", (2, 4, 4), "float64"))
+        more, _ = _torch_layer_outputs("rnn", model.rnn, below)
+        yield "torch_proj_rnn.pth", model.state_dict(), arrays | more
+
+        # cells stepped by a loop: an LSTMCell, then a module holding a GRUCell without biases and a head
+        model = nn.Module()
+        model.encoder = nn.LSTMCell(3, 4)
+        model.decoder = nn.Module()
+        model.decoder.cell = nn.GRUCell(4, 3, bias=False)
+        model.decoder.out = nn.Linear(3, 2)
+        model = _torch_filled(torch, model, "models-torch cells")
+        arrays, below = _torch_cell_outputs(torch, "encoder", model.encoder, _torch_inputs(torch, "cells x", (2, 4, 3)))
+        more, _ = _torch_cell_outputs(torch, "decoder.cell", model.decoder.cell, below)
+        yield "torch_cells.bin", model.state_dict(), arrays | more
+
+    # a training checkpoint: the state_dict after one Adam step, the optimizer's state, an epoch, a Parameter
+    model = nn.Module()
+    model.rnn = nn.GRU(2, 3, bidirectional=True, batch_first=True)
+    model.fc = nn.Linear(6, 1)
+    model = _torch_filled(torch, model, "models-torch checkpoint")
+    x = _torch_inputs(torch, "checkpoint x", (3, 4, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    model.fc(model.rnn(x)[0]).square().mean().backward()
+    optimizer.step()
+    with torch.no_grad():
+        arrays, _ = _torch_layer_outputs("model_state_dict.rnn", model.rnn, x)
+    checkpoint = {"epoch": 3, "model_state_dict": model.state_dict(), "optimizer_state_dict": optimizer.state_dict(),
+                  "loss": 0.25, "temperature": nn.Parameter(torch.ones(1))}  # fmt: skip
+    yield "torch_checkpoint.pth", checkpoint, arrays
+
+
+def torch_model_file_fixtures(framework: str) -> None:
+    """tests/fixtures/models/torch*: state_dicts saved by torch.save (zip and legacy formats), the same
+    weights as .safetensors, bfloat16 weights, and hostile files that must be refused without running."""
+    import safetensors.torch
+    import torch
+
+    print(f"torch {torch.__version__}, safetensors {safetensors.__version__}")
+    MODELS.mkdir(parents=True, exist_ok=True)
+    nn = torch.nn
+    for name, saved, arrays in _torch_models(torch):
+        torch.save(saved, MODELS / name)
+        _save_outputs(MODELS / name, arrays)
+        if name == "torch_model.pt":  # the same weights as safetensors
+            safetensors.torch.save_file(saved, MODELS / "torch_model.safetensors")
+            _save_outputs(MODELS / "torch_model.safetensors", arrays)
+
+    # the legacy format (torch.save before torch 1.6): an nn.RNN (tanh) in both directions and a head
+    with torch.no_grad():
+        model = nn.Module()
+        model.rnn = nn.RNN(2, 3, bidirectional=True, batch_first=True)
+        model.head = nn.Linear(6, 1)
+        model = _torch_filled(torch, model, "models-torch legacy")
+        arrays, _ = _torch_layer_outputs("rnn", model.rnn, _torch_inputs(torch, "legacy x", (2, 3, 2)))
+        torch.save(model.state_dict(), MODELS / "torch_legacy.pt", _use_new_zipfile_serialization=False)
+        _save_outputs(MODELS / "torch_legacy.pt", arrays)
+
+        # bfloat16 weights, stored as such: torch computes here in float32 on the same (exactly widened) values
+        gru = _torch_filled(torch, nn.GRU(3, 4, batch_first=True), "models-torch bfloat16").to(torch.bfloat16)
+        state = {f"gru.{k}": v for k, v in gru.state_dict().items()}
+        arrays, _ = _torch_layer_outputs("gru", gru.float(), _torch_inputs(torch, "bfloat16 x", (2, 4, 3)))
+        torch.save(state, MODELS / "torch_bfloat16.pt")
+        safetensors.torch.save_file(state, MODELS / "torch_bfloat16.safetensors")
+        for name in ("torch_bfloat16.pt", "torch_bfloat16.safetensors"):
+            _save_outputs(MODELS / name, arrays)
+    _torch_hostile_files(torch)
+
+
+def _torch_hostile_files(torch: Any) -> None:
+    """Files that run code when torch.load(weights_only=False) or pickle.load reads them, and files whose
+    declared sizes lie. Each says below what it would do; the tests check that nothing of it happens."""
+    nn = torch.nn
+    lstm = _torch_filled(torch, nn.LSTM(2, 3), "models-torch hostile")
+    weights = {f"lstm.{k}": v for k, v in lstm.state_dict().items()}
+    # would run `touch lstm_trace_model_file_ran` (os.system, which pickles as posix.system)
+    torch.save(
+        {**weights, "payload": RunsWhenLoaded(os.system, f"touch {MARKER}")}, MODELS / "torch_hostile_os_system.pt"
+    )
+    # would create the marker file through builtins.exec
+    code = f"open({MARKER!r}, 'w').close()"
+    torch.save({**weights, "payload": RunsWhenLoaded(exec, code)}, MODELS / "torch_hostile_exec.pt")
+    # would create the marker file through builtins.eval of an expression that imports os
+    expression = f"__import__('os').system('touch {MARKER}')"
+    torch.save({**weights, "payload": RunsWhenLoaded(eval, expression)}, MODELS / "torch_hostile_eval.pth")
+    # the same os.system call in the legacy format
+    torch.save({**weights, "payload": RunsWhenLoaded(os.system, f"touch {MARKER}")},
+               MODELS / "torch_hostile_legacy.pt", _use_new_zipfile_serialization=False)  # fmt: skip
+    # torch.save(model): a pickled nn.Module, whose classes unpickling imports and builds
+    torch.save(nn.Sequential(lstm, nn.Linear(3, 1)), MODELS / "torch_hostile_module.pt")
+    # a TorchScript archive: a module with its code
+    torch.jit.save(torch.jit.script(nn.GRU(2, 3)), MODELS / "torch_hostile_torchscript.pt")
+    # an OrderedDict whose BUILD state sets an attribute besides torch's _metadata: harmless here, but BUILD
+    # is how a pickle sets the state of what it constructed, and a state_dict uses it for _metadata alone
+    torch.save({**weights, "payload": SetsState()}, MODELS / "torch_hostile_build.pt")
+    # a tensor reading past its storage: offset 10 and 12 elements in a storage of 16
+    _torch_zip(torch, MODELS / "torch_hostile_overrun.pt", {"lstm.weight_hh_l0": (10, (4, 3), (3, 1))}, 16, 16)
+    # a storage that declares 48 elements while the archive holds 16
+    _torch_zip(torch, MODELS / "torch_hostile_short_storage.pt", {"lstm.weight_hh_l0": (0, (12, 3), (3, 1))}, 48, 16)
+    _safetensors_hostile()
+    for path in sorted(MODELS.glob("torch_hostile_*")):
+        print(f"  models/{path.name}")
+
+
+def _torch_zip(torch: Any, path: Path, tensors: dict[str, tuple[int, tuple[int, ...], tuple[int, ...]]],
+               declared: int, stored: int) -> None:  # fmt: skip
+    """A zip archive as torch.save writes it, by hand: each tensor (offset, size, stride) views storage "0",
+    which declares `declared` float32 elements while the archive holds `stored`."""
+    import io
+    import pickle
+    import zipfile
+
+    class Storage:
+        pass
+
+    storage = Storage()
+
+    class Tensor:
+        def __init__(self, offset: int, size: tuple[int, ...], stride: tuple[int, ...]) -> None:
+            self.args = (storage, offset, size, stride, False, collections.OrderedDict())
+
+        def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+            return torch._utils._rebuild_tensor_v2, self.args
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj: Any) -> Any:
+            return ("storage", torch.FloatStorage, "0", "cpu", declared) if obj is storage else None
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=2).dump(collections.OrderedDict((k, Tensor(*v)) for k, v in tensors.items()))
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", buffer.getvalue())
+        archive.writestr("archive/byteorder", "little")
+        archive.writestr("archive/data/0", np.arange(stored, dtype="<f4").tobytes())
+        archive.writestr("archive/version", "3\n")
+
+
+def _safetensors_hostile() -> None:
+    """safetensors files whose header lies: a length past the file, overlapping ranges, a range past the data."""
+    import json
+
+    def write(name: str, header: dict[str, Any], data: bytes, length: int | None = None) -> None:
+        text = json.dumps(header).encode()
+        text += b" " * (-len(text) % 8)
+        (MODELS / name).write_bytes((length or len(text)).to_bytes(8, "little") + text + data)
+
+    f32 = {"dtype": "F32", "shape": [4, 3]}
+    write("torch_hostile_header.safetensors", {"lstm.weight_hh_l0": {**f32, "data_offsets": [0, 48]}},
+          bytes(48), length=1 << 40)  # fmt: skip
+    write("torch_hostile_overlap.safetensors", {"lstm.weight_ih_l0": {**f32, "data_offsets": [0, 48]},
+          "lstm.weight_hh_l0": {**f32, "data_offsets": [16, 64]}}, bytes(64))  # fmt: skip
+    write("torch_hostile_offsets.safetensors", {"lstm.weight_hh_l0": {**f32, "data_offsets": [16, 64]}}, bytes(32))
 
 
 GENERATORS: dict[str, Callable[[str], None]] = {
@@ -3726,6 +3967,7 @@ GENERATORS: dict[str, Callable[[str], None]] = {
     "models-onnx": onnx_model_fixtures,
     "models-keras": keras_model_fixtures,
     "models-keras2": keras_model_fixtures,
+    "models-torch": torch_model_file_fixtures,
 }
 
 
