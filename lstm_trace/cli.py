@@ -842,7 +842,8 @@ def import_(model: str, layer: str | None, listing: bool, inputs_file: str | Non
     try:
         if listing:
             found = read_model(model)
-            _write([f"{found.path.name}: {found.format}\n", found.listing() + "\n" if found.layers else ""])
+            head = printable(f"{found.path.name}: {found.format}", one_line=True)
+            _write([f"{head}\n", found.listing() + "\n" if found.layers else ""])
             return
         command = " ".join(["lstm-trace import", *(shlex.quote(a) for a in sys.argv[2:])])
         imported = import_layer(model, layer, _model_inputs(inputs_file, random_steps, seed), command)

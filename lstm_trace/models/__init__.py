@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScenarioError, Where, unknown_name
+from ..errors import ScenarioError, Where, printable, unknown_name
 
 # suffix → (module, what the format is called); a suffix not here is refused with this list
 READERS: dict[str, tuple[str, str]] = {
@@ -101,8 +101,10 @@ class ModelFile:
         raise unknown_name("layer", name, tuple(layer.name for layer in self.layers), Where(self.path, None, "--layer"))
 
     def listing(self, indent: str = "") -> str:
-        """One line per layer: name, kind, weight shapes."""
-        return "\n".join(f"{indent}{layer.name}  {layer.kind}  {layer.shapes}" for layer in self.layers)
+        """One line per layer: name, kind, weight shapes; names from the file with control characters made visible."""
+        return "\n".join(
+            printable(f"{indent}{layer.name}  {layer.kind}  {layer.shapes}", one_line=True) for layer in self.layers
+        )
 
 
 def read_model(path: str | Path) -> ModelFile:
