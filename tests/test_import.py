@@ -102,4 +102,47 @@ def test_an_unknown_suffix_names_the_formats(tmp_path: Path) -> None:
     path.write_bytes(b"\0" * 16)
     code, _, err = _cli("import", str(path))
     assert code == 2
-    assert "unknown model file type '.ckpt'" in err and "one of .bin, .h5, .hdf5, .keras, .onnx, .pt, .pth, .safetensors" in err
+    assert (
+        "unknown model file type '.ckpt'" in err
+        and "one of .bin, .h5, .hdf5, .keras, .onnx, .pt, .pth, .safetensors" in err
+    )
+
+
+def _readable() -> list[Path]:
+    from lstm_trace.errors import ScenarioError
+    from lstm_trace.models import is_model_file, read_model
+
+    files = []
+    for path in sorted(MODELS.iterdir()):
+        if is_model_file(path):
+            try:
+                read_model(path)
+            except ScenarioError:  # the hostile and damaged files: their refusals are tested beside their readers
+                continue
+            files.append(path)
+    return files
+
+
+@pytest.mark.parametrize("path", _readable(), ids=lambda p: p.name)
+def test_every_layer_of_every_model_file_imports_and_converts_or_is_refused(path: Path) -> None:
+    from lstm_trace.convert import CannotExpress, convert
+    from lstm_trace.models import read_model
+    from lstm_trace.models.importing import Inputs, scenario_of
+
+    for layer in read_model(path).layers:
+        source = lstm_trace.Scenario.from_dict(scenario_of(layer, Inputs(batch=2, steps=4)), source=path)
+        expressed = 0
+        for target in ("keras", "keras2", "torch", "tf1", "onnx"):
+            try:
+                convert(source, target)  # NotEqual if the converted layer computes anything else
+            except CannotExpress as exc:
+                assert "\n  - " in exc.problem and exc.hint
+                continue
+            expressed += 1
+        assert expressed >= 1, f"{path.name} {layer.name}"
+
+
+def test_a_constant_initial_state_fixes_the_batch_of_made_up_inputs() -> None:
+    code, out, err = _cli("import", str(MODELS / "onnx_constants.onnx"), "--layer", "LSTM_1")
+    assert code == 0, err
+    assert "inputs:  # shape (3, 5, " in out  # B = 3 from initial_h (2, 3, H); T = 5, the longest sequence_lens

@@ -59,6 +59,8 @@ class FoundLayer:
     scenario: Mapping[str, Any]
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    batch: int | None = None  # B where the file fixes it (an ONNX node's constant initial state or sequence_lens)
+    min_steps: int = 1  # the fewest steps its inputs may have (the longest constant sequence_lens)
 
     @property
     def shapes(self) -> str:

@@ -56,13 +56,15 @@ class Inputs:
                 )
             return x
         rng = np.random.default_rng(self.seed)
-        return np.round(rng.uniform(-1, 1, size=(self.batch, self.steps, found.features)), 2).astype(dtype)
+        size = (found.batch or self.batch, max(self.steps, found.min_steps), found.features)  # as the file fixes
+        return np.round(rng.uniform(-1, 1, size=size), 2).astype(dtype)
 
-    def says(self) -> str:
+    def says(self, found: FoundLayer) -> str:
         if self.file is not None:
             return f"inputs: read from {self.file.name}"
+        rows, steps = found.batch or self.batch, max(self.steps, found.min_steps)
         return (
-            f"inputs: made up ({self.batch} × {self.steps} steps, uniform in [-1, 1], seed {self.seed}); "
+            f"inputs: made up ({rows} × {steps} steps, uniform in [-1, 1], seed {self.seed}); "
             "give your own with --inputs FILE (.npy or .csv)"
         )
 
@@ -87,7 +89,7 @@ def import_layer(path: str | Path, layer: str | None, inputs: Inputs, command: s
         f"{found.kind} '{found.name}', imported from {model.path.name}: {model.format}.",
         f"Made by: {command}",
         *found.notes,
-        inputs.says(),
+        inputs.says(found),
     ]
     comments = {f"weights.{name}": f"from {where}" for name, where in found.sources.items()}
     return Imported(data, scenario_text(data, header, comments), found, model)

@@ -386,6 +386,8 @@ def _layer(graph: Graph, node: Any, name: str, naming: str | None) -> FoundLayer
         scenario=scenario,
         sources={key: printable(text, one_line=True) for key, text in sources.items()},
         notes=tuple(printable(note, one_line=True) for note in notes),  # names from the file: no control codes
+        batch=_batch(scenario),
+        min_steps=max(config.get("sequence_lens") or [1]),
     )
     _check(graph, found_layer)
     return found_layer
@@ -459,16 +461,22 @@ def _dtype(graph: Graph, op: str, name: str, weights: Mapping[str, np.ndarray], 
     return dtype
 
 
+def _batch(scenario: dict[str, Any]) -> int | None:
+    """The batch size a constant initial state or sequence_lens fixes, if any."""
+    for array in scenario.get("initial_state", {}).values():
+        if array.ndim == 3:
+            return int(array.shape[1] if scenario["config"].get("layout", 0) == 0 else array.shape[0])
+    lengths = scenario["config"].get("sequence_lens")
+    return len(lengths) if lengths is not None else None
+
+
 def _check(graph: Graph, layer: FoundLayer) -> None:
     """Build the layer once on one step of zeros, so that shapes or attributes the operator does not take are
     refused here, naming the node, rather than when the scenario runs."""
     from ..scenario import Scenario
 
     scenario = dict(layer.scenario)
-    batch = 1
-    for array in scenario.get("initial_state", {}).values():
-        if array.ndim == 3:
-            batch = int(array.shape[1] if scenario["config"].get("layout", 0) == 0 else array.shape[0])
+    batch = layer.batch or 1
     # sequence_lens is checked against the inputs a user gives: one step here cannot hold them
     scenario["config"] = {k: v for k, v in scenario["config"].items() if k != "sequence_lens"}
     try:
