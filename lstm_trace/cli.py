@@ -728,6 +728,38 @@ def convert(scenario: str, target: str, weights_out: str | None, layer: str | No
           if output else "")  # fmt: skip
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=True, allow_dash=False))
+@click.option(
+    "--tolerance", type=click.FloatRange(min=0), metavar="REL",
+    help="Relative tolerance: a value is equal when |ours − framework's| ≤ REL/10 + REL·|framework's|. "
+    "Default: 1e-5 for float32, 1e-12 for float64.",
+)  # fmt: skip
+@click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
+@_max_memory
+def verify(scenario: str, tolerance: float | None, width: int | None, max_memory: int | None) -> None:
+    """Run SCENARIO in its real framework and compare every output with the trace.
+
+    The framework (torch, keras, tf_keras, TensorFlow's TF1 cells, onnxruntime)
+    must be installed; it builds the layer from the scenario's own config,
+    weights and inputs. Every output is compared, and each step's h and c where
+    the framework exposes them (its cell stepped in a loop). Prints ✓ or ✗ per
+    output with its largest difference, and at a ✗ the first different value.
+    Exit 0 when all are equal within the tolerance, 1 when one differs, 2 when
+    the framework is not installed (naming what to pip install), cannot run the
+    scenario, or the scenario is wrong.
+    """
+    from .verify import ReportView, VerifyError, verify_trace  # the framework itself is imported only in there
+
+    tr = _load_and_trace(scenario, max_memory=max_memory)
+    try:
+        report = verify_trace(tr, tolerance)
+    except VerifyError as exc:
+        _fail(str(exc))
+    _console(width).print(ReportView(report))
+    sys.exit(ExitStatus.OK if report.ok else ExitStatus.MISMATCH)
+
+
 @main.command("new")
 @click.option(
     "--framework",
