@@ -8,6 +8,7 @@ made is caught at the value that was changed.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
 import subprocess
@@ -70,6 +71,21 @@ def test_a_bad_scenario_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "unknown key 'confg'" in result.stderr and "did you mean 'config'?" in result.stderr
     assert run_cli("verify", str(tmp_path / "absent.yaml")).exit_code == 2
+
+
+def test_what_the_framework_refuses_exits_2_with_its_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuses(words: object) -> Real:
+        raise RuntimeError("Expected hidden[0] size (1, 2, 3), got [1, 3, 3]\n\x1b[31mred\x1b[0m\n3\n4\n5\n6\n7\n8")
+
+    monkeypatch.setattr(importlib.import_module("lstm_trace.verify.torch"), "run", refuses)
+    result = run_cli("verify", str(scenario_file(tmp_path, "torch/lstm_default")))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: torch could not run this scenario: RuntimeError: Expected hidden[0] size (1, 2, 3), got [1, 3, 3]\n"
+        "  �[31mred�[0m\n"  # an escape sequence from the framework's message does not reach the terminal
+    )
+    assert result.stderr.endswith("  6\n  …\n")  # six lines of it at most
+    assert "Traceback" not in result.stderr
 
 
 def test_the_cli_starts_without_importing_a_framework() -> None:

@@ -131,7 +131,7 @@ def words_of(scenario: Scenario) -> Words:
     inputs = inputs[None] if inputs.ndim == 2 else inputs
     if data.get("layers"):
         entries = tuple(
-            Entry(_keras_name(e.get("layer", "LSTM")), plain(e.get("config") or {}),
+            Entry(keras_name(e.get("layer", "LSTM")), plain(e.get("config") or {}),
                   weights(e["weights"], {}, f"layers[{k}].weights"), states(e.get("initial_state"), f"layers[{k}]"))
             for k, e in enumerate(data["layers"])
         )  # fmt: skip
@@ -160,7 +160,7 @@ def state_or_zeros(given: Mapping[str, np.ndarray], key: str, shape: tuple[int, 
     return np.broadcast_to(value, shape).copy() if value.size != np.prod(shape) else value.reshape(shape)
 
 
-def _keras_name(value: Any) -> str:
+def keras_name(value: Any) -> str:
     """A stack entry's layer as Keras spells its class (`lstm`, `keras.layers.LSTM` → LSTM)."""
     short = str(value).strip().rsplit(".", 1)[-1]
     return next((n for n in ("LSTM", "GRU", "SimpleRNN", "Bidirectional") if n.lower() == short.lower()), short)
@@ -424,6 +424,7 @@ __all__ = [
     "VerifyError",
     "Words",
     "compare",
+    "keras_name",
     "report_text",
     "run_real",
     "state_or_zeros",

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..frameworks.keras import strip_scope
-from . import Entry, FrameworkMissing, Real, Tolerance, Words, need, state_or_zeros
+from . import Entry, FrameworkMissing, Real, Tolerance, Words, keras_name, need, state_or_zeros
 
 
 def run(words: Words) -> Real:
@@ -67,8 +67,8 @@ def _make(K: Any, entry: Entry, dtype: str) -> Any:
     config.setdefault("dtype", dtype)
     if entry.layer == "Bidirectional":
         for key in ("layer", "backward_layer"):
-            if isinstance(config.get(key), Mapping):
-                spec = dict(config[key])
+            if isinstance(config.get(key), Mapping):  # the class by Keras's spelling, where get_config() puts it
+                spec = {"module": "keras.layers", **config[key], "class_name": keras_name(config[key]["class_name"])}
                 spec["config"] = {"dtype": dtype, **(spec.get("config") or {})}
                 config[key] = spec
     elif "units" not in config:  # the scenario may leave units to the weights
