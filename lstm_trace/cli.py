@@ -737,7 +737,12 @@ def convert(scenario: str, target: str, weights_out: str | None, layer: str | No
 )  # fmt: skip
 @click.option("--width", type=click.IntRange(40, 1000), help="Terminal width (default: the terminal's, or COLUMNS).")
 @_max_memory
-def verify(scenario: str, tolerance: float | None, width: int | None, max_memory: int | None) -> None:
+@_layer
+@_inputs
+@_random
+@_model_seed
+def verify(scenario: str, tolerance: float | None, width: int | None, max_memory: int | None, layer: str | None,
+           inputs_file: str | None, random_steps: int, seed: int) -> None:  # fmt: skip
     """Run SCENARIO in its real framework and compare every output with the trace.
 
     The framework (torch, keras, tf_keras, TensorFlow's TF1 cells, onnxruntime)
@@ -747,11 +752,13 @@ def verify(scenario: str, tolerance: float | None, width: int | None, max_memory
     output with its largest difference, and at a ✗ the first different value.
     Exit 0 when all are equal within the tolerance, 1 when one differs, 2 when
     the framework is not installed (naming what to pip install), cannot run the
-    scenario, or the scenario is wrong.
+    scenario, or the scenario is wrong. SCENARIO may be a model file: one layer of
+    it is run as `lstm-trace import` writes it (--layer, --inputs, --random, --seed).
     """
     from .verify import ReportView, VerifyError, verify_trace  # the framework itself is imported only in there
 
-    tr = _load_and_trace(scenario, max_memory=max_memory)
+    tr = _load_and_trace(scenario, max_memory=max_memory,
+                         model=_model_options(scenario, layer, inputs_file, random_steps, seed))  # fmt: skip
     try:
         report = verify_trace(tr, tolerance)
     except VerifyError as exc:
