@@ -23,11 +23,10 @@ import io
 import math
 import re
 import struct
-import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -35,6 +34,9 @@ from . import limits
 from .errors import ScenarioError, Where, shown, unknown_name
 from .exact import NotFinite, fraction_array
 from .yamlio import NumericList, WrittenFloat, decoded, open_regular, read_bytes, regular_file
+
+if TYPE_CHECKING:
+    import zipfile
 
 MAX_DIMS = 32  # nested lists deeper than this are no array of a scenario (numpy itself stops at 64)
 FILE_KEYS = ("npy", "npz", "csv")
@@ -208,7 +210,7 @@ def _from_file(ref: dict[str, Any], where: Where, base_dir: Path | None, exact: 
             array = _read_npy(path, fwhere)
         else:
             array = _read_npz(path, ref.get("key"), fwhere)
-    except _LOAD_ERRORS as exc:
+    except load_errors() as exc:
         raise unreadable(kind, path, exc, fwhere) from None
     if not isinstance(array, np.ndarray) or array.dtype.kind not in ("iufO" if kind == "csv" else "iuf"):
         found = f"dtype {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
@@ -242,7 +244,7 @@ def npz_arrays(ref: Mapping[str, Any], where: Where, base_dir: Path | None) -> d
                 raise too_many((total,), fwhere, in_file=True)
             for key, member in members.items():
                 arrays[key] = _npz_array(archive, member, key, fwhere)
-    except _LOAD_ERRORS as exc:
+    except load_errors() as exc:
         raise unreadable("npz", path, exc, fwhere) from None
     return arrays
 
@@ -302,6 +304,8 @@ def _archive(path: Path, where: Where) -> Iterator[zipfile.ZipFile]:
     with open_regular(path, "array file", where) as handle:
         if handle.peek(6)[:6] == b"\x93NUMPY":  # type: ignore[attr-defined]
             raise _one_array(where)
+        import zipfile  # only for an .npz: zipfile imports bz2, lzma and shutil, a few ms of every start-up
+
         with zipfile.ZipFile(handle) as archive:
             yield archive
 
@@ -348,7 +352,11 @@ def _read_npz(path: Path, key: Any, where: Where) -> np.ndarray:
 
 # What a damaged file makes numpy and zipfile raise: zipfile also raises BadZipFile, NotImplementedError (an
 # unknown compression), RuntimeError (an encrypted member) and struct.error, none of them OSError or ValueError.
-_LOAD_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, struct.error)
+def load_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged array file may raise (zipfile is imported only then)."""
+    import zipfile
+
+    return (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, struct.error)
 
 
 def unreadable(kind: str, path: Path, exc: BaseException, where: Where) -> ScenarioError:
@@ -359,6 +367,8 @@ def unreadable(kind: str, path: Path, exc: BaseException, where: Where) -> Scena
             head = file.read(8)
     except OSError:
         head = b""
+    import zipfile
+
     text = str(exc)
     numpy_file = head.startswith((b"\x93NUMPY", b"PK"))
     hint = None
