@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from . import engine_threads
 from .activations import Activation
 from .merge import merge
 from .model import Cell, Network
@@ -113,10 +114,13 @@ def _record(cell: Cell, a: _Arrays, active: np.ndarray | None) -> tuple[dict[str
     return blocks, tuple(updates)
 
 
-def run_network(net: Network, hooks: Mapping[tuple[int, int], Hook] | None = None) -> tuple[tuple[Run, ...], ...]:
+def run_network(
+    net: Network, hooks: Mapping[tuple[int, int], Hook] | None = None, *, fast: bool = True
+) -> tuple[tuple[Run, ...], ...]:
     """Every layer and direction, each layer reading the one below (directions concatenated).
 
-    `hooks[(layer, direction)]`, both from 0, watches that run's steps.
+    `hooks[(layer, direction)]`, both from 0, watches that run's steps. `fast=False` takes every step
+    through the general path, which the fast loops must match bit for bit.
     """
     layers: list[tuple[Run, ...]] = []
     seq = net.inputs
@@ -133,6 +137,7 @@ def run_network(net: Network, hooks: Mapping[tuple[int, int], Hook] | None = Non
                 layer=depth + 1,
                 direction="reverse" if net.backwards[d] else "forward",
                 hook=(hooks or {}).get((depth, d)),
+                fast=fast,
             )
             for d, cell in enumerate(cells)
         )
@@ -155,8 +160,9 @@ def run_cell(
     layer: int = 1,
     direction: str = "forward",
     hook: Hook | None = None,
+    fast: bool = True,
 ) -> Run:
-    """One direction over a (B, T, F) sequence."""
+    """One direction over a (B, T, F) sequence; `fast=False` as in `run_network`."""
     batch, steps, _ = inputs.shape
     reads = np.arange(steps)[::-1].copy() if backwards else np.arange(steps)
     x = np.ascontiguousarray(inputs[:, reads, :].transpose(1, 0, 2))
@@ -179,7 +185,11 @@ def run_cell(
         used = np.asarray(mask, bool)[:, reads].T
         active = used if active is None else active & used
     arrays = _Arrays(xw, hu, pre, act, h, summed_bias(cell), extra, hook)
-    step.loop(cell, arrays, active)
+    with engine_threads.step_threads(0 if dtype == object else batch * cell.recurrent.size):
+        if fast and hook is None and dtype != object:
+            step.fast_loop(cell, arrays, active)
+        else:
+            step.loop(cell, arrays, active)
     if helper is not None:
         helper.join()
     blocks, updates = _record(cell, arrays, active)
@@ -205,12 +215,17 @@ class _Stepper:
         return {"pre_clipped": np.empty_like(hu)} if cell.pre_clip is not None else {}
 
     def loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        """The general path, step by step: any hook, and --exact's fractions."""
         for s in range(arrays.pre.shape[0]):
             self.step(cell, s, arrays)
             if active is not None:
                 _hold(s, active[s], arrays.h, arrays.extra)
             if arrays.hook is not None:
                 arrays.hook(s, "h", arrays.h[s + 1])
+
+    def fast_loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        """All steps of a floating-point run with no hook, exactly as `loop` computes them."""
+        self.loop(cell, arrays, active)
 
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:
         raise NotImplementedError
@@ -389,6 +404,53 @@ class _GRU(_Stepper):
         keep, take = (1 - act_s[:, z], act_s[:, z]) if cell.rules.update_swapped else (act_s[:, z], 1 - act_s[:, z])
         h[s + 1] = keep * h[s] + take * act_s[:, n]
 
+    def fast_loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        """`step`'s arithmetic in the same order, written into the record in place, everything bound once."""
+        width = cell.units
+        z, r, n, zr = slice(0, width), slice(width, 2 * width), slice(2 * width, None), slice(0, 2 * width)
+        xw, hu, pre, act, h, bias, extra = arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h, arrays.bias, arrays.extra
+        gated, clipped = extra["gated"], extra.get("pre_clipped")
+        recurrent, gate, main, after = cell.recurrent, cell.recurrent_activation, cell.activation, cell.reset_after
+        u_zr, u_n, bias_zr, bias_n = recurrent[:, zr], recurrent[:, n], bias[zr], bias[n]
+        rb_n = None if cell.recurrent_bias is None else cell.recurrent_bias[n]
+        swapped = cell.rules.update_swapped
+        scratch = np.empty_like(h[0])
+        matmul, add, multiply, subtract = np.matmul, np.add, np.multiply, np.subtract
+        for s in range(pre.shape[0]):
+            h_s, h_new, hu_s, pre_s, act_s, gated_s = h[s], h[s + 1], hu[s], pre[s], act[s], gated[s]
+            clipped_s = None if clipped is None else clipped[s]
+            if after:
+                matmul(h_s, recurrent, out=hu_s)
+            else:
+                matmul(h_s, u_zr, out=hu_s[:, zr])
+            add(xw[s][:, zr], hu_s[:, zr], out=pre_s[:, zr])
+            pre_s[:, zr] += bias_zr
+            _activate(gate, _source(cell, pre_s, clipped_s, zr), act_s, [z, r])
+            if after:  # r scales the recurrent product after it is taken
+                if rb_n is None:
+                    multiply(act_s[:, r], hu_s[:, n], out=gated_s)
+                else:
+                    add(hu_s[:, n], rb_n, out=gated_s)
+                    multiply(act_s[:, r], gated_s, out=gated_s)
+                add(xw[s][:, n], bias_n, out=pre_s[:, n])
+                pre_s[:, n] += gated_s
+            else:  # r scales h before the product
+                multiply(act_s[:, r], h_s, out=gated_s)
+                matmul(gated_s, u_n, out=hu_s[:, n])
+                add(xw[s][:, n], hu_s[:, n], out=pre_s[:, n])
+                pre_s[:, n] += bias_n
+            main.apply(_source(cell, pre_s, clipped_s, n)[:, n], act_s[:, n])
+            subtract(1, act_s[:, z], out=scratch)
+            if swapped:  # h = (1 − z) ⊙ h + z ⊙ n
+                multiply(scratch, h_s, out=h_new)
+                multiply(act_s[:, z], act_s[:, n], out=scratch)
+            else:  # h = z ⊙ h + (1 − z) ⊙ n
+                multiply(act_s[:, z], h_s, out=h_new)
+                multiply(scratch, act_s[:, n], out=scratch)
+            h_new += scratch
+            if active is not None:
+                _hold(s, active[s], h, extra)
+
 
 class _RNN(_Stepper):
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:
@@ -400,6 +462,21 @@ class _RNN(_Stepper):
         clipped = a.extra["pre_clipped"][s] if "pre_clipped" in a.extra else None
         cell.activation.apply(_source(cell, a.pre[s], clipped, slice(None)), a.act[s])
         a.h[s + 1] = a.act[s]
+
+    def fast_loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        """`step`'s arithmetic, everything bound once."""
+        xw, hu, pre, act, h, bias = arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h, arrays.bias
+        recurrent, apply, clipped = cell.recurrent, cell.activation.apply, arrays.extra.get("pre_clipped")
+        matmul, add, every = np.matmul, np.add, slice(None)
+        for s in range(pre.shape[0]):
+            pre_s, act_s = pre[s], act[s]
+            matmul(h[s], recurrent, out=hu[s])
+            add(xw[s], hu[s], out=pre_s)
+            pre_s += bias
+            apply(pre_s if clipped is None else _source(cell, pre_s, clipped[s], every), act_s)
+            h[s + 1] = act_s
+            if active is not None:
+                _hold(s, active[s], h, arrays.extra)
 
 
 _STEPPERS: dict[str, _Stepper] = {"lstm": _LSTM(), "gru": _GRU(), "rnn": _RNN()}
