@@ -1,39 +1,51 @@
 """Engine against this machine's lower bound: what trace() cannot avoid doing, measured here, in one run.
 
-    python benchmarks/engine_bound.py [--repeat 15] [--kinds lstm,gru,rnn]
+    python benchmarks/engine_bound.py [--repeat 15] [--kinds lstm,gru,rnn] [--no-choices]
 
 Keras LSTM, GRU and SimpleRNN layers with B=32, T=256, F=64, U=128 in float32
 (the LSTM of engine_speed.py, and a GRU and a SimpleRNN of the same size).
 Any trace of them must at least
 
 - take the products: x·W once for all steps, h·U once per step (timed on
-  this machine, on one BLAS thread and on all of them; the faster counts);
+  this machine on one BLAS thread and on all of them: the faster counts);
 - write the record: every byte of the arrays the run holds, into fresh
-  memory (timed by filling arrays of the same shapes, freshly allocated);
+  memory (timed by filling fresh arrays of the same shapes, from np.empty
+  and on huge pages from their first byte: the faster counts);
 - evaluate its exponentials and tanh: the count a cell needs (an LSTM's
   σ(i), σ(f), σ(o), tanh(g), tanh(c); a GRU's σ(z), σ(r), tanh(n); an RNN's
   tanh(h)) at the throughput numpy reaches on a cache-resident array.
 
 The bound is the sum of the three, so it leaves out every elementwise sum and
-product and all of Python's per-step cost. Each round times trace() and
-each part of the bound in turn, so that drift on a shared machine hits them
-alike; the script prints min/median/max of each and of trace() / bound
-within a round. The target is a median ratio of at most 1.3.
+product and all of Python's per-step cost. Each round times trace() and each
+part of the bound in turn, so that drift on a shared machine hits them alike;
+the script prints min/median/max of each and of trace() / bound within a
+round (target: a median of at most 1.3), and the same ratio in the main
+thread's CPU time, which a busy machine disturbs less.
+
+Then it times trace() of the LSTM with its step loop on one BLAS thread and
+on all of them, with and without the page-prefault thread, on the machine as
+it is and with a process spinning on the last core.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import mmap
+import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
-from timing import interleaved  # benchmarks/timing.py, beside this script
 
 import lstm_trace
+from lstm_trace import engine, engine_threads
 
 B, T, F, U = 32, 256, 64, 128
 TARGET = 1.3
@@ -41,6 +53,7 @@ LAYERS = {"lstm": ("LSTM", 4), "gru": ("GRU", 3), "rnn": ("SimpleRNN", 1)}
 # exponentials and tanh per step, batch row and unit
 TRANSCENDENTALS = {"lstm": {"exp": 3, "tanh": 2}, "gru": {"exp": 2, "tanh": 1}, "rnn": {"exp": 0, "tanh": 1}}
 BLAS = ThreadpoolController()
+HUGE = 2 << 20
 HOT = 1 << 14  # elements of the cache-resident array the transcendental throughput is measured on
 
 
@@ -77,13 +90,28 @@ def products(run: Any, threads: int | None) -> Callable[[], None]:
     return go
 
 
-def record_writes(run: Any) -> tuple[Callable[[], None], int]:
-    """Allocate arrays shaped like every array the run holds and write each once; and the bytes that is."""
+def record_writes(run: Any, aligned: bool) -> tuple[Callable[[], None], int]:
+    """Fresh arrays shaped like every array the run holds, each written once; and the bytes that is.
+
+    `aligned`: each in its own private mapping, on huge pages from its first byte (the best this machine
+    does with fresh memory); else from np.empty, wherever malloc puts it.
+    """
     shapes = [(a.shape, a.dtype) for a in vars(run).values() if isinstance(a, np.ndarray)]
+
+    def fresh(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        if not aligned:
+            return np.empty(shape, dtype)
+        size = -(-nbytes // HUGE) * HUGE + HUGE
+        region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        region.madvise(mmap.MADV_HUGEPAGE)
+        raw = np.frombuffer(region, np.uint8)
+        start = -raw.ctypes.data % HUGE
+        return raw[start : start + nbytes].view(dtype).reshape(shape)
 
     def go() -> None:
         for shape, dtype in shapes:
-            np.empty(shape, dtype).fill(1)
+            fresh(shape, dtype).fill(1)
 
     return go, sum(int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in shapes)
 
@@ -103,28 +131,117 @@ def transcendentals(kind: str) -> Callable[[], None]:
     return go
 
 
-def bound_one(kind: str, repeat: int) -> None:
+def timed(fns: dict[str, Callable[[], object]], repeat: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall seconds and main-thread CPU seconds per call of each contender, taken in turn, after a warm-up each."""
+    for fn in fns.values():
+        fn()
+    wall: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            w, c = time.perf_counter(), time.thread_time()
+            fn()
+            cpu[name].append(time.thread_time() - c)
+            wall[name].append(time.perf_counter() - w)
+    return wall, cpu
+
+
+def bound_one(kind: str, repeat: int) -> float:
+    """trace() against the bound for one kind of layer; returns the median ratio within a round."""
     sc = scenario(kind, np.random.default_rng(0))
     run = lstm_trace.trace(sc).first
-    writes, nbytes = record_writes(run)
+    plain, nbytes = record_writes(run, aligned=False)
     fns: dict[str, Callable[[], object]] = {
         "trace()": lambda: lstm_trace.trace(sc),
         "products, 1 BLAS thread": products(run, 1),
         "products, all BLAS threads": products(run, None),
-        f"write the record ({nbytes / 2**20:.0f} MiB)": writes,
+        f"write {nbytes / 2**20:.0f} MiB fresh": plain,
+        "  … on aligned huge pages": record_writes(run, aligned=True)[0],
         "exp and tanh": transcendentals(kind),
     }
-    times = interleaved(fns, repeat)
-    names = list(times)
-    gemm = [min(a, b) for a, b in zip(times[names[1]], times[names[2]], strict=True)]
-    bound = [g + w + e for g, w, e in zip(gemm, times[names[3]], times[names[4]], strict=True)]
-    ratios = [t / b for t, b in zip(times["trace()"], bound, strict=True)]
+    wall, cpu = timed(fns, repeat)
+    trace_wall, gemm1, gemm_all, writes, writes_huge, exps = wall.values()
+    bound = [
+        min(g1, ga) + min(w, wh) + e
+        for g1, ga, w, wh, e in zip(gemm1, gemm_all, writes, writes_huge, exps, strict=True)
+    ]
+    ratios = [t / b for t, b in zip(trace_wall, bound, strict=True)]
+    _, c_gemm, _, c_writes, c_huge, c_exps = cpu.values()
+    cpu_bound = [g + min(w, wh) + e for g, w, wh, e in zip(c_gemm, c_writes, c_huge, c_exps, strict=True)]
+    cpu_ratios = [t / b for t, b in zip(cpu["trace()"], cpu_bound, strict=True)]
     print(f"{LAYERS[kind][0]} B={B} T={T} F={F} U={U} float32, {repeat} rounds, contenders in turn")
-    print(f"  {'':34s} {'min':>9s} {'median':>9s} {'max':>9s}")
-    for name, values in [*times.items(), ("bound (faster products + writes + exp/tanh)", bound)]:
-        print(f"  {name:34s} " + " ".join(f"{v * 1000:6.2f} ms" for v in spread(values)))
+    print(f"  {'wall time':38s} {'min':>9s} {'median':>9s} {'max':>9s}   main thread's CPU, median")
+    rows = [*wall.items(), ("bound: the faster of each + exp/tanh", bound)]
+    cpu_rows = [*cpu.values(), cpu_bound]
+    for (name, values), cpu_values in zip(rows, cpu_rows, strict=True):
+        cells = " ".join(f"{v * 1000:6.2f} ms" for v in spread(values))
+        print(f"  {name:38s} {cells}   {statistics.median(cpu_values) * 1000:6.2f} ms")
     lo, med, hi = spread(ratios)
     print(f"  trace() / bound: {med:.2f}× median (min {lo:.2f}×, max {hi:.2f}×); target ≤ {TARGET}×")
+    lo, cmed, hi = spread(cpu_ratios)
+    print(f"  the same in main-thread CPU (1 BLAS thread): {cmed:.2f}× median (min {lo:.2f}×, max {hi:.2f}×)")
+    return med
+
+
+def fresh_mappings() -> None:
+    """Every large array a fresh mapping, as in a process's first trace: glibc's malloc otherwise learns to
+    keep freed arrays of a size it has seen, and a benchmark that calls trace() again and again would then
+    write into memory already faulted in, which a real run never does."""
+    try:
+        ctypes.CDLL(None).mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD, fixed at 1 MiB
+    except (OSError, AttributeError):
+        print("(not glibc: malloc may reuse memory between calls, making writes cheaper than in a real run)")
+
+
+@contextlib.contextmanager
+def busy_core() -> Iterator[None]:
+    """A process spinning on the last core while the block runs: another user of a shared machine."""
+    code = f"import os; os.sched_setaffinity(0, {{{os.cpu_count() - 1}}})\nwhile True: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        time.sleep(0.2)
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def setting(product: int | None, step: int | None, prefault: bool) -> Callable[[], object]:
+    """trace() of the LSTM with x·W on `product` BLAS threads and the step loop on `step` (None: all of them),
+    with the recorded arrays' pages prefaulted on another thread or not."""
+    sc = scenario("lstm", np.random.default_rng(0))
+    original = engine.prefault
+
+    def go() -> object:
+        engine_threads.PRODUCT_THREADS, engine_threads.STEP_THREADS = product, step
+        engine.prefault = original if prefault else (lambda arrays: None)  # type: ignore[assignment]
+        try:
+            return lstm_trace.trace(sc)
+        finally:
+            engine_threads.PRODUCT_THREADS, engine_threads.STEP_THREADS, engine.prefault = 1, 1, original
+
+    return go
+
+
+def choices(repeat: int) -> None:
+    """BLAS threads for x·W and for the step loop, and the prefault thread, on the machine as it is and with
+    a core busy."""
+    name = {1: "1", None: "all"}
+    fns = {
+        f"x·W {name[p]}, steps {name[s]}, prefault {'on' if f else 'off'}": setting(p, s, f)
+        for p, s in ((1, 1), (None, 1), (None, None))
+        for f in (False, True)
+    }
+    for condition, context in (("as it is", contextlib.nullcontext()), ("one core busy", busy_core())):
+        with context:
+            times, _ = timed(fns, repeat)
+        base = times[next(iter(fns))]
+        print(f"LSTM trace(): BLAS threads (x·W, steps) and prefault; machine {condition}; {repeat} rounds in turn")
+        print(f"  {'':34s} {'min':>9s} {'median':>9s} {'max':>9s}   to the first in a round, min/median/max")
+        for label, values in times.items():
+            ratios = spread([v / b for v, b in zip(values, base, strict=True)])
+            cells = " ".join(f"{v * 1000:6.1f} ms" for v in spread(values))
+            print(f"  {label:34s} {cells}   " + "/".join(f"{r:.2f}" for r in ratios) + "×")
 
 
 def spread(values: list[float]) -> tuple[float, float, float]:
@@ -135,10 +252,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--kinds", default="lstm,gru,rnn", help="which of lstm, gru, rnn (comma-separated)")
+    parser.add_argument("--no-choices", action="store_true", help="skip the threads and prefault comparison")
     args = parser.parse_args()
+    fresh_mappings()
     start = time.perf_counter()
-    for kind in args.kinds.split(","):
+    for kind in [k for k in args.kinds.split(",") if k]:
         bound_one(kind, args.repeat)
+    if not args.no_choices:
+        choices(args.repeat)
     print(f"({time.perf_counter() - start:.0f} s)")
 
 

@@ -1,12 +1,12 @@
-"""The BLAS threads the per-step product h·U runs on: one.
+"""The BLAS threads a run's products take: x·W for all steps, and h·U in the step loop.
 
-A step's product is small ((B, H)·(H, G·H)), and the next step waits for it.
-On two threads it was at most 13% faster on a quiet 2-core machine, and
-3.6 times slower (median; 12 times at the tail) with the other core busy: the
-BLAS worker waits its turn for every step's share. benchmarks/engine_bound.py
-measures both conditions. One thread is never far from the best and never far
-from the worst, so the step loop runs on one; x·W for all steps, one large
-product taken before the loop, keeps every thread.
+A step's product is small ((B, H)·(H, G·H)) and the next step waits for it:
+handing half of it to a second thread gains little on a quiet machine and
+loses a lot when the other core is busy, as the worker waits its turn for
+every step's share. After any threaded product OpenBLAS's worker also spins
+for a while, holding a core that the rest of the machine could use.
+benchmarks/engine_bound.py measures each setting quiet and with a core busy;
+the defaults are what it chose.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ import functools
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+PRODUCT_THREADS: int | None = 1
+"""BLAS threads for x·W, one product for all steps; None leaves BLAS as it is."""
+
 STEP_THREADS: int | None = 1
-"""BLAS threads for the step loop; None leaves BLAS as it is (the benchmark compares the two)."""
+"""BLAS threads for the step loop's h·U products; None leaves BLAS as it is."""
 
 _MIN_WORK = 4 * 65536
 """m·n·k below which OpenBLAS takes one thread anyway: small traces never import threadpoolctl."""
@@ -30,9 +33,9 @@ def _blas() -> Any:
     return ThreadpoolController().select(user_api="blas")
 
 
-def step_threads(work: int) -> AbstractContextManager[object]:
-    """Around a step loop whose products are m·n·k = `work` each: BLAS on STEP_THREADS while it runs."""
-    if STEP_THREADS is None or work < _MIN_WORK:
+def blas_threads(threads: int | None, work: int) -> AbstractContextManager[object]:
+    """BLAS on `threads` threads while the block runs products of m·n·k = `work` (0: none through BLAS)."""
+    if threads is None or work < _MIN_WORK:
         return nullcontext()
-    limiter: AbstractContextManager[object] = _blas().limit(limits=STEP_THREADS)
+    limiter: AbstractContextManager[object] = _blas().limit(limits=threads)
     return limiter

@@ -39,7 +39,9 @@ def same_run(fast: Run, general: Run, what: str) -> None:
         for a, b in zip(other.terms, block.terms, strict=True):
             same_bits(a.values, b.values, f"{what}.{gate}.{b.key}")
         same_bits(other.pre, block.pre, f"{what}.{gate}.pre")
-        assert [(o.kind, o.activation, o.bound) for o in other.ops] == [(o.kind, o.activation, o.bound) for o in block.ops]
+        assert [(o.kind, o.activation, o.bound) for o in other.ops] == [
+            (o.kind, o.activation, o.bound) for o in block.ops
+        ]
         for a, b in zip(other.ops, block.ops, strict=True):
             same_bits(a.out, b.out, f"{what}.{gate}.{b.kind}")
     assert [(o.kind, o.activation, o.bound) for o in fast.updates] == [
