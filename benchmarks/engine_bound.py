@@ -22,9 +22,9 @@ the script prints min/median/max of each and of trace() / bound within a
 round (target: a median of at most 1.3), and the same ratio in the main
 thread's CPU time, which a busy machine disturbs less.
 
-Then it times trace() of the LSTM with its step loop on one BLAS thread and
-on all of them, with and without the page-prefault thread, on the machine as
-it is and with a process spinning on the last core.
+Then it times trace() of the LSTM with x·W and the step loop each on one
+BLAS thread or on all of them, on the machine as it is and with a process
+spinning on the last core, printing how idle the machine was meanwhile.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 import lstm_trace
-from lstm_trace import engine, engine_threads
+from lstm_trace import engine_threads
 
 B, T, F, U = 32, 256, 64, 128
 TARGET = 1.3
@@ -206,42 +206,48 @@ def busy_core() -> Iterator[None]:
         spinner.wait()
 
 
-def setting(product: int | None, step: int | None, prefault: bool) -> Callable[[], object]:
-    """trace() of the LSTM with x·W on `product` BLAS threads and the step loop on `step` (None: all of them),
-    with the recorded arrays' pages prefaulted on another thread or not."""
+def setting(product: int | None, step: int | None) -> Callable[[], object]:
+    """trace() of the LSTM with x·W on `product` BLAS threads and the step loop on `step` (None: all of them)."""
     sc = scenario("lstm", np.random.default_rng(0))
-    original = engine.prefault
 
     def go() -> object:
         engine_threads.PRODUCT_THREADS, engine_threads.STEP_THREADS = product, step
-        engine.prefault = original if prefault else (lambda arrays: None)  # type: ignore[assignment]
         try:
             return lstm_trace.trace(sc)
         finally:
-            engine_threads.PRODUCT_THREADS, engine_threads.STEP_THREADS, engine.prefault = 1, 1, original
+            engine_threads.PRODUCT_THREADS, engine_threads.STEP_THREADS = 1, 1
 
     return go
 
 
+def idle() -> tuple[int, int]:
+    """The machine's idle and total CPU time so far (Linux's /proc/stat, in ticks); (0, 0) elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    return ticks[3] + ticks[4], sum(ticks)
+
+
 def choices(repeat: int) -> None:
-    """BLAS threads for x·W and for the step loop, and the prefault thread, on the machine as it is and with
-    a core busy."""
+    """BLAS threads for x·W and for the step loop, on the machine as it is and with a core busy."""
     name = {1: "1", None: "all"}
-    fns = {
-        f"x·W {name[p]}, steps {name[s]}, prefault {'on' if f else 'off'}": setting(p, s, f)
-        for p, s in ((1, 1), (None, 1), (None, None))
-        for f in (False, True)
-    }
-    for condition, context in (("as it is", contextlib.nullcontext()), ("one core busy", busy_core())):
+    pairs = ((1, 1), (None, 1), (1, None), (None, None))
+    fns = {f"x·W on {name[p]}, steps on {name[s]}": setting(p, s) for p, s in pairs}
+    for condition, context in (("as it is", contextlib.nullcontext()), ("with one core busy", busy_core())):
         with context:
+            before = idle()
             times, _ = timed(fns, repeat)
+            after = idle()
+        share = (after[0] - before[0]) / max(1, after[1] - before[1])
         base = times[next(iter(fns))]
-        print(f"LSTM trace(): BLAS threads (x·W, steps) and prefault; machine {condition}; {repeat} rounds in turn")
-        print(f"  {'':34s} {'min':>9s} {'median':>9s} {'max':>9s}   to the first in a round, min/median/max")
+        print(f"LSTM trace(), BLAS threads per product, machine {condition} ({share:.0%} idle), {repeat} rounds")
+        print(f"  {'':26s} {'min':>9s} {'median':>9s} {'max':>9s}   to the first in a round, min/median/max")
         for label, values in times.items():
             ratios = spread([v / b for v, b in zip(values, base, strict=True)])
             cells = " ".join(f"{v * 1000:6.1f} ms" for v in spread(values))
-            print(f"  {label:34s} {cells}   " + "/".join(f"{r:.2f}" for r in ratios) + "×")
+            print(f"  {label:26s} {cells}   " + "/".join(f"{r:.2f}" for r in ratios) + "×")
 
 
 def spread(values: list[float]) -> tuple[float, float, float]:
@@ -252,7 +258,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--kinds", default="lstm,gru,rnn", help="which of lstm, gru, rnn (comma-separated)")
-    parser.add_argument("--no-choices", action="store_true", help="skip the threads and prefault comparison")
+    parser.add_argument("--no-choices", action="store_true", help="skip the comparison of BLAS thread counts")
     args = parser.parse_args()
     fresh_mappings()
     start = time.perf_counter()

@@ -10,6 +10,13 @@ run's record lists them, so nothing downstream works them out again.
 A `Hook` sees each quantity of a step as soon as it is computed and may
 replace it: `check` uses one to recompute a student's later values from their
 own earlier ones.
+
+Each kind of cell has a general path, a step at a time, that serves hooks and
+--exact's fractions, and a fast loop for everything else that does the same
+arithmetic in the same order, in place, with everything bound once
+(tests/test_engine_fast.py holds the two equal bit for bit). The products run
+on one BLAS thread (engine_threads.py says why) and the record's arrays start
+on huge pages (engine_memory.py).
 """
 
 from __future__ import annotations
@@ -26,7 +33,6 @@ from .engine_memory import empty as record
 from .engine_memory import empty_like as record_like
 from .merge import merge
 from .model import Cell, Network
-from .prefault import prefault
 from .trace import GateRecord, Op, Run, Term
 
 
@@ -178,7 +184,6 @@ def run_cell(
     h = record((steps + 1, batch, h0.shape[-1]), dtype)
     step = _STEPPERS[cell.kind]
     extra = step.allocate(cell, hu, c0)
-    helper = prefault([xw, hu, pre, act, h, *extra.values()])
     blas = not dtype.hasobject  # --exact's fractions multiply in numpy's own loops
     with engine_threads.blas_threads(engine_threads.PRODUCT_THREADS, blas * x.size * width):
         np.matmul(x.reshape(-1, x.shape[-1]), cell.kernel, out=xw.reshape(-1, width))  # one product for all steps
@@ -195,8 +200,6 @@ def run_cell(
             step.fast_loop(cell, arrays, active)
         else:
             step.loop(cell, arrays, active)
-    if helper is not None:
-        helper.join()
     blocks, updates = _record(cell, arrays, active)
     return Run(layer, direction, cell, reads, x, xw, hu, pre, act, h, active=active, blocks=blocks, updates=updates,
                masked=mask is not None, **extra)  # fmt: skip
