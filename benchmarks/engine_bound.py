@@ -45,7 +45,6 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 import lstm_trace
-from lstm_trace import engine_threads
 
 B, T, F, U = 32, 256, 64, 128
 TARGET = 1.3
@@ -208,6 +207,8 @@ def busy_core() -> Iterator[None]:
 
 def setting(product: int | None, step: int | None) -> Callable[[], object]:
     """trace() of the LSTM with x·W on `product` BLAS threads and the step loop on `step` (None: all of them)."""
+    from lstm_trace import engine_threads
+
     sc = scenario("lstm", np.random.default_rng(0))
 
     def go() -> object:
