@@ -23,8 +23,9 @@ round (target: a median of at most 1.3), and the same ratio in the main
 thread's CPU time, which a busy machine disturbs less.
 
 Then it times trace() of the LSTM with x·W and the step loop each on one
-BLAS thread or on all of them, on the machine as it is and with a process
-spinning on the last core, printing how idle the machine was meanwhile.
+BLAS thread or on all of them: calls back to back, calls half a second apart,
+and back to back with a process spinning on the last core, printing how busy
+other processes kept the machine meanwhile.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import contextlib
 import ctypes
 import mmap
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -130,14 +132,18 @@ def transcendentals(kind: str) -> Callable[[], None]:
     return go
 
 
-def timed(fns: dict[str, Callable[[], object]], repeat: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Wall seconds and main-thread CPU seconds per call of each contender, taken in turn, after a warm-up each."""
+def timed(
+    fns: dict[str, Callable[[], object]], repeat: int, gap: float = 0.0
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall seconds and main-thread CPU seconds per call of each contender, taken in turn, after a warm-up each;
+    `gap` seconds of sleep before each call."""
     for fn in fns.values():
         fn()
     wall: dict[str, list[float]] = {name: [] for name in fns}
     cpu: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
+            time.sleep(gap)
             w, c = time.perf_counter(), time.thread_time()
             fn()
             cpu[name].append(time.thread_time() - c)
@@ -221,29 +227,49 @@ def setting(product: int | None, step: int | None) -> Callable[[], object]:
     return go
 
 
-def idle() -> tuple[int, int]:
-    """The machine's idle and total CPU time so far (Linux's /proc/stat, in ticks); (0, 0) elsewhere."""
-    try:
+def others_busy(run: Callable[[], object]) -> float:
+    """Run `run`; the share of the machine's CPU time that other processes kept busy meanwhile (Linux), else nan."""
+
+    def ticks() -> tuple[int, int]:
         with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:]]
+            values = [int(v) for v in f.readline().split()[1:]]
+        return values[3] + values[4], sum(values)
+
+    def ours() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    try:
+        (idle0, total0), mine0 = ticks(), ours()
     except OSError:
-        return 0, 0
-    return ticks[3] + ticks[4], sum(ticks)
+        run()
+        return float("nan")
+    run()
+    (idle1, total1), mine1 = ticks(), ours()
+    hz = os.sysconf("SC_CLK_TCK")
+    total = max(1, total1 - total0)
+    return max(0.0, (total - (idle1 - idle0) - (mine1 - mine0) * hz) / total)
 
 
 def choices(repeat: int) -> None:
-    """BLAS threads for x·W and for the step loop, on the machine as it is and with a core busy."""
+    """BLAS threads for x·W and for the step loop: calls back to back, calls 0.5 s apart (as when a person
+    runs one now and then: BLAS's worker has gone to sleep), and back to back with a core busy."""
     name = {1: "1", None: "all"}
     pairs = ((1, 1), (None, 1), (1, None), (None, None))
     fns = {f"x·W on {name[p]}, steps on {name[s]}": setting(p, s) for p, s in pairs}
-    for condition, context in (("as it is", contextlib.nullcontext()), ("with one core busy", busy_core())):
+    conditions = (
+        ("back to back", contextlib.nullcontext(), 0.0),
+        ("0.5 s apart", contextlib.nullcontext(), 0.5),
+        ("back to back, one core busy", busy_core(), 0.0),
+    )
+    for condition, context, gap in conditions:
+        found: list[dict[str, list[float]]] = []
         with context:
-            before = idle()
-            times, _ = timed(fns, repeat)
-            after = idle()
-        share = (after[0] - before[0]) / max(1, after[1] - before[1])
+            busy = others_busy(lambda: found.append(timed(fns, repeat, gap)[0]))  # noqa: B023
+        times = found[0]
         base = times[next(iter(fns))]
-        print(f"LSTM trace(), BLAS threads per product, machine {condition} ({share:.0%} idle), {repeat} rounds")
+        print(f"LSTM trace(), BLAS threads per product, {condition}, {repeat} rounds in turn")
+        print(f"  (other processes kept {busy:.0%} of the machine's CPU time busy meanwhile)")
         print(f"  {'':26s} {'min':>9s} {'median':>9s} {'max':>9s}   to the first in a round, min/median/max")
         for label, values in times.items():
             ratios = spread([v / b for v, b in zip(values, base, strict=True)])
