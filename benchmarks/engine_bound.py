@@ -20,7 +20,9 @@ product and all of Python's per-step cost. Each round times trace() and each
 part of the bound in turn, so that drift on a shared machine hits them alike;
 the script prints min/median/max of each and of trace() / bound within a
 round (target: a median of at most 1.3), and the same ratio in the main
-thread's CPU time, which a busy machine disturbs less.
+thread's CPU time, which a busy machine disturbs less. engine_speed.py's bare
+numpy loop, which records nothing, is timed beside them for scale: the bound
+leaves out what it spends too.
 
 Then it times trace() of the LSTM with x·W and the step loop each on one
 BLAS thread or on all of them: calls back to back, calls half a second apart,
@@ -43,6 +45,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import engine_speed  # benchmarks/engine_speed.py, beside this script: the layers and their bare loops
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
@@ -53,25 +56,25 @@ TARGET = 1.3
 LAYERS = {"lstm": ("LSTM", 4), "gru": ("GRU", 3), "rnn": ("SimpleRNN", 1)}
 # exponentials and tanh per step, batch row and unit
 TRANSCENDENTALS = {"lstm": {"exp": 3, "tanh": 2}, "gru": {"exp": 2, "tanh": 1}, "rnn": {"exp": 0, "tanh": 1}}
-BLAS = ThreadpoolController()
+BLAS = ThreadpoolController()  # found once: threadpool_limits() would walk the loaded libraries every call
 HUGE = 2 << 20
 HOT = 1 << 14  # elements of the cache-resident array the transcendental throughput is measured on
 
 
 def scenario(kind: str, rng: np.random.Generator) -> lstm_trace.Scenario:
-    """A Keras layer of `kind` with small random weights (float32), as Keras 3 builds it by default."""
-    layer, blocks = LAYERS[kind]
-    bias_shape = (2, blocks * U) if kind == "gru" else (blocks * U,)  # Keras 3's GRU: reset_after, two biases
-    data = {
-        "framework": "keras",
-        "layer": layer,
-        "units": U,
-        "kernel": rng.uniform(-0.1, 0.1, (F, blocks * U)).astype(np.float32),
-        "recurrent_kernel": rng.uniform(-0.1, 0.1, (U, blocks * U)).astype(np.float32),
-        "bias": rng.uniform(-0.1, 0.1, bias_shape).astype(np.float32),
-        "inputs": rng.normal(size=(B, T, F)).astype(np.float32),
-    }
-    return lstm_trace.Scenario.from_dict(data)
+    """engine_speed.py's Keras layer of this kind."""
+    return engine_speed.scenario(rng, LAYERS[kind][0])
+
+
+def bare(kind: str, sc: lstm_trace.Scenario) -> Callable[[], object]:
+    """engine_speed.py's bare numpy loop for this kind (outputs only, nothing recorded), on one BLAS thread."""
+    cell, x = sc.network.cells[0][0], sc.network.inputs
+    if kind == "gru":
+        return engine_speed.one_thread(
+            lambda: engine_speed.bare_gru(x, cell.kernel, cell.recurrent, cell.bias, cell.recurrent_bias)
+        )
+    loop = engine_speed.bare_loop if kind == "lstm" else engine_speed.bare_rnn
+    return engine_speed.one_thread(lambda: loop(x, cell.kernel, cell.recurrent, cell.bias))
 
 
 def products(run: Any, threads: int | None) -> Callable[[], None]:
@@ -158,6 +161,7 @@ def bound_one(kind: str, repeat: int) -> float:
     plain, nbytes = record_writes(run, aligned=False)
     fns: dict[str, Callable[[], object]] = {
         "trace()": lambda: lstm_trace.trace(sc),
+        "bare numpy loop (records nothing)": bare(kind, sc),
         "products, 1 BLAS thread": products(run, 1),
         "products, all BLAS threads": products(run, None),
         f"write {nbytes / 2**20:.0f} MiB fresh": plain,
@@ -165,15 +169,13 @@ def bound_one(kind: str, repeat: int) -> float:
         "exp and tanh": transcendentals(kind),
     }
     wall, cpu = timed(fns, repeat)
-    trace_wall, gemm1, gemm_all, writes, writes_huge, exps = wall.values()
+    _, _, gemm1, gemm_all, writes, writes_huge, exps = wall.values()
     bound = [
         min(g1, ga) + min(w, wh) + e
         for g1, ga, w, wh, e in zip(gemm1, gemm_all, writes, writes_huge, exps, strict=True)
     ]
-    ratios = [t / b for t, b in zip(trace_wall, bound, strict=True)]
-    _, c_gemm, _, c_writes, c_huge, c_exps = cpu.values()
+    _, _, c_gemm, _, c_writes, c_huge, c_exps = cpu.values()
     cpu_bound = [g + min(w, wh) + e for g, w, wh, e in zip(c_gemm, c_writes, c_huge, c_exps, strict=True)]
-    cpu_ratios = [t / b for t, b in zip(cpu["trace()"], cpu_bound, strict=True)]
     print(f"{LAYERS[kind][0]} B={B} T={T} F={F} U={U} float32, {repeat} rounds, contenders in turn")
     print(f"  {'wall time':38s} {'min':>9s} {'median':>9s} {'max':>9s}   main thread's CPU, median")
     rows = [*wall.items(), ("bound: the faster of each + exp/tanh", bound)]
@@ -181,11 +183,15 @@ def bound_one(kind: str, repeat: int) -> float:
     for (name, values), cpu_values in zip(rows, cpu_rows, strict=True):
         cells = " ".join(f"{v * 1000:6.2f} ms" for v in spread(values))
         print(f"  {name:38s} {cells}   {statistics.median(cpu_values) * 1000:6.2f} ms")
-    lo, med, hi = spread(ratios)
-    print(f"  trace() / bound: {med:.2f}× median (min {lo:.2f}×, max {hi:.2f}×); target ≤ {TARGET}×")
-    lo, cmed, hi = spread(cpu_ratios)
-    print(f"  the same in main-thread CPU (1 BLAS thread): {cmed:.2f}× median (min {lo:.2f}×, max {hi:.2f}×)")
-    return med
+    medians = {}
+    for name, key in (("trace()", "trace()"), ("the bare loop", "bare numpy loop (records nothing)")):
+        lo, med, hi = spread([t / b for t, b in zip(wall[key], bound, strict=True)])
+        clo, cmed, chi = spread([t / b for t, b in zip(cpu[key], cpu_bound, strict=True)])
+        medians[name] = med
+        spread_text = f"{med:.2f}× median (min {lo:.2f}×, max {hi:.2f}×)"
+        print(f"  {name} / bound: {spread_text}; in main-thread CPU {cmed:.2f}× ({clo:.2f}–{chi:.2f}×)")
+    print(f"  target for trace(): ≤ {TARGET}×")
+    return medians["trace()"]
 
 
 def fresh_mappings() -> None:
