@@ -1,15 +1,15 @@
 """The BLAS threads a run's products take: one, for x·W and for the step loop.
 
 A step's product is small ((B, H)·(H, G·H)) and the next step waits for it.
-On a quiet 2-core machine two threads made it at most 13% faster (a third
-faster for a simple RNN, whose step is little else); with the other core busy
-they made a trace 3 to 40 times slower, as BLAS's worker waits its turn for
-every step's share. x·W, one large product for all steps, gains 8% on two
-threads when traces come back to back, but loses 84% when they come half a
-second apart, as a person runs them: BLAS's worker has gone to sleep by then.
-benchmarks/engine_bound.py measures each of these; one thread is never far
-from the best and never far from the worst. (OpenBLAS's thread count is the
-process's: two traces in two threads at once can leave it at one.)
+On a quiet 2-core machine two threads made an LSTM's trace no faster (0.96
+to 1.04 times the time; a bare simple-RNN loop, whose step is little else, a
+third faster); with the other core busy they made it 3 to 40 times slower,
+as BLAS's worker waits its turn for every step's share. x·W, one large
+product for all steps, gained 4 to 8% on two threads with traces back to back
+but lost 40 to 80% with traces half a second apart, as a person runs them:
+BLAS's worker has gone to sleep by then. benchmarks/engine_bound.py measures
+each of these. (OpenBLAS's thread count belongs to the process: two traces
+in two threads at once can leave it at one.)
 """
 
 from __future__ import annotations
