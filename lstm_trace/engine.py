@@ -10,6 +10,13 @@ run's record lists them, so nothing downstream works them out again.
 A `Hook` sees each quantity of a step as soon as it is computed and may
 replace it: `check` uses one to recompute a student's later values from their
 own earlier ones.
+
+Each kind of cell has a general path, a step at a time, that serves hooks and
+--exact's fractions, and a fast loop for everything else that does the same
+arithmetic in the same order, in place, with everything bound once
+(tests/test_engine_fast.py holds the two equal bit for bit). The products run
+on one BLAS thread (engine_threads.py says why) and the record's arrays start
+on huge pages (engine_memory.py).
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ from typing import Protocol
 
 import numpy as np
 
+from . import engine_threads
 from .activations import Activation
+from .engine_memory import empty as record
+from .engine_memory import empty_like as record_like
 from .merge import merge
 from .model import Cell, Network
-from .prefault import prefault
 from .trace import GateRecord, Op, Run, Term
 
 
@@ -113,10 +122,13 @@ def _record(cell: Cell, a: _Arrays, active: np.ndarray | None) -> tuple[dict[str
     return blocks, tuple(updates)
 
 
-def run_network(net: Network, hooks: Mapping[tuple[int, int], Hook] | None = None) -> tuple[tuple[Run, ...], ...]:
+def run_network(
+    net: Network, hooks: Mapping[tuple[int, int], Hook] | None = None, *, fast: bool = True
+) -> tuple[tuple[Run, ...], ...]:
     """Every layer and direction, each layer reading the one below (directions concatenated).
 
-    `hooks[(layer, direction)]`, both from 0, watches that run's steps.
+    `hooks[(layer, direction)]`, both from 0, watches that run's steps. `fast=False` takes every step
+    through the general path, which the fast loops must match bit for bit.
     """
     layers: list[tuple[Run, ...]] = []
     seq = net.inputs
@@ -133,6 +145,7 @@ def run_network(net: Network, hooks: Mapping[tuple[int, int], Hook] | None = Non
                 layer=depth + 1,
                 direction="reverse" if net.backwards[d] else "forward",
                 hook=(hooks or {}).get((depth, d)),
+                fast=fast,
             )
             for d, cell in enumerate(cells)
         )
@@ -155,22 +168,25 @@ def run_cell(
     layer: int = 1,
     direction: str = "forward",
     hook: Hook | None = None,
+    fast: bool = True,
 ) -> Run:
-    """One direction over a (B, T, F) sequence."""
+    """One direction over a (B, T, F) sequence; `fast=False` as in `run_network`."""
     batch, steps, _ = inputs.shape
     reads = np.arange(steps)[::-1].copy() if backwards else np.arange(steps)
-    x = np.ascontiguousarray(inputs[:, reads, :].transpose(1, 0, 2))
     dtype = inputs.dtype
+    x = record((steps, batch, inputs.shape[2]), dtype)  # (T, B, F) in the order the steps read it
+    np.copyto(x, inputs.transpose(1, 0, 2)[:: -1 if backwards else 1])
     width = len(cell.gates) * cell.units
-    xw = np.empty((steps, batch, width), dtype)
-    hu = np.empty_like(xw)
-    pre = np.empty_like(xw)
-    act = np.empty_like(xw)
-    h = np.empty((steps + 1, batch, h0.shape[-1]), dtype)
+    xw = record((steps, batch, width), dtype)
+    hu = record_like(xw)
+    pre = record_like(xw)
+    act = record_like(xw)
+    h = record((steps + 1, batch, h0.shape[-1]), dtype)
     step = _STEPPERS[cell.kind]
     extra = step.allocate(cell, hu, c0)
-    helper = prefault([xw, hu, pre, act, h, *extra.values()])
-    np.matmul(x.reshape(-1, x.shape[-1]), cell.kernel, out=xw.reshape(-1, width))  # one product for all steps
+    blas = not dtype.hasobject  # --exact's fractions multiply in numpy's own loops
+    with engine_threads.blas_threads(engine_threads.PRODUCT_THREADS, blas * x.size * width):
+        np.matmul(x.reshape(-1, x.shape[-1]), cell.kernel, out=xw.reshape(-1, width))  # one product for all steps
     h[0] = h0
     active = None
     if lengths is not None:
@@ -179,9 +195,11 @@ def run_cell(
         used = np.asarray(mask, bool)[:, reads].T
         active = used if active is None else active & used
     arrays = _Arrays(xw, hu, pre, act, h, summed_bias(cell), extra, hook)
-    step.loop(cell, arrays, active)
-    if helper is not None:
-        helper.join()
+    with engine_threads.blas_threads(engine_threads.STEP_THREADS, blas * batch * cell.recurrent.size):
+        if fast and hook is None and blas:
+            step.fast_loop(cell, arrays, active)
+        else:
+            step.loop(cell, arrays, active)
     blocks, updates = _record(cell, arrays, active)
     return Run(layer, direction, cell, reads, x, xw, hu, pre, act, h, active=active, blocks=blocks, updates=updates,
                masked=mask is not None, **extra)  # fmt: skip
@@ -202,15 +220,20 @@ class _Stepper:
 
     def allocate(self, cell: Cell, hu: np.ndarray, c0: np.ndarray | None) -> dict[str, np.ndarray]:
         """Arrays this kind records besides the common ones, sized like `hu` (steps, batch, ...)."""
-        return {"pre_clipped": np.empty_like(hu)} if cell.pre_clip is not None else {}
+        return {"pre_clipped": record_like(hu)} if cell.pre_clip is not None else {}
 
     def loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        """The general path, step by step: any hook, and --exact's fractions."""
         for s in range(arrays.pre.shape[0]):
             self.step(cell, s, arrays)
             if active is not None:
                 _hold(s, active[s], arrays.h, arrays.extra)
             if arrays.hook is not None:
                 arrays.hook(s, "h", arrays.h[s + 1])
+
+    def fast_loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        """All steps of a floating-point run with no hook, exactly as `loop` computes them."""
+        self.loop(cell, arrays, active)
 
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:
         raise NotImplementedError
@@ -228,6 +251,11 @@ class _Arrays:
     bias: np.ndarray
     extra: dict[str, np.ndarray]
     hook: Hook | None = None
+
+
+def _rows(vector: np.ndarray, batch: int) -> np.ndarray:
+    """A (G·H,) constant as `batch` contiguous rows: a step adds it row for row, not broadcast, which is faster."""
+    return np.ascontiguousarray(np.broadcast_to(vector, (batch, vector.shape[-1])))
 
 
 def _source(cell: Cell, pre: np.ndarray, clipped: np.ndarray | None, cols: slice) -> np.ndarray:
@@ -251,17 +279,17 @@ class _LSTM(_Stepper):
     def allocate(self, cell: Cell, hu: np.ndarray, c0: np.ndarray | None) -> dict[str, np.ndarray]:
         steps, batch, _ = hu.shape
         shape, dtype = (steps, batch, cell.units), hu.dtype
-        c = np.empty((steps + 1, batch, cell.units), dtype)
+        c = record((steps + 1, batch, cell.units), dtype)
         c[0] = c0 if c0 is not None else 0
-        extra = {"c": c, "c_act": np.empty(shape, dtype), **super().allocate(cell, hu, c0)}
+        extra = {"c": c, "c_act": record(shape, dtype), **super().allocate(cell, hu, c0)}
         if cell.peepholes is not None:
-            extra["peep"] = np.empty((steps, batch, 3 * cell.units), dtype)
+            extra["peep"] = record((steps, batch, 3 * cell.units), dtype)
         if cell.projection is not None:
-            extra["m"] = np.empty(shape, dtype)
+            extra["m"] = record(shape, dtype)
         if cell.cell_clip is not None:
-            extra["c_unclipped"] = np.empty(shape, dtype)
+            extra["c_unclipped"] = record(shape, dtype)
         if cell.projection is not None and cell.proj_clip is not None:
-            extra["p_unclipped"] = np.empty((steps, batch, cell.output_size), dtype)
+            extra["p_unclipped"] = record((steps, batch, cell.output_size), dtype)
         return extra
 
     def loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
@@ -283,7 +311,7 @@ class _LSTM(_Stepper):
         rules = cell.rules
         # one call over the whole contiguous row beats three over strided blocks; g is redone after it
         whole_row = peep is None and gate.elementwise and clipped is None and not cell.coupled_forget and hook is None
-        scratch = np.empty_like(c[0])
+        scratch, bias = np.empty_like(c[0]), _rows(bias, h.shape[1])
         matmul, add, multiply = np.matmul, np.add, np.multiply
         for s in range(pre.shape[0]):
             pre_s, act_s, c_new = pre[s], act[s], c[s + 1]
@@ -353,7 +381,7 @@ class _LSTM(_Stepper):
 
 class _GRU(_Stepper):
     def allocate(self, cell: Cell, hu: np.ndarray, c0: np.ndarray | None) -> dict[str, np.ndarray]:
-        return {"gated": np.empty((*hu.shape[:2], cell.units), hu.dtype), **super().allocate(cell, hu, c0)}
+        return {"gated": record((*hu.shape[:2], cell.units), hu.dtype), **super().allocate(cell, hu, c0)}
 
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:
         z, r, n = (cell.block(name) for name in "zrn")
@@ -389,6 +417,66 @@ class _GRU(_Stepper):
         keep, take = (1 - act_s[:, z], act_s[:, z]) if cell.rules.update_swapped else (act_s[:, z], 1 - act_s[:, z])
         h[s + 1] = keep * h[s] + take * act_s[:, n]
 
+    def fast_loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        """`step`'s arithmetic in the same order, written into the record in place, everything bound once."""
+        width, batch = cell.units, arrays.h.shape[1]
+        z, r, n, zr = slice(0, width), slice(width, 2 * width), slice(2 * width, None), slice(0, 2 * width)
+        xw, hu, pre, act, h, extra = arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h, arrays.extra
+        gated, clipped = extra["gated"], extra.get("pre_clipped")
+        recurrent, gate, main, after = cell.recurrent, cell.recurrent_activation, cell.activation, cell.reset_after
+        # blocks over all steps, so that each step takes one view of each; biases as whole rows, added to
+        # rows without broadcasting
+        xw_zr, xw_n, hu_zr, hu_n = xw[..., zr], xw[..., n], hu[..., zr], hu[..., n]
+        pre_zr, pre_n, act_z, act_r, act_n = pre[..., zr], pre[..., n], act[..., z], act[..., r], act[..., n]
+        u_zr, u_n = recurrent[:, zr], recurrent[:, n]
+        bias, bias_zr, bias_n = (_rows(arrays.bias[cols], batch) for cols in (slice(None), zr, n))
+        rb_n = None if cell.recurrent_bias is None else _rows(cell.recurrent_bias[n], batch)
+        swapped, one = cell.rules.update_swapped, h.dtype.type(1)
+        # with the whole product taken first, z and r are summed and activated over the contiguous row, which
+        # beats two strided blocks; n's columns of that are scratch, summed and activated again below
+        whole_row = after and gate.elementwise and clipped is None
+        scratch = np.empty_like(h[0])
+        matmul, add, multiply, subtract = np.matmul, np.add, np.multiply, np.subtract
+        for s in range(pre.shape[0]):
+            h_s, h_new, hu_s, pre_s, act_s, gated_s = h[s], h[s + 1], hu[s], pre[s], act[s], gated[s]
+            z_s, n_s, hu_n_s, pre_n_s = act_z[s], act_n[s], hu_n[s], pre_n[s]
+            if after:
+                matmul(h_s, recurrent, out=hu_s)
+            else:
+                matmul(h_s, u_zr, out=hu_zr[s])
+            if whole_row:
+                add(xw[s], hu_s, out=pre_s)
+                pre_s += bias
+                gate.apply(pre_s, act_s)
+            else:
+                add(xw_zr[s], hu_zr[s], out=pre_zr[s])
+                pre_zr[s] += bias_zr
+                _activate(gate, _source(cell, pre_s, None if clipped is None else clipped[s], zr), act_s, [z, r])
+            if after:  # r scales the recurrent product after it is taken
+                if rb_n is None:
+                    multiply(act_r[s], hu_n_s, out=gated_s)
+                else:
+                    add(hu_n_s, rb_n, out=gated_s)
+                    multiply(act_r[s], gated_s, out=gated_s)
+                add(xw_n[s], bias_n, out=pre_n_s)
+                pre_n_s += gated_s
+            else:  # r scales h before the product
+                multiply(act_r[s], h_s, out=gated_s)
+                matmul(gated_s, u_n, out=hu_n_s)
+                add(xw_n[s], hu_n_s, out=pre_n_s)
+                pre_n_s += bias_n
+            main.apply(pre_n_s if clipped is None else _source(cell, pre_s, clipped[s], n)[:, n], n_s)
+            subtract(one, z_s, out=scratch)
+            if swapped:  # h = (1 − z) ⊙ h + z ⊙ n
+                multiply(scratch, h_s, out=h_new)
+                multiply(z_s, n_s, out=scratch)
+            else:  # h = z ⊙ h + (1 − z) ⊙ n
+                multiply(z_s, h_s, out=h_new)
+                multiply(scratch, n_s, out=scratch)
+            h_new += scratch
+            if active is not None:
+                _hold(s, active[s], h, extra)
+
 
 class _RNN(_Stepper):
     def step(self, cell: Cell, s: int, a: _Arrays) -> None:
@@ -400,6 +488,22 @@ class _RNN(_Stepper):
         clipped = a.extra["pre_clipped"][s] if "pre_clipped" in a.extra else None
         cell.activation.apply(_source(cell, a.pre[s], clipped, slice(None)), a.act[s])
         a.h[s + 1] = a.act[s]
+
+    def fast_loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
+        """`step`'s arithmetic, everything bound once."""
+        xw, hu, pre, act, h = arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h
+        bias = _rows(arrays.bias, h.shape[1])
+        recurrent, apply, clipped = cell.recurrent, cell.activation.apply, arrays.extra.get("pre_clipped")
+        matmul, add, every = np.matmul, np.add, slice(None)
+        for s in range(pre.shape[0]):
+            pre_s, act_s = pre[s], act[s]
+            matmul(h[s], recurrent, out=hu[s])
+            add(xw[s], hu[s], out=pre_s)
+            pre_s += bias
+            apply(pre_s if clipped is None else _source(cell, pre_s, clipped[s], every), act_s)
+            h[s + 1] = act_s
+            if active is not None:
+                _hold(s, active[s], h, arrays.extra)
 
 
 _STEPPERS: dict[str, _Stepper] = {"lstm": _LSTM(), "gru": _GRU(), "rnn": _RNN()}
