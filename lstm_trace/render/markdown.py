@@ -57,10 +57,11 @@ def _head(columns: tuple[Column, ...], units: tuple[int | None, ...]) -> tuple[s
 
 
 def _line(cells: list[str]) -> str:
-    """A table row, a | inside a cell escaped (looked for once per row: numbers hold none)."""
-    if "|" in "".join(cells):
-        cells = [c.replace("|", "\\|") for c in cells]
-    return "| " + " | ".join(cells) + " |"
+    """A table row, a | inside a cell escaped (numbers hold none: the row is joined once, then looked at)."""
+    row = " | ".join(cells)
+    if row.count("|") >= len(cells):  # more than the separators: some cell holds one
+        row = " | ".join(c.replace("|", "\\|") for c in cells)
+    return "| " + row + " |"
 
 
 def _table(view: StepView) -> Iterator[str]:

@@ -1,11 +1,12 @@
 """Many numbers at once, each written exactly as `num` writes it.
 
 A step's view formats hundreds of numbers, and a long trace's views millions;
-`num` takes about a microsecond for each. Here a float array is written with
-one %-format over all its values (in C), and only the values that `num` writes
-otherwise (integral, non-finite, tiny or huge: few in a real trace) go through
-`num` itself. `%.{p}f` is the same conversion as `num`'s f-string, so the text
-is identical; tests/test_view_speed.py checks it on awkward values. Anything
+`num` takes about a microsecond for each, most of it deciding how to write the
+number. Here that decision is taken for a whole float array at once (numpy),
+the values written positionally go through float.__format__ with num's own
+format spec, mapped in C, and only the values that `num` writes otherwise
+(integral, non-finite, tiny or huge: few in a real trace) go through `num`
+itself. tests/test_view_speed.py checks the text on awkward values. Anything
 else (Fractions with --exact, --precision auto, integers) goes through `num`
 one value at a time.
 """
@@ -13,6 +14,7 @@ one value at a time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -27,12 +29,11 @@ def nums(values: np.ndarray, precision: int) -> list[str]:
     data = np.asarray(values)
     if data.dtype.kind != "f" or isinstance(precision, Shortest):
         return [num(v, precision) for v in data.reshape(-1)]
-    floats = data.astype(np.float64, copy=False).reshape(-1).tolist()  # a float32 exactly, as num reads it
-    form, low = f"%.{precision}f", 10**-precision
+    x = data.astype(np.float64, copy=False).reshape(-1)  # a float32 exactly, as num reads it
+    floats, spec, low = x.tolist(), f".{precision}f", 10**-precision
     if len(floats) < _SHORT:  # a numpy call costs more than a few values formatted one by one
-        return [form % v if low <= abs(v) < 1e7 and not v.is_integer() else num(v, precision) for v in floats]
-    out = (" ".join([form] * len(floats)) % tuple(floats)).split(" ")
-    x = np.asarray(floats)
+        return [format(v, spec) if low <= abs(v) < 1e7 and not v.is_integer() else num(v, precision) for v in floats]
+    out = list(map(float.__format__, floats, repeat(spec)))  # num's f-string, without a call in Python for each
     size = np.abs(x)
     plain = (size >= low) & (size < 1e7) & (x != np.trunc(x))  # nan and inf fail the first two
     if not plain.all():  # what num writes otherwise: integers, nan and inf, tiny and huge values
