@@ -290,14 +290,20 @@ def test_table_lines_without_styles_are_the_table() -> None:
 
 # ---- a few steps build a few views -------------------------------------------------------------------------
 def counting_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The steps whose view or table is built from now on."""
     steps: list[int] = []
-    original = StepBuilder.step
+    step, table = StepBuilder.step, StepBuilder.table
 
-    def step(self: StepBuilder, s: int, b: int, batch_label: bool = False):  # type: ignore[no-untyped-def]
+    def counted_step(self: StepBuilder, s: int, b: int, batch_label: bool = False):  # type: ignore[no-untyped-def]
         steps.append(s)
-        return original(self, s, b, batch_label)
+        return step(self, s, b, batch_label)
 
-    monkeypatch.setattr(StepBuilder, "step", step)
+    def counted_table(self: StepBuilder, s: int, b: int):  # type: ignore[no-untyped-def]
+        steps.append(s)
+        return table(self, s, b)
+
+    monkeypatch.setattr(StepBuilder, "step", counted_step)
+    monkeypatch.setattr(StepBuilder, "table", counted_table)
     return steps
 
 

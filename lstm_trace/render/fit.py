@@ -54,7 +54,7 @@ def fit_units(
     most = min(total, width // 3 + 2)  # a unit's column is at least one character and two apart
     shown = pick_units(count, most, chosen)
     builder = StepBuilder(run, shown, precision)
-    views = [view for s, b in places if (view := builder.step(s, b)).rows]  # a skipped step shows no table
+    views = [view for s, b in places if (view := builder.table(s, b)).rows]  # a skipped step shows no table
     if not views:
         return total
 

@@ -264,6 +264,15 @@ class StepBuilder:
             notes = (f"{names.projection} {cell.projection.shape} projects m = o ⊙ act(c) to h.",)
         return StepView(heading, (), (), self.cols, tuple(rows), notes, (), units=tuple(self.units))
 
+    def table(self, s: int, b: int) -> StepView:
+        """Step s's table alone, as `step` shows it (none where the step is skipped): what its width is
+        measured on."""
+        run, t = self.run, s + 1
+        if run.active is not None and not run.active[s, b]:
+            return StepView("", (), (), (), (), (), ())
+        x_name, h_prev = f"x{sub(int(run.reads[s]) + 1)}", f"h{sub(t - 1)}"
+        return StepView("", (), (), self.cols, self._rows(s, b, x_name, h_prev, t)[0], (), (), units=tuple(self.units))
+
     def step(self, s: int, b: int, batch_label: bool = False) -> StepView:
         run = self.run
         t, read = s + 1, int(run.reads[s]) + 1
