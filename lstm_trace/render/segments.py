@@ -108,7 +108,7 @@ def rule_line(rule: Rule, options: ConsoleOptions) -> str | None:
         return None
     width = options.max_width
     chars = "-" if options.ascii_only and not rule.characters.isascii() else rule.characters
-    used = cell_len(title.plain) + 1
+    used = cells(title.plain) + 1
     if not title.plain or used > width - 1 or cell_len(chars) != 1 or not chars.isprintable():
         return None
     return title.plain + " " + chars * (width - used)
@@ -125,12 +125,15 @@ def grid_texts(grid: Grid) -> Unwrapped | None:
     rule = "─" * (grid.label + 1) + "".join(
         "┼" + "─" * (grid.blocks[k] + (1 if n == last else 2)) for n, k in enumerate(picks)
     )
+    # a block's units right-aligned to their widths, two spaces apart, as grid._cell lays them out
+    layouts = {k: "  ".join(f"{{:>{w}}}" for w in grid.units[k]) for k in picks}
     out = [head, rule]
     for row in view.rows:
         parts = [row.label.ljust(grid.label), " "]
         for n, k in enumerate(picks):
-            text = _cell(row.cells[k], grid.units[k], grid.blocks[k])
-            parts.append("│ " + (text.ljust(grid.blocks[k]) + " " if n < last else text))
+            cell, block = row.cells[k], grid.blocks[k]
+            text = layouts[k].format(*cell).rjust(block) if isinstance(cell, tuple) else _cell(cell, (), block)
+            parts.append("│ " + (text.ljust(block) + " " if n < last else text))
         out.append("".join(parts).rstrip())
     return Unwrapped(out) if "".join(out).isprintable() else None
 
