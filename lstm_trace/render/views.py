@@ -379,8 +379,12 @@ class StepBuilder:
         def cells(parts: Sequence[object | None]) -> tuple[tuple[str, ...] | str, ...]:
             return tuple("" if part is None else self.picks.place(next(pieces)) for part in parts)
 
-        gates = {col.canonical: texts[len(texts) - (g - k) * n : len(texts) - (g - k - 1) * n]
-                 for k, col in enumerate(self.cols)}  # fmt: skip
+        act = texts[len(texts) - g * n :]  # the gate row comes last
+        gates = {
+            col.canonical: act[k * n : (k + 1) * n]
+            for k, col in enumerate(self.cols)
+            if self._gate_is_act[col.canonical]
+        }
         rows: list[Row] = []
         for key, terms, constant in self._term_rows:
             if constant:  # the same every step: written once
@@ -397,7 +401,7 @@ class StepBuilder:
             rows.append(Row(f"clip ±{num(bound, AUTO)}", cells(self._clips), "sum", key="clip"))
         rows.append(Row("act", tuple(c.activation for c in self.cols), "act", key="act"))
         rows.append(Row("= gate", cells(self.cols), "gate", self._marks(run.act[s, b]), key="gate"))
-        return tuple(rows), {name: texts for name, texts in gates.items() if self._gate_is_act[name]}
+        return tuple(rows), gates
 
     def _notes(self, s: int, b: int, h_prev: str) -> tuple[str, ...]:
         cell, run = self.cell, self.run
