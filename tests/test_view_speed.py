@@ -263,6 +263,14 @@ def test_word_wrap_as_rich_wraps() -> None:
                 assert ours == rich, (text, width)
             else:  # left to rich: only where a word (with the spaces before it) is wider than a line
                 assert any(len(word.rstrip()) > width for word in re.findall(r"\s*\S+\s*", text))
+    vectors = [f"h₃ = [{' '.join(f'{v:.4f}' for v in rng.normal(size=k))}]" for k in range(1, 30)]
+    for text in vectors:  # words one space apart, as the given vectors are
+        for width in range(8, 100, 3):
+            ours = wrapped(text, width)
+            if ours is None:  # left to rich: a word wider than a line
+                assert max(len(word) for word in text.split()) > width
+            else:
+                assert ours == "\n".join(line.plain for line in Text(text).wrap(console, width))
     assert wrapped("wide 字 characters", 40) is None and wrapped("a\tb", 40) is None
 
 

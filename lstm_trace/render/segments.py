@@ -67,6 +67,8 @@ def wrapped(plain: str, width: int) -> str | None:
     every character is one cell and no word is wider than `width`; None otherwise (rich then wraps it)."""
     if not plain.isprintable() or not _narrow().issuperset(plain):
         return None
+    if " ".join(tokens := plain.split()) == plain:  # one space between words (the given vectors): no regex
+        return _wrapped_words(tokens, width)
     lines, start, used = [], 0, 0
     for word in _WORD.finditer(plain):  # rich's divide_line, where a character is a cell
         size = len(word.group().rstrip())
@@ -81,6 +83,22 @@ def wrapped(plain: str, width: int) -> str | None:
     for n, line in enumerate(lines):  # rstrip_end: spaces beyond the width go (a word itself fits)
         if len(line) > width and (space := _TRAILING.search(line)) is not None:
             lines[n] = line[: len(line) - min(len(space.group()), len(line) - width)]
+    return "\n".join(lines)
+
+
+def _wrapped_words(tokens: list[str], width: int) -> str | None:
+    """`wrapped` where words are one space apart: rich's word is a token and the space after it."""
+    if any(len(token) > width for token in tokens):
+        return None
+    lines, line, used = [], [tokens[0]] if tokens else [], len(tokens[0]) + 1 if tokens else 0
+    for token in tokens[1:]:
+        if width - used >= len(token):
+            line.append(token)
+            used += len(token) + 1
+        else:  # the line keeps its last space, unless that space is beyond the width (rstrip_end)
+            lines.append(" ".join(line) + (" " if used <= width else ""))
+            line, used = [token], len(token) + 1
+    lines.append(" ".join(line))
     return "\n".join(lines)
 
 
@@ -125,15 +143,25 @@ def grid_texts(grid: Grid) -> Unwrapped | None:
     rule = "─" * (grid.label + 1) + "".join(
         "┼" + "─" * (grid.blocks[k] + (1 if n == last else 2)) for n, k in enumerate(picks)
     )
-    # a block's units right-aligned to their widths, two spaces apart, as grid._cell lays them out
-    layouts = {k: "  ".join(f"{{:>{w}}}" for w in grid.units[k]) for k in picks}
+    # a row whose cells all hold numbers is laid out by one format: each block's units right-aligned to their
+    # widths, two spaces apart, the whole right-aligned in the block's width (grid._cell)
+    fields = []
+    for n, k in enumerate(picks):
+        widths = grid.units[k]
+        pad = grid.blocks[k] - (sum(widths) + 2 * max(len(widths) - 1, 0))
+        fields.append("│ " + " " * pad + "  ".join(f"{{:>{w}}}" for w in widths) + ("" if n == last else " "))
+    layout = "".join(fields)
     out = [head, rule]
     for row in view.rows:
-        parts = [row.label.ljust(grid.label), " "]
-        for n, k in enumerate(picks):
-            cell, block = row.cells[k], grid.blocks[k]
-            text = layouts[k].format(*cell).rjust(block) if isinstance(cell, tuple) else _cell(cell, (), block)
-            parts.append("│ " + (text.ljust(block) + " " if n < last else text))
+        start = row.label.ljust(grid.label) + " "
+        cells = [row.cells[k] for k in picks]
+        if all(type(cell) is tuple for cell in cells):
+            out.append((start + layout.format(*(text for cell in cells for text in cell))).rstrip())
+            continue
+        parts = [start]
+        for n, (k, cell) in enumerate(zip(picks, cells, strict=True)):
+            text = _cell(cell, grid.units[k], grid.blocks[k])
+            parts.append("│ " + (text.ljust(grid.blocks[k]) + " " if n < last else text))
         out.append("".join(parts).rstrip())
     return Unwrapped(out) if "".join(out).isprintable() else None
 

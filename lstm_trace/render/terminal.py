@@ -8,7 +8,6 @@ stacked one under another, so no table is ever squeezed into garbage.
 
 from __future__ import annotations
 
-import copy
 import io
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -71,8 +70,8 @@ def _tables(view: StepView, full: bool, width: int, plain: bool) -> Iterator[Tex
 
 def _one_block(whole: Grid, k: int) -> Grid:
     """Grid(view, [k]) from the widths `whole` measured already: each block's widths are its own."""
-    grid = copy.copy(whole)
-    grid.picks = [k]
+    grid = Grid.__new__(Grid)
+    grid.__dict__.update(whole.__dict__, picks=[k])
     return grid
 
 

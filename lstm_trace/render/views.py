@@ -146,7 +146,8 @@ class StepBuilder:
             col.canonical: same(run.gate(col.canonical), run.act[:, :, block])
             for col, block in zip(self.cols, self._slices, strict=True)
         }
-        output = run.update("output")
+        self._updates = {op.kind: op for op in reversed(run.updates)}  # the first of each kind, as run.update finds
+        output = self._updates.get("output")
         self._output_is_h = output is not None and same(output.out, run.h[1:])
         self._recent: dict[tuple[str, int, int], list[str]] = {}
 
@@ -462,14 +463,14 @@ class StepBuilder:
         terms = [f"{fk}·{ck} + {ik}·{gk}" for fk, ck, ik, gk in zip(f, factors(c_prev), i, factors(g), strict=True)]
         c_eq = self._state_equation(f"c{sub(t)}", f"f ⊙ c{sub(t - 1)} + i ⊙ g", terms, "c", s + 1, b,
                                     ("f", "c_prev", "i", "g"))  # fmt: skip
-        clip = run.update("cell_clip")
+        clip = self._updates.get("cell_clip")
         if clip is not None:
-            raw = run.update("cell_update").out[s, b]  # type: ignore[union-attr]
+            raw = self._updates["cell_update"].out[s, b]
             shown = self._terms(
                 lambda k: f"{num(raw[k], p)} → {num(c_new[k], p)}" if raw[k] != c_new[k] else num(raw[k], p)
             )
             c_eq = replace(c_eq, formula=f"clip(f ⊙ c{sub(t - 1)} + i ⊙ g, ±{num(clip.bound or 0, p)})", values=shown)
-        output, projection = run.update("output"), run.update("projection")
+        output, projection = self._updates.get("output"), self._updates.get("projection")
         assert output is not None
         lhs, formula = f"{'h' if projection is None else 'm'}{sub(t)}", f"o ⊙ {act}(c{sub(t)})"
         terms = [f"{ok}·{ck}" for ok, ck in zip(o, factors(c_act), strict=True)]
@@ -482,7 +483,7 @@ class StepBuilder:
         if projection is None:
             return (c_eq, out_eq)
         formula = f"m{sub(t)}·{cell.names.projection}"
-        proj_clip = run.update("proj_clip")
+        proj_clip = self._updates.get("proj_clip")
         if proj_clip is not None:
             formula = f"clip({formula}, ±{num(proj_clip.bound or 0, p)})"
         return (c_eq, out_eq, Equation(f"h{sub(t)}", formula, (), self._state(h_new), quantity="h"))
