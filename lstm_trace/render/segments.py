@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from functools import cache
+from functools import cache, lru_cache
+from itertools import chain
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -132,6 +133,13 @@ def rule_line(rule: Rule, options: ConsoleOptions) -> str | None:
     return title.plain + " " + chars * (width - used)
 
 
+@lru_cache(maxsize=256)
+def _block_layout(widths: tuple[int, ...], block: int) -> str:
+    """A format for one block's cell of numbers: "│ ", then the units right-aligned in a block `block` wide."""
+    pad = block - (sum(widths) + 2 * max(len(widths) - 1, 0))
+    return "│ " + " " * pad + "  ".join(f"{{:>{w}}}" for w in widths)
+
+
 def grid_texts(grid: Grid) -> Unwrapped | None:
     """`grid.lines()` as plain strings, without their styles; None where a label or heading holds anything that
     rich would strip, when only `lines()` says what is shown."""
@@ -145,18 +153,15 @@ def grid_texts(grid: Grid) -> Unwrapped | None:
     )
     # a row whose cells all hold numbers is laid out by one format: each block's units right-aligned to their
     # widths, two spaces apart, the whole right-aligned in the block's width (grid._cell)
-    fields = []
-    for n, k in enumerate(picks):
-        widths = grid.units[k]
-        pad = grid.blocks[k] - (sum(widths) + 2 * max(len(widths) - 1, 0))
-        fields.append("│ " + " " * pad + "  ".join(f"{{:>{w}}}" for w in widths) + ("" if n == last else " "))
-    layout = "".join(fields)
+    layout = "".join(
+        _block_layout(tuple(grid.units[k]), grid.blocks[k]) + ("" if n == last else " ") for n, k in enumerate(picks)
+    )
     out = [head, rule]
     for row in view.rows:
         start = row.label.ljust(grid.label) + " "
         cells = [row.cells[k] for k in picks]
         if all(type(cell) is tuple for cell in cells):
-            out.append((start + layout.format(*(text for cell in cells for text in cell))).rstrip())
+            out.append((start + layout.format(*chain.from_iterable(cells))).rstrip())
             continue
         parts = [start]
         for n, (k, cell) in enumerate(zip(picks, cells, strict=True)):
