@@ -10,6 +10,7 @@ may blank values in each step's view and in what the layer returns.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import Protocol
 
 from ..trace import Run, Trace
@@ -17,7 +18,7 @@ from .backward import BackStepBuilder, BackStepView, back_runs, intro, named, sh
 from .merges import merge_lines
 from .numbers import array_text
 from .selection import Selection
-from .views import StepBuilder, StepView
+from .views import Column, StepBuilder, StepView
 
 
 class Blanks(Protocol):
@@ -41,22 +42,40 @@ def _units(view: StepView, block: int) -> int:
     return next(len(c) for r in view.rows if isinstance(c := r.cells[block], tuple))
 
 
-def _table(view: StepView) -> Iterator[str]:
+@lru_cache(maxsize=16)
+def _head(columns: tuple[Column, ...], units: tuple[int | None, ...]) -> tuple[str, str]:
+    """A table's header and alignment lines: the same for every step of a run, so made once."""
     heads, align = [""], ["---"]
-    for col in view.columns:
-        for u, unit in enumerate(view.units):
+    for col in columns:
+        for u, unit in enumerate(units):
             label = f"{col.canonical}[{unit + 1}]" if unit is not None else "…"
             if u == 0 and col.native != col.canonical:
                 label += f" ({col.native})"
             heads.append(label)
             align.append("--:")
-    yield "| " + " | ".join(heads) + " |"
-    yield "|" + "|".join(align) + "|"
+    return "| " + " | ".join(heads) + " |", "|" + "|".join(align) + "|"
+
+
+def _line(cells: list[str]) -> str:
+    """A table row, a | inside a cell escaped (numbers hold none: the row is joined once, then looked at)."""
+    row = " | ".join(cells)
+    if row.count("|") >= len(cells):  # more than the separators: some cell holds one
+        row = " | ".join(c.replace("|", "\\|") for c in cells)
+    return "| " + row + " |"
+
+
+def _table(view: StepView) -> Iterator[str]:
+    yield from _head(view.columns, view.units)
+    spans: dict[int, list[str]] = {}  # per block, the empty cells after a text that spans the whole block
     for row in view.rows:
         cells = [row.label]
         for k, cell in enumerate(row.cells):
-            cells.extend(cell if isinstance(cell, tuple) else [cell] + [""] * (_units(view, k) - 1))
-        yield "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+            if isinstance(cell, tuple):
+                cells.extend(cell)
+            else:
+                cells.append(cell)
+                cells.extend(spans.get(k) or spans.setdefault(k, [""] * (_units(view, k) - 1)))
+        yield _line(cells)
 
 
 def _heading(view: StepView) -> Iterator[str]:

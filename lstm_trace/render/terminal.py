@@ -18,9 +18,11 @@ from rich.text import Text
 
 from ..trace import Run, Trace
 from .backward import BackStepBuilder, BackStepView, back_runs, intro, named, shown_back_steps
+from .fit import fit_units
 from .grid import Grid
 from .merges import merge_lines
 from .numbers import array_text, pick_units
+from .segments import Line, Unwrapped, grid_texts, laid_out, shows_styles
 from .selection import Selection
 from .summary import StepsSummary
 from .views import Equation, StepBuilder, StepView
@@ -40,24 +42,46 @@ def equation_lines(eq: Equation, width: int, units: Sequence[int | None]) -> lis
     return lines
 
 
-def tables(view: StepView, full: bool, width: int) -> Iterator[Text]:
+def grids(view: StepView, full: bool, width: int) -> Iterator[Grid]:
     """The view's table side by side when it fits or --full asks, else one block under another."""
     whole = Grid(view)
     if whole.width <= width or full:
-        yield from whole.lines()
+        yield whole
         return
     for k in range(len(view.columns)):
-        yield from Grid(view, [k]).lines()
+        yield _one_block(whole, k)
 
 
-def explained(view: StepView) -> Iterator[Text]:
+def tables(view: StepView, full: bool, width: int) -> Iterator[Text]:
+    """The view's tables, line by line."""
+    for grid in grids(view, full, width):
+        yield from grid.lines()
+
+
+def _tables(view: StepView, full: bool, width: int, plain: bool) -> Iterator[Text | Unwrapped]:
+    """The view's tables; `plain`: each as lines without styles, where the console shows none."""
+    for grid in grids(view, full, width):
+        texts = grid_texts(grid) if plain else None
+        if texts is None:
+            yield from grid.lines()
+        else:
+            yield texts
+
+
+def _one_block(whole: Grid, k: int) -> Grid:
+    """Grid(view, [k]) from the widths `whole` measured already: each block's widths are its own."""
+    grid = Grid.__new__(Grid)
+    grid.__dict__.update(whole.__dict__, picks=[k])
+    return grid
+
+
+def explained(view: StepView) -> Iterator[Line]:
     """--explain's lines after a step (every equation with its numbers), and the blank line that ends a step."""
     if view.explained:
-        yield Text("")
+        yield ""
         yield Text("every equation, with its numbers:", style="bold")
-        for line in view.explained:
-            yield Text(line)
-    yield Text("")
+        yield from view.explained
+    yield ""
 
 
 class WeightsPanel:
@@ -67,11 +91,15 @@ class WeightsPanel:
         self.view, self.full = view, full
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from laid_out(console, options, self.lines(options.max_width, not shows_styles(console)))
+
+    def lines(self, width: int, plain: bool = False) -> Iterator[Line]:
+        """What the panel shows, line by line (a str being a line without style)."""
         yield Rule(Text(self.view.heading, style="bold"), align="left", style="dim")
-        yield from tables(self.view, self.full, options.max_width)
+        yield from _tables(self.view, self.full, width, plain)
         for note in self.view.notes:
             yield Text(note, style="dim")
-        yield Text("")
+        yield ""
 
 
 class StepPanel:
@@ -83,33 +111,35 @@ class StepPanel:
         self.full = full
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        view, width = self.view, options.max_width
+        yield from laid_out(console, options, self.lines(options.max_width, not shows_styles(console)))
+
+    def lines(self, width: int, plain: bool = False) -> Iterator[Line]:
+        """What the panel shows, line by line (a str being a line without style)."""
+        view = self.view
         yield Rule(Text(view.heading, style="bold"), align="left", style="dim")
         given = "      ".join(f"{name} = {value}" for name, value in view.given)
         if len(given) <= width:
-            yield Text(given)
+            yield given
         else:
             for name, value in view.given:
-                yield Text(f"{name} = {value}")
+                yield f"{name} = {value}"
         if view.skipped:
             yield Text(view.skipped, style="italic")
-            yield Text("")
+            yield ""
             return
         if view.expansion and max(len(line) for line in view.expansion) <= width:
-            yield Text("")
-            for line in view.expansion:
-                yield Text(line)
-        yield Text("")
+            yield ""
+            yield from view.expansion
+        yield ""
         if None in self.unit_labels:
             shown = ", ".join("…" if k is None else str(k + 1) for k in self.unit_labels)
             yield Text(f"units shown: {shown}  (--units to choose, --full for all)", style="dim")
-        yield from tables(view, self.full, width)
+        yield from _tables(view, self.full, width, plain)
         for note in view.notes:
             yield Text(note, style="dim")
-        yield Text("")
+        yield ""
         for eq in view.equations:
-            for line in equation_lines(eq, width, self.unit_labels):
-                yield Text(line)
+            yield from equation_lines(eq, width, self.unit_labels)
         yield from explained(view)
 
 
@@ -120,26 +150,29 @@ class BackStepPanel:
         self.view, self.full = view, full
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        view, width = self.view.delta, options.max_width
+        yield from laid_out(console, options, self.lines(options.max_width, not shows_styles(console)))
+
+    def lines(self, width: int, plain: bool = False) -> Iterator[Line]:
+        """What the panel shows, line by line (a str being a line without style)."""
+        view = self.view.delta
         yield Rule(Text(view.heading, style="bold"), align="left", style="dim")
-        yield Text("      ".join(f"{name} = {value}" for name, value in view.given))
-        yield Text("")
+        yield "      ".join(f"{name} = {value}" for name, value in view.given)
+        yield ""
         for eq in view.equations:
-            for line in equation_lines(eq, width, view.units):
-                yield Text(line)
+            yield from equation_lines(eq, width, view.units)
         if view.skipped:
             yield Text(view.skipped, style="italic")
-            yield Text("")
+            yield ""
             return
-        yield Text("")
-        yield from tables(view, self.full, width)
+        yield ""
+        yield from _tables(view, self.full, width, plain)
         for note in view.notes:
             yield Text(note, style="dim")
         adds = self.view.adds
         if adds is not None:
-            yield Text("")
+            yield ""
             yield Text(adds.heading, style="bold")
-            yield from tables(adds, self.full, width)
+            yield from _tables(adds, self.full, width, plain)
             for note in adds.notes:
                 yield Text(note, style="dim")
         yield from explained(view)
@@ -288,23 +321,10 @@ class TraceView:
         return StepBuilder(run, units, self.sel.precision, label_layer, x_limit, below, self.sel.explain)
 
     def _fit(self, run: Run, width: int, chosen: list[int] | None) -> int:
-        """The most units per gate block that fit `width`: side by side if three or more fit, else stacked."""
-        total = len(chosen) if chosen is not None else run.cell.units
-
-        def views(limit: int) -> list[StepView]:
-            units = pick_units(run.cell.units, limit, chosen)
-            builder = StepBuilder(run, units, self.sel.precision)
-            steps, batch = self.sel.step_list(run.steps)[:3], self.sel.batch_list(run.h.shape[1])[:1]
-            return [builder.step(s, b) for s in steps for b in batch]
-
-        for limit in range(total, min(3, total) - 1, -1):
-            if all(Grid(v).width <= width for v in views(limit)):
-                return limit
-        blocks = range(len(run.cell.gates))
-        for limit in range(total, 1, -1):
-            if all(Grid(v, [k]).width <= width for v in views(limit) for k in blocks):
-                return limit
-        return 2
+        """The most units per gate block that fit `width` in the first steps shown: side by side if three or
+        more fit, else stacked."""
+        steps, batch = self.sel.step_list(run.steps)[:3], self.sel.batch_list(run.h.shape[1])[:1]
+        return fit_units(run, width, chosen, self.sel.precision, [(s, b) for s in steps for b in batch])
 
     def _returns(self, width: int) -> Iterator[Text | Rule]:
         tr, p = self.trace, self.sel.precision

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import repeat
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from ..model import CANDIDATES, GATE_TITLES, Cell
 from ..provenance import cell_arrays
 from ..trace import TERM_KEYS, Run, Term
 from .explain import Explainer, term_row_label
-from .numbers import AUTO, factor, num, pick_units, sub, vec
+from .numbers import AUTO, num, pick_units, sub, vec
+from .numtext import Picks, factors, nums
 
 Units = Sequence[int | None]  # unit indices to show; None marks elided units
 BOUNDED = {"sigmoid", "hard_sigmoid", "sparse_sigmoid"}  # gate activations whose 0 shuts and 1 opens
@@ -63,7 +65,7 @@ class Equation:
     @property
     def clipped(self) -> bool:
         """Some unit's sum was clipped, so the per-unit lines must show both numbers."""
-        return any("→" in value for value in self.values)
+        return "→" in "".join(self.values)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ def columns(cell: Cell) -> tuple[Column, ...]:
     )
 
 
+def same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays are the very same numbers in memory (one record read two ways), not merely equal."""
+    return (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+
+
 class StepBuilder:
     """Builds the views of one run; `units` picks and elides units, `precision` formats numbers."""
 
@@ -105,45 +117,102 @@ class StepBuilder:
         self.explain = explain
         self.x_limit = x_limit
         self.x_units = pick_units(run.cell.features, x_limit)
+        self._x_picks = Picks(self.x_units)
+        self._whole_picks: dict[int, Picks] = {}  # per state width: the units `given` shows
+        self._constant: dict[str, tuple[tuple[str, ...] | str, ...]] = {}  # rows of constant terms, per key
         self.label_layer = label_layer
         self.cell = run.cell
         self.units = list(units)
+        self.picks = Picks(self.units)
         self.p = precision
         self.cols = columns(run.cell)
+        # what every step's table holds, in row order: the kinds of term summed (TERM_KEYS order), the clips
+        self._slices = [self.cell.block(col.canonical) for col in self.cols]
+        self._term_rows = [
+            (key, terms, all(term is None or term.constant for term in terms))  # constant: the same every step
+            for key in TERM_KEYS
+            if any(terms := [self._term(col.canonical, key) for col in self.cols])
+        ]
+        # where the shown units of each column sit in a (G·H,) canonical vector, the columns one after another
+        self._gidx = np.concatenate([np.arange(block.start, block.stop)[self.picks.index] for block in self._slices])
+        self._clips = [run.blocks[col.canonical].op("clip") for col in self.cols]
+        self._bounded = [  # the columns whose gate lives in [0, 1], where shut and open are marked
+            n for n, col in enumerate(self.cols)
+            if col.canonical not in CANDIDATES and self.cell.activation_of(col.canonical).name in BOUNDED
+        ]  # fmt: skip
+        # Numbers shown twice are formatted once: a gate in its row and its equation, a state at the step that
+        # makes it and the next one. Only where the record holds them in the very same memory.
+        self._gate_is_act = {
+            col.canonical: same(run.gate(col.canonical), run.act[:, :, block])
+            for col, block in zip(self.cols, self._slices, strict=True)
+        }
+        self._updates = {op.kind: op for op in reversed(run.updates)}  # the first of each kind, as run.update finds
+        output = self._updates.get("output")
+        self._output_is_h = output is not None and same(output.out, run.h[1:])
+        self._recent: dict[tuple[str, int, int], list[str]] = {}
 
     # ---- helpers -------------------------------------------------------------------
+    # Each formats the shown units of a whole row at once (numtext.nums): a long trace's views hold millions.
+    def _texts_of(self, parts: Sequence[np.ndarray]) -> list[list[str]]:
+        """The shown units' numbers of each (H,) part, the elided left out, formatted in one call."""
+        if not parts:
+            return []
+        index = self.picks.index
+        texts, n = nums(np.concatenate([part[index] for part in parts]), self.p), len(index)
+        return [texts[k * n : (k + 1) * n] for k in range(len(parts))]
+
+    def _state_texts(self, name: str, k: int, b: int) -> list[str]:
+        """The shown units of the state `name` (c or h) after k steps, formatted once for the two steps that
+        show it (the one that makes it and the next)."""
+        key = (name, k, b)
+        texts = self._recent.get(key)
+        if texts is None:
+            if len(self._recent) > 8:
+                self._recent.clear()
+            texts = self._recent[key] = self.picks.texts(getattr(self.run, name)[k, b], self.p)
+        return texts
+
+    def _state_vector(self, name: str, k: int, b: int) -> str:
+        """'[…]' of the state `name` after k steps, shown whole or elided as its units are (given lines)."""
+        state = getattr(self.run, name)[k, b]
+        picks = self._whole_picks.get(len(state))
+        if picks is None:
+            picks = self._whole_picks[len(state)] = Picks(pick_units(len(state), self.x_limit))
+        if picks.units == self.units:
+            return "[" + " ".join(self.picks.place(self._state_texts(name, k, b))) + "]"
+        return picks.vector(state, self.p)
+
+    def _cells(self, parts: Sequence[np.ndarray | None]) -> tuple[tuple[str, ...] | str, ...]:
+        """Cells, one per part: the shown units of an (H,) part (`…` where elided), or "" where it is None."""
+        texts = iter(self._texts_of([part for part in parts if part is not None]))
+        return tuple("" if part is None else self.picks.place(next(texts)) for part in parts)
+
     def _blocks(self, vector: np.ndarray) -> tuple[tuple[str, ...], ...]:
         """A (G·H,) canonical vector split into native-order blocks of shown units."""
-        return tuple(self._each(vector[self.cell.block(col.canonical)]) for col in self.cols)
+        return self._cells([vector[self.cell.block(col.canonical)] for col in self.cols])  # type: ignore[return-value]
 
     def _only(self, gate: str, values: np.ndarray) -> tuple[tuple[str, ...] | str, ...]:
         """Cells for a row that concerns one gate block only."""
-        return tuple(self._each(values) if col.canonical == gate else "" for col in self.cols)
+        return self._cells([values if col.canonical == gate else None for col in self.cols])
 
     def _marks(self, gates: np.ndarray) -> tuple[tuple[str, ...], ...]:
         """Which gate values are all but shut (≤ 0.05) or wide open (≥ 0.95), where a gate lives in [0, 1]."""
-        marks = []
-        for col in self.cols:
-            values = gates[self.cell.block(col.canonical)]
-            if col.canonical in CANDIDATES or self.cell.activation_of(col.canonical).name not in BOUNDED:
-                marks.append(tuple("" for _ in self.units))
-                continue
-            marks.append(
-                tuple(
-                    "" if k is None else "closed" if values[k] <= 0.05 else "open" if values[k] >= 0.95 else ""
-                    for k in self.units
-                )
-            )
+        marks = [tuple("" for _ in self.units)] * len(self.cols)
+        if not self._bounded:
+            return tuple(marks)
+        values, n = gates[self._gidx], len(self.picks.index)
+        closed, wide = (values <= 0.05).tolist(), (values >= 0.95).tolist()
+        shown = ["closed" if c else "open" if o else "" for c, o in zip(closed, wide, strict=True)]
+        for k in self._bounded:
+            marks[k] = self.picks.place(shown[k * n : (k + 1) * n], "")
         return tuple(marks)
 
     def _touched(self, vector: np.ndarray) -> tuple[tuple[str, ...] | str, ...]:
         """Cells only in the blocks where `vector` is not zero (TF1's forget_bias lives in f alone)."""
-        return tuple(
-            self._each(part) if (part := vector[self.cell.block(c.canonical)]).any() else "" for c in self.cols
-        )
+        return self._cells([part if (part := vector[self.cell.block(c.canonical)]).any() else None for c in self.cols])
 
     def _vec(self, values: np.ndarray) -> str:
-        return vec(values, self.p, self.units)
+        return self.picks.vector(values, self.p)
 
     def _state(self, h: np.ndarray) -> str:
         """h is as wide as the units unless projected; a projected h is shown whole or elided alike."""
@@ -152,7 +221,7 @@ class StepBuilder:
         return vec(h, self.p, pick_units(len(h), len(self.units)))
 
     def _each(self, values: np.ndarray) -> tuple[str, ...]:
-        return tuple("…" if k is None else num(values[k], self.p) for k in self.units)
+        return self.picks.cells(values, self.p)
 
     def _terms(self, fn: Callable[[int], str]) -> tuple[str, ...]:
         return tuple("…" if k is None else fn(k) for k in self.units)
@@ -196,6 +265,15 @@ class StepBuilder:
             notes = (f"{names.projection} {cell.projection.shape} projects m = o ⊙ act(c) to h.",)
         return StepView(heading, (), (), self.cols, tuple(rows), notes, (), units=tuple(self.units))
 
+    def table(self, s: int, b: int) -> StepView:
+        """Step s's table alone, as `step` shows it (none where the step is skipped): what its width is
+        measured on."""
+        run, t = self.run, s + 1
+        if run.active is not None and not run.active[s, b]:
+            return StepView("", (), (), (), (), (), ())
+        x_name, h_prev = f"x{sub(int(run.reads[s]) + 1)}", f"h{sub(t - 1)}"
+        return StepView("", (), (), self.cols, self._rows(s, b, x_name, h_prev, t)[0], (), (), units=tuple(self.units))
+
     def step(self, s: int, b: int, batch_label: bool = False) -> StepView:
         run = self.run
         t, read = s + 1, int(run.reads[s]) + 1
@@ -210,28 +288,26 @@ class StepBuilder:
             heading += f" · batch row {b + 1}"
         x_name, h_prev = f"x{sub(read)}", f"h{sub(t - 1)}"
         # the whole x and previous state, whatever units are shown: the products use all of them
-        given = [(x_name, vec(run.x[s, b], self.p, self.x_units)), (h_prev, self._whole(run.h[s, b]))]
+        given = [(x_name, self._x_picks.vector(run.x[s, b], self.p)), (h_prev, self._state_vector("h", s, b))]
         if run.c is not None:
-            given.append((f"c{sub(t - 1)}", self._whole(run.c[s, b])))
+            given.append((f"c{sub(t - 1)}", self._state_vector("c", s, b)))
         if run.active is not None and not run.active[s, b]:
             if run.masked:
                 heading += " · masked: the state is carried"
             return StepView(heading, tuple(given), (), (), (), (), (), self._skip_reason(s, b), tuple(self.units))
+        rows, gates = self._rows(s, b, x_name, h_prev, t)
         return StepView(
             heading=heading,
             given=tuple(given),
             expansion=self._expansion(run.x[s, b], self.cell.kernel, x_name, "W")
             + (self._expansion(run.h[s, b], self.cell.recurrent, h_prev, "U") if self.explain else ()),
             columns=self.cols,
-            rows=self._rows(s, b, x_name, h_prev, t),
+            rows=rows,
             notes=self._notes(s, b, h_prev),
-            equations=self._equations(s, b, t),
+            equations=self._equations(s, b, t, gates),
             units=tuple(self.units),
             explained=self._explained(s, b),
         )
-
-    def _whole(self, state: np.ndarray) -> str:
-        return vec(state, self.p, pick_units(len(state), self.x_limit))
 
     def _explained(self, s: int, b: int) -> tuple[str, ...]:
         if not self.explain:
@@ -285,26 +361,48 @@ class StepBuilder:
     def _term(self, gate: str, key: str) -> Term | None:
         return next((term for term in self.run.terms(gate) if term.key == key), None)
 
-    def _rows(self, s: int, b: int, x_name: str, h_prev: str, t: int) -> tuple[Row, ...]:
-        """One row per kind of term the record says was summed, then the sum and the operations after it."""
-        run, cell = self.run, self.cell
+    def _rows(self, s: int, b: int, x_name: str, h_prev: str, t: int) -> tuple[tuple[Row, ...], dict[str, list[str]]]:
+        """One row per kind of term the record says was summed, then the sum and the operations after it; and
+        the shown units of each gate, as its equations take them (where the record's gate is the act row)."""
+        run, cell, g, index = self.run, self.cell, len(self.cols), self.picks.index
+        # every number of the table formatted in one call, then cut into cells of n units, one per column
+        shown: list[np.ndarray] = []
+        for _, terms, constant in self._term_rows:
+            if not constant:
+                shown.extend(term.at(s, b)[index] for term in terms if term is not None)
+        shown.append(run.pre[s, b][self._gidx])
+        if any(self._clips):
+            shown.extend(op.out[s, b][index] for op in self._clips if op is not None)
+        shown.append(run.act[s, b][self._gidx])
+        texts, n = nums(np.concatenate(shown), self.p), len(index)
+        pieces = iter([texts[k : k + n] for k in range(0, len(texts), n)]) if n else repeat([])
+
+        def cells(parts: Sequence[object | None]) -> tuple[tuple[str, ...] | str, ...]:
+            return tuple("" if part is None else self.picks.place(next(pieces)) for part in parts)
+
+        act = texts[len(texts) - g * n :]  # the gate row comes last
+        gates = {
+            col.canonical: act[k * n : (k + 1) * n]
+            for k, col in enumerate(self.cols)
+            if self._gate_is_act[col.canonical]
+        }
         rows: list[Row] = []
-        for key in TERM_KEYS:
-            terms = [self._term(col.canonical, key) for col in self.cols]
-            if not any(terms):
-                continue
-            cells = tuple(self._each(term.at(s, b)) if term is not None else "" for term in terms)
+        for key, terms, constant in self._term_rows:
+            if constant:  # the same every step: written once
+                if key not in self._constant:
+                    self._constant[key] = self._cells([term.at(s, b) if term is not None else None for term in terms])
+                values = self._constant[key]
+            else:
+                values = cells(terms)
             label = term_row_label(key, cell, x_name, h_prev)
-            rows.append(Row(label if not rows else f"+ {label}", cells, key=key))
-        rows.append(Row(f"= {cell.pre_symbol}{sub(t)}", self._blocks(run.pre[s, b]), "sum", key="pre"))
-        clips = [run.blocks[col.canonical].op("clip") for col in self.cols]
-        if any(clips):
-            bound = next(op.bound for op in clips if op is not None and op.bound is not None)
-            cells = tuple(self._each(op.out[s, b]) if op is not None else "" for op in clips)
-            rows.append(Row(f"clip ±{num(bound, AUTO)}", cells, "sum", key="clip"))
+            rows.append(Row(label if not rows else f"+ {label}", values, key=key))
+        rows.append(Row(f"= {cell.pre_symbol}{sub(t)}", cells(self.cols), "sum", key="pre"))
+        if any(self._clips):
+            bound = next(op.bound for op in self._clips if op is not None and op.bound is not None)
+            rows.append(Row(f"clip ±{num(bound, AUTO)}", cells(self._clips), "sum", key="clip"))
         rows.append(Row("act", tuple(c.activation for c in self.cols), "act", key="act"))
-        rows.append(Row("= gate", self._blocks(run.act[s, b]), "gate", self._marks(run.act[s, b]), key="gate"))
-        return tuple(rows)
+        rows.append(Row("= gate", cells(self.cols), "gate", self._marks(run.act[s, b]), key="gate"))
+        return tuple(rows), gates
 
     def _notes(self, s: int, b: int, h_prev: str) -> tuple[str, ...]:
         cell, run = self.cell, self.run
@@ -329,69 +427,63 @@ class StepBuilder:
             f"(r ⊙ {h_prev})·U: r resets h before the product.",
         )
 
-    def _equations(self, s: int, b: int, t: int) -> tuple[Equation, ...]:
-        run, cell, p = self.run, self.cell, self.p
-        act = cell.activation.label
-        h_new = run.h[s + 1, b]
-        if cell.kind == "lstm":
-            return self._lstm_equations(s, b, t)
-        if cell.kind == "gru":
-            z, n = run.gate("z")[s, b], run.gate("n")[s, b]
-            h_prev = run.h[s, b]
-            return (
-                Equation(
-                    f"h{sub(t)}",
-                    f"z ⊙ h{sub(t - 1)} + (1 − z) ⊙ n",
-                    self._terms(
-                        lambda k: f"{num(z[k], p)}·{factor(h_prev[k], p)} + (1 − {num(z[k], p)})·{factor(n[k], p)}"
-                    ),
-                    self._state(h_new),
-                    self._each(h_new),
-                    "h",
-                    ("z", "h_prev", "n"),
-                ),
-            )
-        return (Equation(f"h{sub(t)}", f"{act}(z{sub(t)})", (), self._state(h_new), quantity="h"),)
+    def _gate_texts(self, names: str, s: int, b: int, gates: Mapping[str, list[str]]) -> list[list[str]]:
+        """The shown units of each gate in `names` at step s, from the table's row where it is the same record."""
+        run = self.run
+        missing = [name for name in names if name not in gates]
+        found = dict(zip(missing, self._texts_of([run.gate(name)[s, b] for name in missing]), strict=True))
+        return [gates[name] if name in gates else found[name] for name in names]
 
-    def _lstm_equations(self, s: int, b: int, t: int) -> tuple[Equation, ...]:
+    def _state_equation(self, lhs: str, formula: str, terms: list[str], name: str, k: int, b: int,
+                        uses: tuple[str, ...]) -> Equation:  # fmt: skip
+        """An update whose result is the state `name` after k steps (c, or an unprojected h): one term per unit."""
+        texts = self.picks.place(self._state_texts(name, k, b))
+        return Equation(lhs, formula, self.picks.place(terms), "[" + " ".join(texts) + "]", texts, name, uses)
+
+    def _equations(self, s: int, b: int, t: int, gates: Mapping[str, list[str]]) -> tuple[Equation, ...]:
+        run, cell = self.run, self.cell
+        act = cell.activation.label
+        if cell.kind == "lstm":
+            return self._lstm_equations(s, b, t, gates)
+        if cell.kind == "gru":
+            z, n = self._gate_texts("zn", s, b, gates)
+            h_prev = self._state_texts("h", s, b)
+            terms = [f"{zk}·{hk} + (1 − {zk})·{nk}" for zk, hk, nk in zip(z, factors(h_prev), factors(n), strict=True)]
+            formula = f"z ⊙ h{sub(t - 1)} + (1 − z) ⊙ n"
+            return (self._state_equation(f"h{sub(t)}", formula, terms, "h", s + 1, b, ("z", "h_prev", "n")),)
+        return (Equation(f"h{sub(t)}", f"{act}(z{sub(t)})", (), self._state(run.h[s + 1, b]), quantity="h"),)
+
+    def _lstm_equations(self, s: int, b: int, t: int, gates: Mapping[str, list[str]]) -> tuple[Equation, ...]:
         run, cell, p = self.run, self.cell, self.p
         assert run.c is not None and run.c_act is not None
         act = cell.cell_activation.label
-        h_new = run.h[s + 1, b]
-        i, f, g, o = (run.gate(name)[s, b] for name in "ifgo")
-        c_prev, c_new, c_act = run.c[s, b], run.c[s + 1, b], run.c_act[s, b]
-        c_eq = Equation(
-            f"c{sub(t)}",
-            f"f ⊙ c{sub(t - 1)} + i ⊙ g",
-            self._terms(lambda k: f"{num(f[k], p)}·{factor(c_prev[k], p)} + {num(i[k], p)}·{factor(g[k], p)}"),
-            self._vec(c_new),
-            self._each(c_new),
-            "c",
-            ("f", "c_prev", "i", "g"),
-        )
-        clip = run.update("cell_clip")
+        h_new, c_new = run.h[s + 1, b], run.c[s + 1, b]
+        i, f, g, o = self._gate_texts("ifgo", s, b, gates)
+        c_prev, (c_act,) = self._state_texts("c", s, b), self._texts_of([run.c_act[s, b]])
+        terms = [f"{fk}·{ck} + {ik}·{gk}" for fk, ck, ik, gk in zip(f, factors(c_prev), i, factors(g), strict=True)]
+        c_eq = self._state_equation(f"c{sub(t)}", f"f ⊙ c{sub(t - 1)} + i ⊙ g", terms, "c", s + 1, b,
+                                    ("f", "c_prev", "i", "g"))  # fmt: skip
+        clip = self._updates.get("cell_clip")
         if clip is not None:
-            raw = run.update("cell_update").out[s, b]  # type: ignore[union-attr]
+            raw = self._updates["cell_update"].out[s, b]
             shown = self._terms(
                 lambda k: f"{num(raw[k], p)} → {num(c_new[k], p)}" if raw[k] != c_new[k] else num(raw[k], p)
             )
             c_eq = replace(c_eq, formula=f"clip(f ⊙ c{sub(t - 1)} + i ⊙ g, ±{num(clip.bound or 0, p)})", values=shown)
-        output, projection = run.update("output"), run.update("projection")
+        output, projection = self._updates.get("output"), self._updates.get("projection")
         assert output is not None
-        gated = output.out[s, b]  # h, or m before the projection
-        out_eq = Equation(
-            f"{'h' if projection is None else 'm'}{sub(t)}",
-            f"o ⊙ {act}(c{sub(t)})",
-            self._terms(lambda k: f"{num(o[k], p)}·{factor(c_act[k], p)}"),
-            self._state(gated),
-            self._each(gated),
-            "h" if projection is None else "m",
-            ("o", "c"),
-        )
+        lhs, formula = f"{'h' if projection is None else 'm'}{sub(t)}", f"o ⊙ {act}(c{sub(t)})"
+        terms = [f"{ok}·{ck}" for ok, ck in zip(o, factors(c_act), strict=True)]
+        if self._output_is_h:  # h itself: formatted once for this step and the next
+            out_eq = self._state_equation(lhs, formula, terms, "h", s + 1, b, ("o", "c"))
+        else:
+            gated = output.out[s, b]  # h, or m before the projection
+            out_eq = Equation(lhs, formula, self.picks.place(terms), self._state(gated), self._each(gated),
+                              "h" if projection is None else "m", ("o", "c"))  # fmt: skip
         if projection is None:
             return (c_eq, out_eq)
         formula = f"m{sub(t)}·{cell.names.projection}"
-        proj_clip = run.update("proj_clip")
+        proj_clip = self._updates.get("proj_clip")
         if proj_clip is not None:
             formula = f"clip({formula}, ±{num(proj_clip.bound or 0, p)})"
         return (c_eq, out_eq, Equation(f"h{sub(t)}", formula, (), self._state(h_new), quantity="h"))
