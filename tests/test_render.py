@@ -149,7 +149,11 @@ def test_json_obeys_the_contract(seed_path: Path) -> None:
     assert step["t"] == 1 and step["reads"] == 1 and step["layer"] == 1 and step["direction"] == "forward"
     assert step["pre"] == [[5, 2, 1, 1, 1, 0, 0, 2, 1, 2, 1, 0]]  # every pre-activation, Keras column order
     assert step["gates"]["g"] == {
-        "native": "c", "activation": "linear", "terms": ["xW", "hU", "b"], "pre": [[0, 2, 1]], "act": [[0, 2, 1]]
+        "native": "c",
+        "activation": "linear",
+        "terms": ["xW", "hU", "b"],
+        "pre": [[0, 2, 1]],
+        "act": [[0, 2, 1]],
     }
     assert step["native_gates"]["c"]["canonical"] == "g"
     assert step["c"] == [[0, 4, 1]] and step["h"] == [[0, 4, 0]] and step["h_prev"] == [[0, 0, 0]]
@@ -212,3 +216,17 @@ def test_closed_and_open_gates_stand_out_in_colour() -> None:
     assert f[0] < 0.05 and f[2] > 0.95  # unit 1's forget gate is shut, unit 3's wide open
     assert styled[num(f[0], 4)] == "dim" and styled[num(f[2], 4)] == "bold bright_white"
     assert f[1] < 0.05 and styled[num(f[1], 4)] == "dim"
+
+
+def test_explain_with_a_projection_writes_h_for_its_p_units_only(tmp_path: Path) -> None:
+    """torch proj_size=3 under hidden_size=4: unit 4 of the cell has m₁[4] but no h₁[4] (h has 3 units)."""
+    from conftest import FIXTURES, read_fixture
+    from lstm_trace.scenario_text import scenario_text
+
+    data, _ = read_fixture(FIXTURES / "torch" / "lstm_two_layer_bidirectional_proj_float64_state.yaml")
+    path = tmp_path / "proj.yaml"
+    path.write_text(scenario_text(data))
+    result = run_cli("run", str(path), "--explain", "--steps", "1", "--units", "3,4", "--width", "200")
+    assert result.exit_code == 0, result.output
+    assert "h₁[3] = m₁·W_hrᵀ[:,3] = " in result.output
+    assert "m₁[4] = o₁[4] · tanh(c₁[4])" in result.output and "h₁[4]" not in result.output

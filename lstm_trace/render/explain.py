@@ -204,8 +204,8 @@ class Explainer:
             return [self.gru_state(k)]
         if name == "c":
             return [self.cell_state(k)]
-        if self.run.update("projection") is not None:
-            return [self.projection(k)]
+        if self.run.update("projection") is not None:  # h has P units: unit k of the cell has none past them
+            return [self.projection(k)] if k < self.cell.output_size else []
         return [self.lstm_output(k)]
 
     def step(self, k: int) -> list[str]:
@@ -218,6 +218,6 @@ class Explainer:
             return [*lines, self.gru_state(k)]
         lines.append(self.cell_state(k))
         lines.append(self.lstm_output(k))
-        if self.run.update("projection") is not None:
+        if self.run.update("projection") is not None and k < self.cell.output_size:  # h has P units
             lines.append(self.projection(k))
         return lines
