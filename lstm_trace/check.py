@@ -340,8 +340,8 @@ class _Checker:
             axis = tr.states_axis
             run, b = runs[index[axis]], index[1 - axis]
             label = f" (layer {run.layer} {run.direction}" + ("" if batch == 1 else f", batch row {b + 1}") + ")"
-        elif got.ndim == 2:
-            run, b, label = tr.first, index[0], rows.format(index[0] + 1)
+        elif got.ndim == 2:  # a final state (B, U): the last layer's, as a stack returns it
+            run, b, label = tr.runs[-1][0], index[0], rows.format(index[0] + 1)
         else:
             return None
         s = run.steps - 1

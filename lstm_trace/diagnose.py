@@ -58,10 +58,14 @@ class Variant:
 
 
 def _every_cell(net: Network, change: Callable[[Cell], Cell | None]) -> Network | None:
-    """The network with `change` applied to every cell, or None where it does not apply to the first."""
-    if change(net.cells[0][0]) is None:
+    """The network with `change` applied to every cell of the first cell's kind (a mistake about an LSTM's gate
+    order says nothing of a GRU stacked on it), or None where it does not apply to the first."""
+    first = net.cells[0][0]
+    if change(first) is None:
         return None
-    cells = tuple(tuple(change(cell) or cell for cell in layer) for layer in net.cells)
+    cells = tuple(
+        tuple((change(cell) or cell) if cell.kind == first.kind else cell for cell in layer) for layer in net.cells
+    )
     return replace(net, cells=cells)
 
 

@@ -43,3 +43,17 @@ def test_check_names_a_forgotten_activation(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "You used the sums of the gates as their values: the activation (σ) was left out." in result.output
+
+
+def test_a_wrong_final_h_of_a_keras_stack_is_explained_by_its_last_layer(tmp_path: Path) -> None:
+    """Sequential LSTM → GRU: h is the GRU's; the diagnosis tries its wrong rules on the LSTM only (a GRU has no
+    i, f, g, o to reorder) and the arithmetic shown is the GRU's update."""
+    from lstm_trace.scenario_text import scenario_text
+
+    data, reference = read_fixture(FIXTURES / "keras" / "sequential_lstm_gru.yaml")
+    data["expect"] = {"h": (np.asarray(reference["h"]) + 0.5).tolist()}
+    path = tmp_path / "stack.yaml"
+    path.write_text(scenario_text(data))
+    result = run_cli("check", str(path), "--width", "200")
+    assert result.exit_code == 1, result.output
+    assert "h₄[1] = z₄[1] · h₃[1] + (1 − z₄[1]) · n₄[1]" in result.output
