@@ -11,7 +11,6 @@ import contextlib
 import enum
 import errno
 import os
-import shlex
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
@@ -712,7 +711,7 @@ def convert(scenario: str, target: str, weights_out: str | None, layer: str | No
               ExitStatus.MISMATCH)  # fmt: skip
     header = [
         f"{source.framework} {source.layer} from {Path(scenario).name}, in {target}'s words.",
-        f"Made by: lstm-trace convert {' '.join(shlex.quote(a) for a in sys.argv[2:])}",
+        f"Made by: lstm-trace convert {_quoted(sys.argv[2:])}",
         f"Proved equal before writing: every step's h and c of every layer and direction ({converted.compared} "
         f"values) agree within {source.dtype}'s tolerance; "
         + (
@@ -724,7 +723,7 @@ def convert(scenario: str, target: str, weights_out: str | None, layer: str | No
     ]
     if weights_out is not None:
         header.append(f"Weights ready to load: {Path(weights_out).name} ({loading}).")
-    _save(scenario_text(converted.data, header), output, f": run it with lstm-trace run {shlex.quote(output)}"
+    _save(scenario_text(converted.data, header), output, f": run it with lstm-trace run {_quoted([output])}"
           if output else "")  # fmt: skip
 
 
@@ -836,6 +835,12 @@ def _writable(output: str | None, force: bool) -> None:
         _fail(f"-o: {output} exists; --force overwrites it")
 
 
+def _quoted(args: list[str]) -> str:
+    import shlex  # only the commands that write a scenario need it
+
+    return " ".join(shlex.quote(a) for a in args)
+
+
 def _save(text: str, output: str | None, then: str = "") -> None:
     """A scenario's text to -o FILE (saying so on stderr, with what to do next), or to standard output."""
     if output is None:
@@ -884,11 +889,11 @@ def import_(model: str, layer: str | None, listing: bool, inputs_file: str | Non
             head = printable(f"{found.path.name}: {found.format}", one_line=True)
             _write([f"{head}\n", found.listing() + "\n" if found.layers else ""])
             return
-        command = " ".join(["lstm-trace import", *(shlex.quote(a) for a in sys.argv[2:])])
+        command = "lstm-trace import " + _quoted(sys.argv[2:])
         imported = import_layer(model, layer, _model_inputs(inputs_file, random_steps, seed), command)
     except ScenarioError as exc:
         _fail(exc.format())
-    _save(imported.text, output, f": run it with lstm-trace run {shlex.quote(output)}" if output else "")
+    _save(imported.text, output, f": run it with lstm-trace run {_quoted([output])}" if output else "")
 
 
 if __name__ == "__main__":  # pragma: no cover

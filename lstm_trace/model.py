@@ -172,3 +172,17 @@ class Network:
     @property
     def kind(self) -> Kind:
         return self.cells[0][0].kind
+
+
+def cell_arrays(cell: Cell) -> dict[str, np.ndarray]:
+    """A cell's canonical arrays by name (`kernel`, `recurrent`, `bias`, ...), those it has."""
+    named = {
+        "kernel": cell.kernel,
+        "recurrent": cell.recurrent,
+        "bias": cell.bias,
+        "recurrent_bias": cell.recurrent_bias,
+        "runtime_bias": cell.runtime_bias,
+        "peepholes": cell.peepholes,
+        "projection": cell.projection,
+    }
+    return {name: value for name, value in named.items() if value is not None}

@@ -25,27 +25,13 @@ import numpy as np
 
 from .arrays import to_array
 from .errors import ScenarioError, Where
-from .model import Cell, Network
+from .model import Network, cell_arrays
 from .trace import Trace
 
 if TYPE_CHECKING:
     from .scenario import Scenario
 
 CODE_LIMIT = 2**24  # float32 holds every integer up to here exactly
-
-
-def cell_arrays(cell: Cell) -> dict[str, np.ndarray]:
-    """A cell's canonical arrays by name (`kernel`, `recurrent`, `bias`, ...), those it has."""
-    named = {
-        "kernel": cell.kernel,
-        "recurrent": cell.recurrent,
-        "bias": cell.bias,
-        "recurrent_bias": cell.recurrent_bias,
-        "runtime_bias": cell.runtime_bias,
-        "peepholes": cell.peepholes,
-        "projection": cell.projection,
-    }
-    return {name: value for name, value in named.items() if value is not None}
 
 
 def canonical_arrays(net: Network) -> Iterator[tuple[str, np.ndarray]]:

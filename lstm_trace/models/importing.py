@@ -20,7 +20,7 @@ import numpy as np
 from ..arrays import to_array
 from ..errors import ScenarioError, Where
 from ..scenario_text import scenario_text
-from . import FoundLayer, ModelFile, read_model
+from .found import FoundLayer, ModelFile, read_model
 
 DEFAULT_STEPS = 3
 DEFAULT_SEED = 1

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Where, shortened
-from . import MAX_FILE_BYTES, ModelError
+from . import MAX_FILE_BYTES
+from .found import ModelError
 
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 JSON_CAP = 64 << 20  # config.json and metadata.json: a large model's config is a few MB

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Where, shortened
-from . import FoundLayer, ModelError, ModelFile
+from .found import FoundLayer, ModelError, ModelFile
 from .keras_archive import CONFIG, METADATA, WEIGHTS, Archive, parse_json
 from .keras_graph import Layer, Model, chains, parse
 from .keras_h5 import H5, strings, text

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Where, shortened
-from . import ModelError
+from .found import ModelError
 
 RECURRENT = ("LSTM", "GRU", "SimpleRNN", "Bidirectional")
 MAX_DEPTH = 32  # how deep a call's arguments are searched for the tensors they hold

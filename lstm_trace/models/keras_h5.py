@@ -22,7 +22,8 @@ import numpy as np
 
 from .. import limits
 from ..errors import Where
-from . import ModelError, need
+from . import need
+from .found import ModelError
 
 FLOATS = ("float16", "float32", "float64")
 H5_ERRORS = (OSError, KeyError, ValueError, RuntimeError, TypeError, IndexError, AttributeError)

@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from . import ModelError
+from .found import ModelError
 from .keras_graph import Layer, Model
 from .keras_h5 import H5, strings, text
 

@@ -25,7 +25,8 @@ import numpy as np
 from .. import limits
 from ..errors import ScenarioError, Where, printable, shortened
 from ..yamlio import read_bytes
-from . import MAX_FILE_BYTES, FoundLayer, ModelError, ModelFile, need
+from . import MAX_FILE_BYTES, need
+from .found import FoundLayer, ModelError, ModelFile
 
 OPS = {"LSTM": 4, "GRU": 3, "RNN": 1}  # how many gate blocks W and R stack
 INPUTS = {

@@ -19,7 +19,8 @@ from typing import Any, TypeGuard
 import numpy as np
 
 from ..errors import Where, shown
-from . import ModelError, ModelFile, need
+from . import need
+from .found import ModelError, ModelFile
 from .state_dict import Entry, found_layers
 
 MAX_HEADER_BYTES = 100_000_000  # the safetensors package's own limit

@@ -29,7 +29,7 @@ import numpy as np
 from .. import limits
 from ..errors import Where
 from ..frameworks.torch_weights import CELL_ENTRY, GATES, LAYER_ENTRY, MODULES, ROWS
-from . import FoundLayer, ModelError
+from .found import FoundLayer, ModelError
 
 NO_PREFIX = "(no prefix)"  # the name of a module whose entries have none (a bare nn.LSTM's state_dict)
 FLOATS = ("float32", "float64", "float16", "bfloat16")

@@ -24,7 +24,8 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import Where
-from . import ModelError, ModelFile, torch_pickle
+from . import torch_pickle
+from .found import ModelError, ModelFile
 from .state_dict import Entry, found_layers
 from .torch_pickle import (
     ADVICE,

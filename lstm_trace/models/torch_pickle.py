@@ -31,7 +31,7 @@ from typing import Any, NoReturn, Protocol
 import numpy as np
 
 from ..errors import Where, shown
-from . import ModelError
+from .found import ModelError
 
 MAX_PICKLE_BYTES = 16 << 20
 """The size of a pickle read (data.pkl, or one section of a legacy file); a state_dict takes ~100 bytes an entry."""

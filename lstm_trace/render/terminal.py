@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.rule import Rule
 from rich.text import Text
 
 from ..trace import Run, Trace
-from .backward import BackStepBuilder, BackStepView, back_runs, intro, named, shown_back_steps
 from .fit import fit_units
 from .grid import Grid
 from .merges import merge_lines
@@ -26,6 +25,9 @@ from .segments import Line, Unwrapped, grid_texts, laid_out, shows_styles
 from .selection import Selection
 from .summary import StepsSummary
 from .views import Equation, StepBuilder, StepView
+
+if TYPE_CHECKING:
+    from .backward import BackStepView
 
 
 def equation_lines(eq: Equation, width: int, units: Sequence[int | None]) -> list[str]:
@@ -228,6 +230,8 @@ class TraceView:
 
     def _backward(self, units: dict[int, list[int | None]], width: int) -> Iterator[Any]:
         """The backward pass: the loss, each run's steps last first, then the gradients under their own names."""
+        from .backward import BackStepBuilder, back_runs, intro, named, shown_back_steps  # a forward trace skips it
+
         grads, sel = self.trace.gradients, self.sel
         assert grads is not None
         yield Rule(Text("backward pass", style="bold"), align="left", style="dim")

@@ -15,8 +15,7 @@ from itertools import repeat
 
 import numpy as np
 
-from ..model import CANDIDATES, GATE_TITLES, Cell
-from ..provenance import cell_arrays
+from ..model import CANDIDATES, GATE_TITLES, Cell, cell_arrays
 from ..trace import TERM_KEYS, Run, Term
 from .explain import Explainer, term_row_label
 from .numbers import AUTO, num, pick_units, sub, vec
