@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--editable", action="store_true", help="the checkout as imported here, not installed")
     args = parser.parse_args()
+    how = "editable checkout" if args.editable else "pip install --target"
+    print(f"start-up, {args.repeat} rounds in turn ({how})")
     with tempfile.TemporaryDirectory() as folder:
         env = dict(os.environ)
         if not args.editable:
@@ -52,17 +55,32 @@ def main() -> None:
         commands = {
             BASE: [sys.executable, "-c", BASE],
             "  … and rich.console": [sys.executable, "-c", BASE + ", rich.console"],
-            "lstm-trace run scenarios/seed.yaml": [sys.executable, "-c", ENTRY, "run", "scenarios/seed.yaml"],
+            "lstm-trace run scenarios/seed.yaml": [
+                sys.executable,
+                "-c",
+                ENTRY,
+                "run",
+                str(ROOT / "scenarios/seed.yaml"),
+            ],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeat + 1):
             for name, command in commands.items():
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.perf_counter()
-                subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, check=True, env=env)
+                # run from the temporary folder: from the checkout, `python -c` would import its sources first
+                subprocess.run(command, cwd=folder, stdout=subprocess.DEVNULL, check=True, env=env)
                 times[name].append(time.perf_counter() - start)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    _table("wall time", times)
+    _table("CPU time of the process (user + system), which a busy machine disturbs less", cpu)
+
+
+def _table(what: str, times: dict[str, list[float]]) -> None:
     base = times[BASE][1:]
-    how = "editable checkout" if args.editable else "pip install --target"
-    print(f"start-up, {args.repeat} rounds in turn ({how})")
+    print(what)
     print(f"  {'':36s} {'median':>9s}   ratio to the baseline's time in the same round: min / median / max")
     for name, values in times.items():
         ratios = [t / b for t, b in zip(values[1:], base, strict=True)]
