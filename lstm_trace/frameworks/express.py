@@ -18,6 +18,7 @@ from ..activations import Activation
 from ..errors import ScenarioError, Where
 from ..model import Cell, Network
 
+LAYER = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}  # torch's and ONNX's names for the canonical kinds
 _PROBES = np.concatenate([np.linspace(-12.0, 12.0, 4801), [-3.0, -2.5, -1.0, 0.0, 1.0, 2.5, 3.0, 1e-7, -1e-7]])
 
 

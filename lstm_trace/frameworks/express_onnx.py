@@ -20,6 +20,7 @@ import numpy as np
 from ..activations import Activation
 from ..model import Cell
 from .express import (
+    LAYER,
     Expressed,
     Refusals,
     common_refusals,
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
 
 ORDER = {"lstm": "iofg", "gru": "zrn", "rnn": "h"}
-CLASS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 # the constants a family's alpha and beta are tried with: the source's own, ONNX's defaults, and the ones
 # other frameworks fix (Keras 3's hard_sigmoid is x/6 + 1/2, Keras 2's 0.2·x + 0.5, linear is 1·x + 0)
 _CONSTANTS = (1.0, 0.0, 0.5, 0.2, 1 / 6, 0.01, 0.1, 0.3)
@@ -90,7 +90,7 @@ def express(scenario: Scenario, target: str) -> Expressed:
                 "The mask became sequence_lens: past each row's length ONNX returns zeros where Keras repeats the "
                 "row's last output; every state agrees."
             )
-    data: dict[str, Any] = {"layer": CLASS[first.kind], "config": config, "weights": _weights(cells)}
+    data: dict[str, Any] = {"layer": LAYER[first.kind], "config": config, "weights": _weights(cells)}
     state = {"initial_h": np.stack(network.h0[0])}
     if first.kind == "lstm":
         state["initial_c"] = np.stack(network.c0[0])  # type: ignore[arg-type]

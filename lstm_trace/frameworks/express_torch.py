@@ -19,6 +19,7 @@ import numpy as np
 from .. import activations as A
 from ..model import Cell
 from .express import (
+    LAYER,
     Expressed,
     Refusals,
     common_refusals,
@@ -33,7 +34,6 @@ from .express import (
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-CLASS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 ORDER = {"lstm": "ifgo", "gru": "rzn", "rnn": "h"}
 
 
@@ -82,7 +82,7 @@ def express(scenario: Scenario, target: str) -> Expressed:
             )
     if first.kind == "gru" and scenario.framework != "torch":
         notes.append("torch's GRU gate rows are r, z, n: the z and r blocks trade places.")
-    return Expressed({"layer": CLASS[first.kind], "config": config, "weights": _weights(network, config["bias"]),
+    return Expressed({"layer": LAYER[first.kind], "config": config, "weights": _weights(network, config["bias"]),
                       **_states(network)}, tuple(notes))  # fmt: skip
 
 
