@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import re
 import struct
 import zlib
@@ -271,10 +272,10 @@ def _read_npy(path: Path, where: Where) -> np.ndarray:
                 where,
                 hint="write {npz: file, key: name}",
             )
-        return _npy(handle, where)
+        return _npy(handle, where, size=os.fstat(handle.fileno()).st_size)
 
 
-def _npy(handle: BinaryIO, where: Where, name: str | None = None) -> np.ndarray:
+def _npy(handle: BinaryIO, where: Where, name: str | None = None, size: int | None = None) -> np.ndarray:
     """One .npy array, its header read first: numbers only (nothing pickled is loaded), and at most
     limits.MAX_ELEMENTS of them, whatever the header claims, before any data is read. `name`: its key in an
     .npz. A damaged header or data cut short raise what numpy raises (ValueError, EOFError)."""
@@ -292,6 +293,9 @@ def _npy(handle: BinaryIO, where: Where, name: str | None = None) -> np.ndarray:
                             found=f"dtype {dtype}")  # fmt: skip
     if math.prod(shape) > limits.MAX_ELEMENTS or max(shape, default=0) > limits.MAX_ELEMENTS:  # (0, 10¹²): no
         raise too_many(tuple(shape), place, in_file=True)
+    wanted = math.prod(shape) * dtype.itemsize
+    if size is not None and size - handle.tell() < wanted:  # cut short: refused before its claim is allocated
+        raise EOFError(f"the file ends before the {math.prod(shape):,} numbers its header gives")
     array = np.empty(math.prod(shape), dtype)
     if array.nbytes and handle.readinto(array.view(np.uint8)) < array.nbytes:  # type: ignore[attr-defined]
         raise EOFError(f"the file ends before the {array.size:,} numbers its header gives")
@@ -330,7 +334,7 @@ def _npz_count(archive: zipfile.ZipFile, member: str) -> int:
 
 def _npz_array(archive: zipfile.ZipFile, member: str, key: str, where: Where) -> np.ndarray:
     with archive.open(member) as handle:
-        return _npy(handle, where, key)  # type: ignore[arg-type]
+        return _npy(handle, where, key, archive.getinfo(member).file_size)  # type: ignore[arg-type]
 
 
 def _read_npz(path: Path, key: Any, where: Where) -> np.ndarray:
