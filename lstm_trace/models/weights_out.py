@@ -18,6 +18,8 @@ from ..errors import ScenarioError, Where
 from . import need
 
 SUFFIX = {"torch": ".safetensors", "keras": ".npz", "keras2": ".npz", "tf1": ".npz", "onnx": ".onnx"}
+TF1_SCOPES = {"BasicLSTMCell": "basic_lstm_cell", "LSTMCell": "lstm_cell", "GRUCell": "gru_cell",
+              "BasicRNNCell": "basic_rnn_cell"}  # fmt: skip
 ONNX_OPSET = 14  # the first with the layout attribute
 
 
@@ -37,9 +39,10 @@ def write_weights(data: Mapping[str, Any], target: str, path: Path) -> str:
         if target == "onnx":
             _onnx(data, path)
             return "onnx.load, or an onnxruntime InferenceSession"
-        if target == "tf1":
-            np.savez(path, **{f"rnn/cell/{name}": value for name, value in data["weights"].items()})
-            return "each variable by name: rnn/cell/kernel, ..."
+        if target == "tf1":  # the names dynamic_rnn gives the cell's variables under its default scope
+            scope = f"rnn/{TF1_SCOPES[data['layer']]}"
+            np.savez(path, **{f"{scope}/{name}": value for name, value in data["weights"].items()})
+            return f"each variable by its name under dynamic_rnn's scope: {scope}/kernel, ..."
         np.savez(path, *_keras_list(data))
         return "set_weights([d[f'arr_{k}'] for k in range(len(d))])"
     except OSError as exc:
