@@ -221,3 +221,11 @@ def test_model_options_on_a_scenario_are_refused() -> None:
     code, out, err = _cli("run", str(SEED), "--layer", "lstm")
     assert code == 2 and out == ""
     assert "--layer picks from a model file" in err
+
+
+def test_weights_out_tf1_names_variables_as_dynamic_rnn_does(tmp_path: Path) -> None:
+    source = _plain_copy("tf1/basiclstmcell_default.yaml", tmp_path)
+    code, _, err = _cli("convert", str(source), "--to", "tf1", "-o", str(tmp_path / "t.yaml"),
+                        "--weights-out", str(tmp_path / "t.npz"))  # fmt: skip
+    assert code == 0, err
+    assert sorted(np.load(tmp_path / "t.npz")) == ["rnn/basic_lstm_cell/bias", "rnn/basic_lstm_cell/kernel"]
