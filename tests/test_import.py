@@ -146,3 +146,18 @@ def test_a_constant_initial_state_fixes_the_batch_of_made_up_inputs() -> None:
     code, out, err = _cli("import", str(MODELS / "onnx_constants.onnx"), "--layer", "LSTM_1")
     assert code == 0, err
     assert "inputs:  # shape (3, 5, " in out  # B = 3 from initial_h (2, 3, H); T = 5, the longest sequence_lens
+
+
+def test_made_up_inputs_beyond_the_element_cap_are_refused_before_they_are_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lstm_trace import limits
+    from lstm_trace.errors import ScenarioError
+    from lstm_trace.models import read_model
+    from lstm_trace.models.importing import Inputs
+
+    layer = read_model(STACK).select("/rnn/RNN")  # F = 3
+    monkeypatch.setattr(limits, "MAX_ELEMENTS", 100)
+    assert Inputs(steps=33).make(layer).shape == (1, 33, 3)  # 99 numbers: drawn
+    with pytest.raises(ScenarioError, match="array too large to trace"):
+        Inputs(steps=34).make(layer)  # 102

@@ -72,12 +72,6 @@ def _values(act: Activation) -> np.ndarray | None:
         return None
 
 
-def folded_bias(cell: Cell) -> np.ndarray:
-    """Every constant in one vector, for a layer with one bias: b + forget_bias + the recurrent bias. (A
-    reset_after GRU's candidate keeps its recurrent bias apart, inside r: such a layer has two biases.)"""
-    return input_bias(cell) + recurrent_bias(cell)
-
-
 def input_bias(cell: Cell) -> np.ndarray:
     """b + forget_bias: the input side of a layer that keeps two biases (torch's bias_ih, ONNX's Wb)."""
     total = np.zeros(cell.kernel.shape[1], cell.kernel.dtype)

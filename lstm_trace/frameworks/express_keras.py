@@ -12,16 +12,18 @@ the notes say.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..engine import summed_bias  # b + b_rec + forget_bias, as the run adds them
 from ..model import Cell
 from .express import (
     Expressed,
     Refusals,
     common_refusals,
-    folded_bias,
     has_bias,
     input_bias,
     recurrent_bias,
@@ -32,6 +34,7 @@ from .express import (
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
+WEIGHTS_SUFFIX = ".npz"
 CLASS = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
 NAME = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}
 
@@ -109,7 +112,7 @@ def _layer(cell: Cell, vocabulary: list[tuple[str, Any]], refuse: Refusals, targ
         if cell.kind == "gru" and cell.reset_after:
             weights["bias"] = np.stack([input_bias(cell), recurrent_bias(cell)])
         else:
-            weights["bias"] = folded_bias(cell)
+            weights["bias"] = summed_bias(cell)
     config |= {"return_sequences": True, "return_state": True}
     if go_backwards:
         config["go_backwards"] = True
@@ -127,3 +130,11 @@ def _states(h0: tuple[np.ndarray, ...], c0: tuple[np.ndarray | None, ...], both:
     if not any(np.any(value) for value in state.values()):
         return {}
     return {"initial_state": state}
+
+
+def write_weights(data: Mapping[str, Any], path: Path) -> str:
+    """--weights-out: the arrays set_weights takes, in get_weights() order (each layer's kernel,
+    recurrent_kernel, bias; a Bidirectional's forward layer first), as .npz."""
+    entries = data.get("layers", [data])
+    np.savez(path, *[np.asarray(value) for entry in entries for value in entry["weights"].values()])
+    return "set_weights([d[f'arr_{k}'] for k in range(len(d))])"

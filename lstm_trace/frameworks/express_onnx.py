@@ -12,7 +12,9 @@ Lengths, or a mask that uses each row's first steps, become sequence_lens.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import product
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,6 +38,8 @@ from .onnx import DEFAULTS, FUNCTIONS
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
+WEIGHTS_SUFFIX = ".onnx"
+ONNX_OPSET = 14  # the first with the layout attribute
 ORDER = {"lstm": "iofg", "gru": "zrn", "rnn": "h"}
 # the constants a family's alpha and beta are tried with: the source's own, ONNX's defaults, and the ones
 # other frameworks fix (Keras 3's hard_sigmoid is x/6 + 1/2, Keras 2's 0.2·x + 0.5, linear is 1·x + 0)
@@ -150,3 +154,47 @@ def _weights(cells: tuple[Cell, ...]) -> dict[str, np.ndarray]:
         weights["P"] = np.stack([(c.peepholes if c.peepholes is not None else zeros)[[0, 2, 1]].reshape(-1)
                                  for c in cells])  # fmt: skip
     return weights
+
+
+def write_weights(data: Mapping[str, Any], path: Path) -> str:
+    """--weights-out: a model holding the one node, its weights and initial states as initializers, X its input
+    (layout 0: (T, B, F)); returns how to load it."""
+    from ..models import need
+
+    onnx = need("onnx", "--weights-out for onnx")
+    helper, numpy_helper = onnx.helper, onnx.numpy_helper
+    weights, config = data["weights"], data["config"]
+    x = np.asarray(data["inputs"])
+    state = data.get("initial_state", {})
+    elem = helper.np_dtype_to_tensor_dtype(x.dtype)
+    initializers = [numpy_helper.from_array(np.asarray(value), name) for name, value in weights.items()]
+    inputs = ["X", "W", "R", "B" if "B" in weights else ""]
+    lengths = config.get("sequence_lens")
+    inputs.append("sequence_lens" if lengths is not None else "")
+    if lengths is not None:
+        initializers.append(numpy_helper.from_array(np.asarray(lengths, np.int32), "sequence_lens"))
+    for name in ("initial_h", "initial_c"):
+        if name in state:
+            initializers.append(numpy_helper.from_array(np.asarray(state[name]), name))
+    inputs += ["initial_h" if "initial_h" in state else ""]
+    if data["layer"] == "LSTM":
+        inputs += ["initial_c" if "initial_c" in state else "", "P" if "P" in weights else ""]
+    while inputs and not inputs[-1]:
+        inputs.pop()
+    outputs = ["Y", "Y_h", "Y_c"] if data["layer"] == "LSTM" else ["Y", "Y_h"]
+    attributes = {key: value for key, value in config.items() if key != "sequence_lens"}
+    node = helper.make_node(data["layer"], inputs, outputs, name=data["layer"].lower(), **attributes)
+    t, b, d = x.shape[1], x.shape[0], 2 if config.get("direction") == "bidirectional" else 1
+    hidden = config["hidden_size"]
+    graph = helper.make_graph(
+        [node],
+        "lstm_trace",
+        [helper.make_tensor_value_info("X", elem, [t, b, x.shape[2]])],
+        [helper.make_tensor_value_info(name, elem, shape)
+         for name, shape in zip(outputs, ([t, d, b, hidden], [d, b, hidden], [d, b, hidden]), strict=False)],
+        initializers,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return "onnx.load, or an onnxruntime InferenceSession"

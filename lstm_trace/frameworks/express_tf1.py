@@ -11,17 +11,23 @@ first steps) become its sequence_length.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import activations as A
+from ..engine import summed_bias  # b + b_rec + forget_bias, as the run adds them
 from ..model import Cell
-from .express import Expressed, Refusals, common_refusals, folded_bias, prefix_lengths, reorder, spell
+from .express import Expressed, Refusals, common_refusals, prefix_lengths, reorder, spell
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
+WEIGHTS_SUFFIX = ".npz"
+SCOPES = {"BasicLSTMCell": "basic_lstm_cell", "LSTMCell": "lstm_cell", "GRUCell": "gru_cell",
+          "BasicRNNCell": "basic_rnn_cell"}  # fmt: skip
 SPELLING = {"linear": "identity"}  # TF1 names its activations by the tf function: tf.identity
 
 
@@ -71,7 +77,7 @@ def _cell(cell: Cell, refuse: Refusals) -> tuple[str, dict[str, Any], dict[str, 
     def kernel(order: str) -> np.ndarray:
         return np.vstack([reorder(cell.kernel, cell, order), reorder(cell.recurrent, cell, order)])
 
-    bias = folded_bias(cell)
+    bias = summed_bias(cell)
     if cell.kind == "rnn":
         return "BasicRNNCell", config, {"kernel": kernel("h"), "bias": bias}
     if cell.kind == "gru":
@@ -97,3 +103,10 @@ def _cell(cell: Cell, refuse: Refusals) -> tuple[str, dict[str, Any], dict[str, 
         if cell.proj_clip is not None:
             config["proj_clip"] = cell.proj_clip
     return "LSTMCell", config, weights
+
+
+def write_weights(data: Mapping[str, Any], path: Path) -> str:
+    """--weights-out: each variable as .npz, by the name dynamic_rnn gives it under its default scope."""
+    scope = f"rnn/{SCOPES[data['layer']]}"
+    np.savez(path, **{f"{scope}/{name}": value for name, value in data["weights"].items()})
+    return f"each variable by its name under dynamic_rnn's scope: {scope}/kernel, ..."

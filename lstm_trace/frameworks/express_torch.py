@@ -12,6 +12,8 @@ pack_padded_sequence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +36,7 @@ from .express import (
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
+WEIGHTS_SUFFIX = ".safetensors"
 ORDER = {"lstm": "ifgo", "gru": "rzn", "rnn": "h"}
 
 
@@ -129,3 +132,12 @@ def _states(network: Any) -> dict[str, Any]:
     if not any(np.any(value) for value in state.values()):
         return {}
     return {"initial_state": state}
+
+
+def write_weights(data: Mapping[str, Any], path: Path) -> str:
+    """--weights-out: the state_dict as .safetensors; returns how to load it."""
+    from ..models import need
+
+    safetensors_numpy = need("safetensors.numpy", "--weights-out for torch")
+    safetensors_numpy.save_file({k: np.ascontiguousarray(v) for k, v in data["weights"].items()}, str(path))
+    return "safetensors.torch.load_file, then load_state_dict"

@@ -10,6 +10,7 @@ written, so a written file always runs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import to_array
+from .. import limits
+from ..arrays import to_array, too_many
 from ..errors import ScenarioError, Where
 from ..scenario_text import scenario_text
 from .found import FoundLayer, ModelFile, read_model
@@ -57,6 +59,8 @@ class Inputs:
             return x
         rng = np.random.default_rng(self.seed)
         size = (found.batch or self.batch, max(self.steps, found.min_steps), found.features)  # as the file fixes
+        if math.prod(size) > limits.MAX_ELEMENTS:  # a wide layer × --random T: refused before it is drawn
+            raise too_many(size, Where(path="--random"))
         return np.round(rng.uniform(-1, 1, size=size), 2).astype(dtype)
 
     def says(self, found: FoundLayer) -> str:
