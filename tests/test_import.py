@@ -161,3 +161,17 @@ def test_made_up_inputs_beyond_the_element_cap_are_refused_before_they_are_drawn
     assert Inputs(steps=33).make(layer).shape == (1, 33, 3)  # 99 numbers: drawn
     with pytest.raises(ScenarioError, match="array too large to trace"):
         Inputs(steps=34).make(layer)  # 102
+
+
+def test_a_layer_too_large_for_a_scenario_file_is_refused_before_its_text_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lstm_trace import limits
+    from lstm_trace.errors import ScenarioError
+    from lstm_trace.models.importing import Inputs, import_layer
+
+    monkeypatch.setattr(limits, "MAX_VALUES", 60)  # /rnn/RNN: W 15, R 25, B 10, inputs 1 × 3 × 3 = 59 numbers
+    assert import_layer(STACK, "/rnn/RNN", Inputs(), "test").found.name == "/rnn/RNN"
+    with pytest.raises(ScenarioError, match="more numbers than a scenario file may") as caught:
+        import_layer(STACK, "/rnn/RNN", Inputs(steps=4), "test")  # 62
+    assert "62 numbers" in str(caught.value)

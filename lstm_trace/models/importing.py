@@ -88,6 +88,7 @@ def import_layer(path: str | Path, layer: str | None, inputs: Inputs, command: s
     model = read_model(path)
     found = model.select(layer)
     data = scenario_of(found, inputs)
+    _within_a_scenario(data, model.path)
     _validated(data, model.path)
     header = [
         f"{found.kind} '{found.name}', imported from {model.path.name}: {model.format}.",
@@ -105,6 +106,30 @@ def scenario_of(found: FoundLayer, inputs: Inputs) -> dict[str, Any]:
     data.setdefault("dtype", found.dtype)
     data["inputs"] = inputs.make(found)
     return data
+
+
+def _within_a_scenario(data: Mapping[str, Any], source: Path) -> None:
+    """A layer whose numbers a scenario file could not hold (limits.MAX_VALUES: `load` would refuse it) is
+    refused before its text is made."""
+    count = sum(_numbers(value) for value in data.values())
+    if count > limits.MAX_VALUES:
+        raise ScenarioError(
+            "this layer holds more numbers than a scenario file may",
+            Where(source),
+            expected=f"at most {limits.MAX_VALUES:,} numbers (lstm_trace.limits.MAX_VALUES)",
+            found=f"{count:,} numbers in its weights and inputs",
+            hint="trace a smaller layer, or fewer steps (--random T)",
+        )
+
+
+def _numbers(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return int(value.size)
+    if isinstance(value, Mapping):
+        return sum(_numbers(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_numbers(v) for v in value)
+    return 0
 
 
 def _validated(data: Mapping[str, Any], source: Path) -> None:
