@@ -32,7 +32,7 @@ from timing import interleaved  # benchmarks/timing.py, beside this script
 import lstm_trace
 from lstm_trace.render.markdown import render_markdown
 from lstm_trace.render.selection import Selection
-from lstm_trace.render.terminal import TraceView
+from lstm_trace.render.terminal import TraceView, batched
 
 B, T, F, U, WIDE = 4, 1000, 8, 64, 256
 TARGETS = {"terminal": 2.0, "terminal --steps all": 20.0, "terminal --steps all, colour": None, "markdown": 10.0}
@@ -53,11 +53,11 @@ def scenario(units: int, rng: np.random.Generator) -> lstm_trace.Scenario:
 
 
 def view(tr: lstm_trace.Trace, sel: Selection, out: IO[str], width: int, colour: bool = False) -> None:
-    """The terminal view of `tr`, part by part as `run` prints it (in colour: as on a terminal)."""
+    """The terminal view of `tr`, in groups of parts as `run` prints it (in colour: as on a terminal)."""
     console = Console(file=out, width=width, highlight=False, soft_wrap=False, force_terminal=colour or None,
                       color_system="truecolor" if colour else "auto")  # fmt: skip
-    for part in TraceView(tr, sel).parts(console.width):
-        console.print(part, crop=False)
+    for parts in batched(TraceView(tr, sel).parts(console.width)):
+        console.print(parts, crop=False)
 
 
 def terminal(sc: lstm_trace.Scenario, sel: Selection, out: IO[str], width: int, colour: bool = False) -> None:

@@ -403,11 +403,11 @@ def run(
     elif fmt == "terminal-html":
         _write([_export(tr, sel, fmt, width or EXPORT_WIDTH, shown)], utf8=True)
     else:
-        from .render.terminal import TraceView
+        from .render.terminal import TraceView, batched
 
         console = _console(width)
-        for part in TraceView(tr, sel, shown).parts(console.width):  # printed as produced: long traces stream
-            console.print(part, crop=False)
+        for parts in batched(TraceView(tr, sel, shown).parts(console.width)):  # printed as produced: long traces stream
+            console.print(parts, crop=False)
 
 
 def _model_options(path: str, layer: str | None, inputs_file: str | None, random_steps: int, seed: int) -> Any:
@@ -511,11 +511,11 @@ def _export(tr: Trace, sel: Selection, fmt: str, width: int, passes: tuple[str, 
     """The terminal trace recorded off-screen and exported as one HTML page or SVG; the export keeps every style."""
     import io
 
-    from .render.terminal import TraceView
+    from .render.terminal import TraceView, batched
 
     console = Console(width=width, file=io.StringIO(), record=True, highlight=False)
-    for part in TraceView(tr, sel, passes).parts(console.width):
-        console.print(part, crop=False)
+    for parts in batched(TraceView(tr, sel, passes).parts(console.width)):
+        console.print(parts, crop=False)
     if fmt == "terminal-html":
         return console.export_html(inline_styles=True)
     title = tr.scenario.title or tr.scenario.header

@@ -28,8 +28,9 @@ MARK_STYLE = {"closed": "dim", "open": "bold bright_white"}  # shut gates fade, 
 
 
 def _unit_widths(rows: Sequence[Row], block: int) -> list[int]:
+    """Each unit's widest number in the block, over the rows that hold numbers there (all as many units)."""
     cells = [cell for r in rows if isinstance(cell := r.cells[block], tuple)]
-    return [max(len(c[u]) for c in cells) for u in range(len(cells[0]))] if cells else []
+    return [max(map(len, unit)) for unit in zip(*cells, strict=True)]
 
 
 def _cell(cell: tuple[str, ...] | str, widths: Sequence[int], width: int) -> str:

@@ -219,7 +219,14 @@ def render_markdown(
         below = trace.runs[run.layer - 2] if run.layer > 1 else ()
         builders.append(
             StepBuilder(
-                run, units, sel.precision, label_layer=len(runs) > 1, x_limit=None, below=below, explain=sel.explain
+                run,
+                units,
+                sel.precision,
+                label_layer=len(runs) > 1,
+                x_limit=None,
+                below=below,
+                explain=sel.explain,
+                plan=sel.step_list(run.steps) if "forward" in passes else None,
             )
         )
     if sel.weights:

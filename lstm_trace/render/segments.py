@@ -38,11 +38,12 @@ _TRAILING = re.compile(r"\s+$")
 
 
 @cache
-def _narrow() -> frozenset[str]:
-    """Characters one cell wide by rich's own measure: Latin, Greek, and the symbols the views write."""
+def _narrow() -> re.Pattern[str]:
+    """A text made only of characters one cell wide by rich's own measure: Latin, Greek, and the symbols the
+    views write (a character class, matched in C: a set would make a string of every character it tests)."""
     latin_greek = [*range(0x20, 0x7F), *range(0xA0, 0x300), *range(0x370, 0x400)]
     candidates = [chr(c) for c in latin_greek] + list("₀₁₂₃₄₅₆₇₈₉₋…⊙−→‖≤≥′⋮│┼─ᵀ")
-    return frozenset(ch for ch in candidates if cell_len(ch) == 1)
+    return re.compile("[" + "".join(re.escape(ch) for ch in candidates if cell_len(ch) == 1) + "]*")
 
 
 class Unwrapped(tuple[str, ...]):
@@ -55,7 +56,7 @@ Line = RenderableType | str | Unwrapped  # what a panel yields: a str being one 
 
 def cells(plain: str) -> int:
     """rich's cell_len, without measuring each character where all of them are known to be one cell wide."""
-    return len(plain) if _narrow().issuperset(plain) else cell_len(plain)
+    return len(plain) if _narrow().fullmatch(plain) else cell_len(plain)
 
 
 def fits(plain: str, width: int) -> bool:
@@ -66,7 +67,7 @@ def fits(plain: str, width: int) -> bool:
 def wrapped(plain: str, width: int) -> str | None:
     """`plain` word-wrapped to `width` as rich wraps a Text without style (its lines joined by newlines), where
     every character is one cell and no word is wider than `width`; None otherwise (rich then wraps it)."""
-    if not plain.isprintable() or not _narrow().issuperset(plain):
+    if not plain.isprintable() or not _narrow().fullmatch(plain):
         return None
     if " ".join(tokens := plain.split()) == plain:  # one space between words (the given vectors): no regex
         return _wrapped_words(tokens, width)
@@ -134,39 +135,47 @@ def rule_line(rule: Rule, options: ConsoleOptions) -> str | None:
 
 
 @lru_cache(maxsize=256)
-def _block_layout(widths: tuple[int, ...], block: int) -> str:
-    """A format for one block's cell of numbers: "│ ", then the units right-aligned in a block `block` wide."""
-    pad = block - (sum(widths) + 2 * max(len(widths) - 1, 0))
-    return "│ " + " " * pad + "  ".join(f"{{:>{w}}}" for w in widths)
+def _frame(
+    label: int, headings: tuple[str, ...], blocks: tuple[int, ...], units: tuple[tuple[int, ...], ...]
+) -> tuple[str, str, str]:
+    """The heading line, the rule under it, and a format for a row whose cells all hold numbers: per block,
+    "│ " then its units right-aligned to their widths, two spaces apart, the whole right-aligned in the block's
+    width (grid._cell). The same for every step whose numbers are as wide: made once."""
+    last = len(blocks) - 1
+    head = " " * (label + 1) + "".join(
+        "│ " + heading.rjust(block) + ("" if n == last else " ")
+        for n, (heading, block) in enumerate(zip(headings, blocks, strict=True))
+    )
+    rule = "─" * (label + 1) + "".join("┼" + "─" * (block + (1 if n == last else 2)) for n, block in enumerate(blocks))
+    layout = []
+    for n, (widths, block) in enumerate(zip(units, blocks, strict=True)):
+        pad = block - (sum(widths) + 2 * max(len(widths) - 1, 0))
+        layout.append("│ " + " " * pad + "  ".join(f"{{:>{w}}}" for w in widths) + ("" if n == last else " "))
+    return head, rule, "".join(layout)
 
 
 def grid_texts(grid: Grid) -> Unwrapped | None:
     """`grid.lines()` as plain strings, without their styles; None where a label or heading holds anything that
     rich would strip, when only `lines()` says what is shown."""
-    view, picks = grid.view, grid.picks
-    last = len(picks) - 1
-    head = " " * (grid.label + 1) + "".join(
-        "│ " + view.columns[k].heading.rjust(grid.blocks[k]) + ("" if n == last else " ") for n, k in enumerate(picks)
+    view, picks, blocks = grid.view, grid.picks, grid.blocks
+    head, rule, layout = _frame(
+        grid.label,
+        tuple(view.columns[k].heading for k in picks),
+        tuple(blocks[k] for k in picks),
+        tuple(tuple(grid.units[k]) for k in picks),
     )
-    rule = "─" * (grid.label + 1) + "".join(
-        "┼" + "─" * (grid.blocks[k] + (1 if n == last else 2)) for n, k in enumerate(picks)
-    )
-    # a row whose cells all hold numbers is laid out by one format: each block's units right-aligned to their
-    # widths, two spaces apart, the whole right-aligned in the block's width (grid._cell)
-    layout = "".join(
-        _block_layout(tuple(grid.units[k]), grid.blocks[k]) + ("" if n == last else " ") for n, k in enumerate(picks)
-    )
+    last, width = len(picks) - 1, grid.label
     out = [head, rule]
     for row in view.rows:
-        start = row.label.ljust(grid.label) + " "
+        start = row.label.ljust(width) + " "
         cells = [row.cells[k] for k in picks]
-        if all(type(cell) is tuple for cell in cells):
+        if str not in map(type, cells):  # numbers in every cell: one format
             out.append((start + layout.format(*chain.from_iterable(cells))).rstrip())
             continue
         parts = [start]
         for n, (k, cell) in enumerate(zip(picks, cells, strict=True)):
-            text = _cell(cell, grid.units[k], grid.blocks[k])
-            parts.append("│ " + (text.ljust(grid.blocks[k]) + " " if n < last else text))
+            text = _cell(cell, grid.units[k], blocks[k])
+            parts.append("│ " + (text.ljust(blocks[k]) + " " if n < last else text))
         out.append("".join(parts).rstrip())
     return Unwrapped(out) if "".join(out).isprintable() else None
 

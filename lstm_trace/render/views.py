@@ -20,6 +20,7 @@ from ..trace import TERM_KEYS, Run, Term
 from .explain import Explainer, term_row_label
 from .numbers import AUTO, num, pick_units, sub, vec
 from .numtext import Picks, factors, nums
+from .spans import Spans
 
 Units = Sequence[int | None]  # unit indices to show; None marks elided units
 BOUNDED = {"sigmoid", "hard_sigmoid", "sparse_sigmoid"}  # gate activations whose 0 shuts and 1 opens
@@ -110,7 +111,10 @@ class StepBuilder:
         x_limit: int | None = 10,
         below: Sequence[Run] = (),
         explain: bool = False,
+        plan: Sequence[int] | None = None,
     ) -> None:
+        """`plan`: the steps the views will be asked for, in order, where known: runs of consecutive ones have
+        their numbers formatted together (spans.py)."""
         self.run = run
         self.below = below
         self.explain = explain
@@ -148,7 +152,7 @@ class StepBuilder:
         self._updates = {op.kind: op for op in reversed(run.updates)}  # the first of each kind, as run.update finds
         output = self._updates.get("output")
         self._output_is_h = output is not None and same(output.out, run.h[1:])
-        self._recent: dict[tuple[str, int, int], list[str]] = {}
+        self._spans = Spans(precision, plan)
 
     # ---- helpers -------------------------------------------------------------------
     # Each formats the shown units of a whole row at once (numtext.nums): a long trace's views hold millions.
@@ -160,16 +164,11 @@ class StepBuilder:
         texts, n = nums(np.concatenate([part[index] for part in parts]), self.p), len(index)
         return [texts[k * n : (k + 1) * n] for k in range(len(parts))]
 
-    def _state_texts(self, name: str, k: int, b: int) -> list[str]:
-        """The shown units of the state `name` (c or h) after k steps, formatted once for the two steps that
-        show it (the one that makes it and the next)."""
-        key = (name, k, b)
-        texts = self._recent.get(key)
-        if texts is None:
-            if len(self._recent) > 8:
-                self._recent.clear()
-            texts = self._recent[key] = self.picks.texts(getattr(self.run, name)[k, b], self.p)
-        return texts
+    def _state_texts(self, name: str, k: int, b: int, picks: Picks | None = None) -> list[str]:
+        """The `picks` units (the shown ones by default) of the state `name` (c or h) after k steps, formatted
+        once for the two steps that show it (the one that makes it and the next)."""
+        index, state = (picks or self.picks).index, getattr(self.run, name)
+        return self._spans.texts((name, b, picks is None), k, lambda ks: [state[ks, b][:, index]], state=True)
 
     def _state_vector(self, name: str, k: int, b: int) -> str:
         """'[…]' of the state `name` after k steps, shown whole or elided as its units are (given lines)."""
@@ -179,7 +178,7 @@ class StepBuilder:
             picks = self._whole_picks[len(state)] = Picks(pick_units(len(state), self.x_limit))
         if picks.units == self.units:
             return "[" + " ".join(self.picks.place(self._state_texts(name, k, b))) + "]"
-        return picks.vector(state, self.p)
+        return "[" + " ".join(picks.place(self._state_texts(name, k, b, picks))) + "]"
 
     def _cells(self, parts: Sequence[np.ndarray | None]) -> tuple[tuple[str, ...] | str, ...]:
         """Cells, one per part: the shown units of an (H,) part (`…` where elided), or "" where it is None."""
@@ -287,7 +286,8 @@ class StepBuilder:
             heading += f" · batch row {b + 1}"
         x_name, h_prev = f"x{sub(read)}", f"h{sub(t - 1)}"
         # the whole x and previous state, whatever units are shown: the products use all of them
-        given = [(x_name, self._x_picks.vector(run.x[s, b], self.p)), (h_prev, self._state_vector("h", s, b))]
+        x = self._spans.texts(("x", b), s, lambda ks: [run.x[ks, b][:, self._x_picks.index]])
+        given = [(x_name, "[" + " ".join(self._x_picks.place(x)) + "]"), (h_prev, self._state_vector("h", s, b))]
         if run.c is not None:
             given.append((f"c{sub(t - 1)}", self._state_vector("c", s, b)))
         if run.active is not None and not run.active[s, b]:
@@ -364,16 +364,18 @@ class StepBuilder:
         """One row per kind of term the record says was summed, then the sum and the operations after it; and
         the shown units of each gate, as its equations take them (where the record's gate is the act row)."""
         run, cell, g, index = self.run, self.cell, len(self.cols), self.picks.index
-        # every number of the table formatted in one call, then cut into cells of n units, one per column
-        shown: list[np.ndarray] = []
-        for _, terms, constant in self._term_rows:
-            if not constant:
-                shown.extend(term.at(s, b)[index] for term in terms if term is not None)
-        shown.append(run.pre[s, b][self._gidx])
-        if any(self._clips):
-            shown.extend(op.out[s, b][index] for op in self._clips if op is not None)
-        shown.append(run.act[s, b][self._gidx])
-        texts, n = nums(np.concatenate(shown), self.p), len(index)
+
+        # every number of the table formatted in one call (with the next steps' where they are shown too), then
+        # cut into cells of n units, one per column
+        def shown(ks: slice) -> list[np.ndarray]:
+            parts = [term.values[ks, b][:, index] for _, terms, constant in self._term_rows if not constant
+                     for term in terms if term is not None]  # fmt: skip
+            parts.append(run.pre[ks, b][:, self._gidx])
+            parts.extend(op.out[ks, b][:, index] for op in self._clips if op is not None)
+            parts.append(run.act[ks, b][:, self._gidx])
+            return parts
+
+        texts, n = self._spans.texts(("rows", b), s, shown), len(index)
         pieces = iter([texts[k : k + n] for k in range(0, len(texts), n)]) if n else repeat([])
 
         def cells(parts: Sequence[object | None]) -> tuple[tuple[str, ...] | str, ...]:
@@ -458,7 +460,9 @@ class StepBuilder:
         act = cell.cell_activation.label
         h_new, c_new = run.h[s + 1, b], run.c[s + 1, b]
         i, f, g, o = self._gate_texts("ifgo", s, b, gates)
-        c_prev, (c_act,) = self._state_texts("c", s, b), self._texts_of([run.c_act[s, b]])
+        c_act_values, index = run.c_act, self.picks.index
+        c_prev = self._state_texts("c", s, b)
+        c_act = self._spans.texts(("c_act", b), s, lambda ks: [c_act_values[ks, b][:, index]])
         terms = [f"{fk}·{ck} + {ik}·{gk}" for fk, ck, ik, gk in zip(f, factors(c_prev), i, factors(g), strict=True)]
         c_eq = self._state_equation(f"c{sub(t)}", f"f ⊙ c{sub(t - 1)} + i ⊙ g", terms, "c", s + 1, b,
                                     ("f", "c_prev", "i", "g"))  # fmt: skip
