@@ -254,9 +254,10 @@ def test_a_closed_stdout_is_one_message(tmp_path: Path) -> None:
 
 
 def test_a_reader_that_goes_away_is_one_message(tmp_path: Path) -> None:
-    """`| head -c 10`: the pipe closes after ten bytes of a long trace."""
-    path = write_scenario(tmp_path, SEED)
-    done = cli("run", str(path), "--explain", shell_suffix=" | head -c 10 > /dev/null; exit ${PIPESTATUS[0]}")
+    """`| head -c 10`: the pipe closes after ten bytes of a long trace (400 steps, far more than a pipe holds)."""
+    steps = ", ".join(["[1, 0]"] * 400)
+    path = write_scenario(tmp_path, SEED.replace(INPUTS, f"inputs: [[{steps}]]").replace(", activation: null", ""))
+    done = cli("run", str(path), "--steps", "all", shell_suffix=" | head -c 10 > /dev/null; exit ${PIPESTATUS[0]}")
     one_line_error(done.stderr, "broken pipe")
 
 
