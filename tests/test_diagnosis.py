@@ -159,7 +159,10 @@ def test_a_passing_wide_check_is_short(tmp_path: Path) -> None:
 def test_keras_pre_c_is_the_candidate_with_a_note(tmp_path: Path) -> None:
     # seed step 1: the candidate's sum is x₁·W_g + h₀·U_g + b_g = [0 1 1] + 0 + [0 1 0] = [0 2 1]
     result = run_cli(
-        "check", str(write_scenario(tmp_path, SEED + "expect:\n  steps:\n    1: {pre_c: [0, 2, 1]}\n")), "--width", "200"
+        "check",
+        str(write_scenario(tmp_path, SEED + "expect:\n  steps:\n    1: {pre_c: [0, 2, 1]}\n")),
+        "--width",
+        "200",
     )
     assert result.exit_code == 0
     assert "pre_c is read as the sum of the block this framework calls c, canonically pre_g" in result.output

@@ -74,7 +74,9 @@ def test_check_explains_clip_and_coupled_forget(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8") + f"expect:\n  steps:\n    1: {{i: {wrong_i}}}\n"
     result = run_cli("check", str(write_scenario(tmp_path, text, "i.yaml")), "--width", "200")
     assert result.exit_code == 1
-    assert "i₁[1] = σ(clip(x₁·W_i[:,1] + h₀·U_i[:,1] + Wb_i[1] + Rb_i[1] + w_i[1]·c₀[1], ±0.4)) = σ(clip(" in result.output
+    assert (
+        "i₁[1] = σ(clip(x₁·W_i[:,1] + h₀·U_i[:,1] + Wb_i[1] + Rb_i[1] + w_i[1]·c₀[1], ±0.4)) = σ(clip(" in result.output
+    )
 
 
 def test_json_steps_carry_the_clipped_sums(tmp_path: Path) -> None:

@@ -397,4 +397,6 @@ def test_light_and_dark_follow_the_system_and_the_button(clean: Pages) -> None:
     assert page.evaluate(background) != dark
     page.click("#theme")  # system → light → dark
     page.click("#theme")
-    assert page.inner_text("#theme") == "☾ dark" and page.evaluate(background) == dark  # the button wins over the system
+    assert (
+        page.inner_text("#theme") == "☾ dark" and page.evaluate(background) == dark
+    )  # the button wins over the system

@@ -3427,6 +3427,8 @@ def _onnx_model_outputs() -> None:
             arrays[f"{name}/{what}"] = value.transpose(1, 0, 2) if what == "inputs" else value  # X (T, B, F)
         np.savez(MODELS / f"{stem}.onnx.npz", **arrays)
         print(f"wrote {stem}.onnx.npz: " + ", ".join(f"{key} {value.shape}" for key, value in arrays.items()))
+
+
 # ---- models-keras, models-keras2: Keras model files (.keras, .h5) for lstm_trace/models/keras_file.py -------------
 #
 # Each model is built, given seeded weights and saved by the framework itself. Beside each file NAME.EXT goes
@@ -3714,6 +3716,8 @@ def _claim_size(path: Path, member: bytes, size: int) -> None:
             at = data.find(signature, at + 4)
         data[at + size_at : at + size_at + 4] = size.to_bytes(4, "little")
     path.write_bytes(bytes(data))
+
+
 # --------------------------------------------------------------------------- models-torch
 MODELS = OUT / "models"
 MARKER = "lstm_trace_model_file_ran"  # what a hostile file creates in the working directory if it ever runs
