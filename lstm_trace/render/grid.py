@@ -27,10 +27,10 @@ ROLE_STYLE = {"sum": "bold", "act": "dim italic", "gate": "bold"}
 MARK_STYLE = {"closed": "dim", "open": "bold bright_white"}  # shut gates fade, open ones stand out
 
 
-def _unit_widths(rows: Sequence[Row], block: int) -> list[int]:
+def _unit_widths(rows: Sequence[Row], block: int) -> tuple[int, ...]:
     """Each unit's widest number in the block, over the rows that hold numbers there (all as many units)."""
-    cells = [cell for r in rows if isinstance(cell := r.cells[block], tuple)]
-    return [max(map(len, unit)) for unit in zip(*cells, strict=True)]
+    cells = [cell for r in rows if type(cell := r.cells[block]) is tuple]
+    return tuple(max(map(len, unit)) for unit in zip(*cells, strict=True))
 
 
 def _cell(cell: tuple[str, ...] | str, widths: Sequence[int], width: int) -> str:

@@ -90,7 +90,7 @@ def wrapped(plain: str, width: int) -> str | None:
 
 def _wrapped_words(tokens: list[str], width: int) -> str | None:
     """`wrapped` where words are one space apart: rich's word is a token and the space after it."""
-    if any(len(token) > width for token in tokens):
+    if tokens and max(map(len, tokens)) > width:
         return None
     lines, line, used = [], [tokens[0]] if tokens else [], len(tokens[0]) + 1 if tokens else 0
     for token in tokens[1:]:
@@ -162,16 +162,23 @@ def grid_texts(grid: Grid) -> Unwrapped | None:
         grid.label,
         tuple(view.columns[k].heading for k in picks),
         tuple(blocks[k] for k in picks),
-        tuple(tuple(grid.units[k]) for k in picks),
+        tuple(grid.units[k] for k in picks),
     )
     last, width = len(picks) - 1, grid.label
     out = [head, rule]
     for row in view.rows:
         start = row.label.ljust(width) + " "
-        cells = [row.cells[k] for k in picks]
-        if str not in map(type, cells):  # numbers in every cell: one format
-            out.append((start + layout.format(*chain.from_iterable(cells))).rstrip())
-            continue
+        if last == 0:  # one block (stacked tables): its cell
+            cell = row.cells[picks[0]]
+            if type(cell) is tuple:
+                out.append((start + layout.format(*cell)).rstrip())
+                continue
+            cells = [cell]
+        else:
+            cells = [row.cells[k] for k in picks]
+            if str not in map(type, cells):  # numbers in every cell: one format
+                out.append((start + layout.format(*chain.from_iterable(cells))).rstrip())
+                continue
         parts = [start]
         for n, (k, cell) in enumerate(zip(picks, cells, strict=True)):
             text = _cell(cell, grid.units[k], blocks[k])
