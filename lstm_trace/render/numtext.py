@@ -2,13 +2,14 @@
 
 A step's view formats hundreds of numbers, and a long trace's views millions;
 `num` takes about a microsecond for each, most of it deciding how to write the
-number. Here that decision is taken for a whole float array at once (numpy),
-the values written positionally go through float.__format__ with num's own
-format spec, mapped in C, and only the values that `num` writes otherwise
-(integral, non-finite, tiny or huge: few in a real trace) go through `num`
-itself. tests/test_view_speed.py checks the text on awkward values. Anything
-else (Fractions with --exact, --precision auto, integers) goes through `num`
-one value at a time.
+number, and float.__format__ alone about 200 ns. A long float array goes to
+fixed.py, which writes the values `num` writes positionally with numpy (about
+60 ns each) and leaves the others (integral, non-finite, tiny or huge values,
+and exact halves it cannot round as format does: few in a real trace) to
+`num`. A shorter one goes through float.__format__ mapped in C, patched the same
+way, and the shortest through format or `num` one value at a time.
+tests/test_numtext.py checks the text against `num`. Anything else (Fractions
+with --exact, --precision auto, integers) goes through `num` one value at a time.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from itertools import repeat
 
 import numpy as np
 
+from .fixed import MAX_PRECISION, fixed
 from .numbers import Shortest, num
 
 ELIDED = "…"
 _SHORT = 40  # below this many values, a loop in Python is quicker than numpy's calls
+_LONG = 112  # from this many values on, fixed.py's numpy calls are quicker than float.__format__
 
 
 def nums(values: np.ndarray, precision: int) -> list[str]:
@@ -30,15 +33,20 @@ def nums(values: np.ndarray, precision: int) -> list[str]:
     if data.dtype.kind != "f" or isinstance(precision, Shortest):
         return [num(v, precision) for v in data.reshape(-1)]
     x = data.astype(np.float64, copy=False).reshape(-1)  # a float32 exactly, as num reads it
-    floats, spec, low = x.tolist(), f".{precision}f", 10**-precision
-    if len(floats) < _SHORT:  # a numpy call costs more than a few values formatted one by one
-        return [format(v, spec) if low <= abs(v) < 1e7 and not v.is_integer() else num(v, precision) for v in floats]
-    out = list(map(float.__format__, floats, repeat(spec)))  # num's f-string, without a call in Python for each
-    size = np.abs(x)
-    plain = (size >= low) & (size < 1e7) & (x != np.trunc(x))  # nan and inf fail the first two
-    if not plain.all():  # what num writes otherwise: integers, nan and inf, tiny and huge values
-        for k in np.flatnonzero(~plain).tolist():
-            out[k] = num(floats[k], precision)
+    if len(x) >= _LONG and 1 <= precision <= MAX_PRECISION:
+        out, left = fixed(x, precision)
+    else:
+        floats, spec, low = x.tolist(), f".{precision}f", 10**-precision
+        if len(floats) < _SHORT:  # a numpy call costs more than a few values formatted one by one
+            return [
+                format(v, spec) if low <= abs(v) < 1e7 and not v.is_integer() else num(v, precision) for v in floats
+            ]
+        out = list(map(float.__format__, floats, repeat(spec)))  # num's f-string, without a call in Python for each
+        size = np.abs(x)
+        plain = (size >= low) & (size < 1e7) & (x != np.trunc(x))  # nan and inf fail the first two
+        left = np.flatnonzero(~plain).tolist()
+    for k in left:  # what num writes otherwise: integers, nan and inf, tiny and huge values (and fixed's ties)
+        out[k] = num(float(x[k]), precision)
     return out
 
 
