@@ -418,7 +418,12 @@ class _GRU(_Stepper):
         h[s + 1] = keep * h[s] + take * act_s[:, n]
 
     def fast_loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
-        """`step`'s arithmetic in the same order, written into the record in place, everything bound once."""
+        """`step`'s arithmetic in the same order, written into the record, everything bound once.
+
+        A ufunc over one gate's columns of a (B, 3H) row pays for each of the B rows, a copy of them far less:
+        so r, z, the candidate's sum and n are each copied to or from a contiguous (B, H) buffer once, and
+        every product and sum of the candidate and the update runs on those buffers.
+        """
         width, batch = cell.units, arrays.h.shape[1]
         z, r, n, zr = slice(0, width), slice(width, 2 * width), slice(2 * width, None), slice(0, 2 * width)
         xw, hu, pre, act, h, extra = arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h, arrays.extra
@@ -435,11 +440,10 @@ class _GRU(_Stepper):
         # with the whole product taken first, z and r are summed and activated over the contiguous row, which
         # beats two strided blocks; n's columns of that are scratch, summed and activated again below
         whole_row = after and gate.elementwise and clipped is None
-        scratch = np.empty_like(h[0])
+        z_c, r_c, sum_n, n_c, scratch = (np.empty_like(h[0]) for _ in range(5))
         matmul, add, multiply, subtract = np.matmul, np.add, np.multiply, np.subtract
         for s in range(pre.shape[0]):
             h_s, h_new, hu_s, pre_s, act_s, gated_s = h[s], h[s + 1], hu[s], pre[s], act[s], gated[s]
-            z_s, n_s, hu_n_s, pre_n_s = act_z[s], act_n[s], hu_n[s], pre_n[s]
             if after:
                 matmul(h_s, recurrent, out=hu_s)
             else:
@@ -452,27 +456,32 @@ class _GRU(_Stepper):
                 add(xw_zr[s], hu_zr[s], out=pre_zr[s])
                 pre_zr[s] += bias_zr
                 _activate(gate, _source(cell, pre_s, None if clipped is None else clipped[s], zr), act_s, [z, r])
-            if after:  # r scales the recurrent product after it is taken
-                if rb_n is None:
-                    multiply(act_r[s], hu_n_s, out=gated_s)
-                else:
-                    add(hu_n_s, rb_n, out=gated_s)
-                    multiply(act_r[s], gated_s, out=gated_s)
-                add(xw_n[s], bias_n, out=pre_n_s)
-                pre_n_s += gated_s
-            else:  # r scales h before the product
-                multiply(act_r[s], h_s, out=gated_s)
-                matmul(gated_s, u_n, out=hu_n_s)
-                add(xw_n[s], hu_n_s, out=pre_n_s)
-                pre_n_s += bias_n
-            main.apply(pre_n_s if clipped is None else _source(cell, pre_s, clipped[s], n)[:, n], n_s)
-            subtract(one, z_s, out=scratch)
+            r_c[...] = act_r[s]
+            sum_n[...] = xw_n[s]
+            if after:  # r scales the recurrent product after it is taken: r ⊙ (h·U_n + b_rec_n)
+                gated_s[...] = hu_n[s]
+                if rb_n is not None:
+                    gated_s += rb_n
+                multiply(r_c, gated_s, out=gated_s)
+                sum_n += bias_n  # x·W_n + b_n + r ⊙ (...)
+                sum_n += gated_s
+            else:  # r scales h before the product: x·W_n + (r ⊙ h)·U_n + b_n
+                multiply(r_c, h_s, out=gated_s)
+                matmul(gated_s, u_n, out=scratch)
+                hu_n[s] = scratch
+                sum_n += scratch
+                sum_n += bias_n
+            pre_n[s] = sum_n
+            main.apply(sum_n if clipped is None else _source(cell, pre_s, clipped[s], n)[:, n], n_c)
+            act_n[s] = n_c
+            z_c[...] = act_z[s]
+            subtract(one, z_c, out=scratch)
             if swapped:  # h = (1 − z) ⊙ h + z ⊙ n
                 multiply(scratch, h_s, out=h_new)
-                multiply(z_s, n_s, out=scratch)
+                multiply(z_c, n_c, out=scratch)
             else:  # h = z ⊙ h + (1 − z) ⊙ n
-                multiply(z_s, h_s, out=h_new)
-                multiply(scratch, n_s, out=scratch)
+                multiply(z_c, h_s, out=h_new)
+                multiply(scratch, n_c, out=scratch)
             h_new += scratch
             if active is not None:
                 _hold(s, active[s], h, extra)
