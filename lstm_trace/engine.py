@@ -312,6 +312,10 @@ class _LSTM(_Stepper):
         # one call over the whole contiguous row beats three over strided blocks; g is redone after it
         whole_row = peep is None and gate.elementwise and clipped is None and not cell.coupled_forget and hook is None
         scratch, bias = np.empty_like(c[0]), _rows(bias, h.shape[1])
+        # a ufunc over one gate's columns of a (B, 4H) row pays for each of the B rows, a copy of them far less:
+        # g is computed into a contiguous buffer and copied out, i, f and o copied in before their products
+        g_c, column = np.empty_like(c[0]), np.empty_like(c[0])
+        act_i, act_f, act_g, act_o = act[..., i], act[..., f], act[..., g], act[..., o]
         matmul, add, multiply = np.matmul, np.add, np.multiply
         for s in range(pre.shape[0]):
             pre_s, act_s, c_new = pre[s], act[s], c[s + 1]
@@ -335,19 +339,23 @@ class _LSTM(_Stepper):
                     np.subtract(1, act_s[:, i], out=act_s[:, f])
                 else:
                     _activate(gate, source, act_s, [i, f])
-            main.apply(_source(cell, pre_s, clipped_s, g)[:, g], act_s[:, g])
+            main.apply(_source(cell, pre_s, clipped_s, g)[:, g], g_c)
+            act_g[s] = g_c
             if hook is not None:
                 for name, cols in (("i", i), ("f", f), ("g", g)):
                     hook(s, name, act_s[:, cols])
+                g_c[...] = act_g[s]  # as the hook left it
             if rules.forget_term:
-                multiply(act_s[:, f], c[s], out=c_new)
+                column[...] = act_f[s]
+                multiply(column, c[s], out=c_new)
             else:
                 c_new[...] = 0
             if rules.input_gate:
-                multiply(act_s[:, i], act_s[:, g], out=scratch)
+                column[...] = act_i[s]
+                multiply(column, g_c, out=scratch)
                 c_new += scratch
             else:
-                c_new += act_s[:, g]
+                c_new += g_c
             if unclipped is not None:
                 unclipped[s] = c_new
                 np.clip(c_new, -cell.cell_clip, cell.cell_clip, out=c_new)  # type: ignore[operator]
@@ -365,7 +373,8 @@ class _LSTM(_Stepper):
             outer.apply(c_new if rules.new_cell_state else c[s], c_act[s])
             out = h[s + 1] if m is None else m[s]
             if rules.output_gate:
-                multiply(act_s[:, o], c_act[s], out=out)
+                column[...] = act_o[s]
+                multiply(column, c_act[s], out=out)
             else:
                 out[...] = c_act[s]
             if m is not None:
