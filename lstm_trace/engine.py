@@ -430,8 +430,8 @@ class _GRU(_Stepper):
         """`step`'s arithmetic in the same order, written into the record, everything bound once.
 
         A ufunc over one gate's columns of a (B, 3H) row pays for each of the B rows, a copy of them far less:
-        so r, z, the candidate's sum and n are each copied to or from a contiguous (B, H) buffer once, and
-        every product and sum of the candidate and the update runs on those buffers.
+        so z and r (together), the candidate's sum and n are each copied to or from a contiguous buffer once,
+        and every activation, product and sum after the row's sum runs on those buffers.
         """
         width, batch = cell.units, arrays.h.shape[1]
         z, r, n, zr = slice(0, width), slice(width, 2 * width), slice(2 * width, None), slice(0, 2 * width)
@@ -441,15 +441,20 @@ class _GRU(_Stepper):
         # blocks over all steps, so that each step takes one view of each; biases as whole rows, added to
         # rows without broadcasting
         xw_zr, xw_n, hu_zr, hu_n = xw[..., zr], xw[..., n], hu[..., zr], hu[..., n]
-        pre_zr, pre_n, act_z, act_r, act_n = pre[..., zr], pre[..., n], act[..., z], act[..., r], act[..., n]
+        pre_zr, pre_n, act_n = pre[..., zr], pre[..., n], act[..., n]
         u_zr, u_n = recurrent[:, zr], recurrent[:, n]
         bias, bias_zr, bias_n = (_rows(arrays.bias[cols], batch) for cols in (slice(None), zr, n))
         rb_n = None if cell.recurrent_bias is None else _rows(cell.recurrent_bias[n], batch)
         swapped, one = cell.rules.update_swapped, h.dtype.type(1)
-        # with the whole product taken first, z and r are summed and activated over the contiguous row, which
-        # beats two strided blocks; n's columns of that are scratch, summed and activated again below
+        # with the whole product taken first, z and r are summed over the contiguous row, which beats two
+        # strided blocks (n's columns of that are scratch, summed again below), then copied as one block into
+        # z_r, a contiguous (2, B, H) buffer, activated there and copied back
         whole_row = after and gate.elementwise and clipped is None
-        z_c, r_c, sum_n, n_c, scratch = (np.empty_like(h[0]) for _ in range(5))
+        z_r = np.empty((2, *h[0].shape), h.dtype)
+        (z_c, r_c), z_r_rows = z_r, z_r.transpose(1, 0, 2)  # z_r_rows: (B, 2, H), as the record's rows hold them
+        pre_zr3, act_zr3 = (a[..., zr].reshape(*a.shape[:2], 2, width) for a in (pre, act))
+        sum_n, n_c, scratch = (np.empty_like(h[0]) for _ in range(3))
+        gate_into, main_into = gate.into or gate.apply, main.into or main.apply  # no fractions come this way
         matmul, add, multiply, subtract = np.matmul, np.add, np.multiply, np.subtract
         for s in range(pre.shape[0]):
             h_s, h_new, hu_s, pre_s, act_s, gated_s = h[s], h[s + 1], hu[s], pre[s], act[s], gated[s]
@@ -460,12 +465,14 @@ class _GRU(_Stepper):
             if whole_row:
                 add(xw[s], hu_s, out=pre_s)
                 pre_s += bias
-                gate.apply(pre_s, act_s)
+                z_r_rows[...] = pre_zr3[s]
+                gate_into(z_r, z_r)
+                act_zr3[s] = z_r_rows
             else:
                 add(xw_zr[s], hu_zr[s], out=pre_zr[s])
                 pre_zr[s] += bias_zr
                 _activate(gate, _source(cell, pre_s, None if clipped is None else clipped[s], zr), act_s, [z, r])
-            r_c[...] = act_r[s]
+                z_r_rows[...] = act_zr3[s]
             sum_n[...] = xw_n[s]
             if after:  # r scales the recurrent product after it is taken: r ⊙ (h·U_n + b_rec_n)
                 gated_s[...] = hu_n[s]
@@ -481,9 +488,8 @@ class _GRU(_Stepper):
                 sum_n += scratch
                 sum_n += bias_n
             pre_n[s] = sum_n
-            main.apply(sum_n if clipped is None else _source(cell, pre_s, clipped[s], n)[:, n], n_c)
+            main_into(sum_n if clipped is None else _source(cell, pre_s, clipped[s], n)[:, n], n_c)
             act_n[s] = n_c
-            z_c[...] = act_z[s]
             subtract(one, z_c, out=scratch)
             if swapped:  # h = (1 − z) ⊙ h + z ⊙ n
                 multiply(scratch, h_s, out=h_new)
