@@ -312,6 +312,10 @@ class _LSTM(_Stepper):
         # one call over the whole contiguous row beats three over strided blocks; g is redone after it
         whole_row = peep is None and gate.elementwise and clipped is None and not cell.coupled_forget and hook is None
         scratch, bias = np.empty_like(c[0]), _rows(bias, h.shape[1])
+        # a ufunc over one gate's columns of a (B, 4H) row pays for each of the B rows, a copy of them far less:
+        # g is computed into a contiguous buffer and copied out, i, f and o copied in before their products
+        g_c, column = np.empty_like(c[0]), np.empty_like(c[0])
+        act_i, act_f, act_g, act_o = act[..., i], act[..., f], act[..., g], act[..., o]
         matmul, add, multiply = np.matmul, np.add, np.multiply
         for s in range(pre.shape[0]):
             pre_s, act_s, c_new = pre[s], act[s], c[s + 1]
@@ -335,19 +339,23 @@ class _LSTM(_Stepper):
                     np.subtract(1, act_s[:, i], out=act_s[:, f])
                 else:
                     _activate(gate, source, act_s, [i, f])
-            main.apply(_source(cell, pre_s, clipped_s, g)[:, g], act_s[:, g])
+            main.apply(_source(cell, pre_s, clipped_s, g)[:, g], g_c)
+            act_g[s] = g_c
             if hook is not None:
                 for name, cols in (("i", i), ("f", f), ("g", g)):
                     hook(s, name, act_s[:, cols])
+                g_c[...] = act_g[s]  # as the hook left it
             if rules.forget_term:
-                multiply(act_s[:, f], c[s], out=c_new)
+                column[...] = act_f[s]
+                multiply(column, c[s], out=c_new)
             else:
                 c_new[...] = 0
             if rules.input_gate:
-                multiply(act_s[:, i], act_s[:, g], out=scratch)
+                column[...] = act_i[s]
+                multiply(column, g_c, out=scratch)
                 c_new += scratch
             else:
-                c_new += act_s[:, g]
+                c_new += g_c
             if unclipped is not None:
                 unclipped[s] = c_new
                 np.clip(c_new, -cell.cell_clip, cell.cell_clip, out=c_new)  # type: ignore[operator]
@@ -365,7 +373,8 @@ class _LSTM(_Stepper):
             outer.apply(c_new if rules.new_cell_state else c[s], c_act[s])
             out = h[s + 1] if m is None else m[s]
             if rules.output_gate:
-                multiply(act_s[:, o], c_act[s], out=out)
+                column[...] = act_o[s]
+                multiply(column, c_act[s], out=out)
             else:
                 out[...] = c_act[s]
             if m is not None:
@@ -418,7 +427,12 @@ class _GRU(_Stepper):
         h[s + 1] = keep * h[s] + take * act_s[:, n]
 
     def fast_loop(self, cell: Cell, arrays: _Arrays, active: np.ndarray | None) -> None:
-        """`step`'s arithmetic in the same order, written into the record in place, everything bound once."""
+        """`step`'s arithmetic in the same order, written into the record, everything bound once.
+
+        A ufunc over one gate's columns of a (B, 3H) row pays for each of the B rows, a copy of them far less:
+        so z and r (together), the candidate's sum and n are each copied to or from a contiguous buffer once,
+        and every activation, product and sum after the row's sum runs on those buffers.
+        """
         width, batch = cell.units, arrays.h.shape[1]
         z, r, n, zr = slice(0, width), slice(width, 2 * width), slice(2 * width, None), slice(0, 2 * width)
         xw, hu, pre, act, h, extra = arrays.xw, arrays.hu, arrays.pre, arrays.act, arrays.h, arrays.extra
@@ -427,19 +441,23 @@ class _GRU(_Stepper):
         # blocks over all steps, so that each step takes one view of each; biases as whole rows, added to
         # rows without broadcasting
         xw_zr, xw_n, hu_zr, hu_n = xw[..., zr], xw[..., n], hu[..., zr], hu[..., n]
-        pre_zr, pre_n, act_z, act_r, act_n = pre[..., zr], pre[..., n], act[..., z], act[..., r], act[..., n]
+        pre_zr, pre_n, act_n = pre[..., zr], pre[..., n], act[..., n]
         u_zr, u_n = recurrent[:, zr], recurrent[:, n]
         bias, bias_zr, bias_n = (_rows(arrays.bias[cols], batch) for cols in (slice(None), zr, n))
         rb_n = None if cell.recurrent_bias is None else _rows(cell.recurrent_bias[n], batch)
         swapped, one = cell.rules.update_swapped, h.dtype.type(1)
-        # with the whole product taken first, z and r are summed and activated over the contiguous row, which
-        # beats two strided blocks; n's columns of that are scratch, summed and activated again below
+        # with the whole product taken first, z and r are summed over the contiguous row, which beats two
+        # strided blocks (n's columns of that are scratch, summed again below), then copied as one block into
+        # z_r, a contiguous (2, B, H) buffer, activated there and copied back
         whole_row = after and gate.elementwise and clipped is None
-        scratch = np.empty_like(h[0])
+        z_r = np.empty((2, *h[0].shape), h.dtype)
+        (z_c, r_c), z_r_rows = z_r, z_r.transpose(1, 0, 2)  # z_r_rows: (B, 2, H), as the record's rows hold them
+        pre_zr3, act_zr3 = (a[..., zr].reshape(*a.shape[:2], 2, width) for a in (pre, act))
+        sum_n, n_c, scratch = (np.empty_like(h[0]) for _ in range(3))
+        gate_into, main_into = gate.into or gate.apply, main.into or main.apply  # no fractions come this way
         matmul, add, multiply, subtract = np.matmul, np.add, np.multiply, np.subtract
         for s in range(pre.shape[0]):
             h_s, h_new, hu_s, pre_s, act_s, gated_s = h[s], h[s + 1], hu[s], pre[s], act[s], gated[s]
-            z_s, n_s, hu_n_s, pre_n_s = act_z[s], act_n[s], hu_n[s], pre_n[s]
             if after:
                 matmul(h_s, recurrent, out=hu_s)
             else:
@@ -447,32 +465,38 @@ class _GRU(_Stepper):
             if whole_row:
                 add(xw[s], hu_s, out=pre_s)
                 pre_s += bias
-                gate.apply(pre_s, act_s)
+                z_r_rows[...] = pre_zr3[s]
+                gate_into(z_r, z_r)
+                act_zr3[s] = z_r_rows
             else:
                 add(xw_zr[s], hu_zr[s], out=pre_zr[s])
                 pre_zr[s] += bias_zr
                 _activate(gate, _source(cell, pre_s, None if clipped is None else clipped[s], zr), act_s, [z, r])
-            if after:  # r scales the recurrent product after it is taken
-                if rb_n is None:
-                    multiply(act_r[s], hu_n_s, out=gated_s)
-                else:
-                    add(hu_n_s, rb_n, out=gated_s)
-                    multiply(act_r[s], gated_s, out=gated_s)
-                add(xw_n[s], bias_n, out=pre_n_s)
-                pre_n_s += gated_s
-            else:  # r scales h before the product
-                multiply(act_r[s], h_s, out=gated_s)
-                matmul(gated_s, u_n, out=hu_n_s)
-                add(xw_n[s], hu_n_s, out=pre_n_s)
-                pre_n_s += bias_n
-            main.apply(pre_n_s if clipped is None else _source(cell, pre_s, clipped[s], n)[:, n], n_s)
-            subtract(one, z_s, out=scratch)
+                z_r_rows[...] = act_zr3[s]
+            sum_n[...] = xw_n[s]
+            if after:  # r scales the recurrent product after it is taken: r ⊙ (h·U_n + b_rec_n)
+                gated_s[...] = hu_n[s]
+                if rb_n is not None:
+                    gated_s += rb_n
+                multiply(r_c, gated_s, out=gated_s)
+                sum_n += bias_n  # x·W_n + b_n + r ⊙ (...)
+                sum_n += gated_s
+            else:  # r scales h before the product: x·W_n + (r ⊙ h)·U_n + b_n
+                multiply(r_c, h_s, out=gated_s)
+                matmul(gated_s, u_n, out=scratch)
+                hu_n[s] = scratch
+                sum_n += scratch
+                sum_n += bias_n
+            pre_n[s] = sum_n
+            main_into(sum_n if clipped is None else _source(cell, pre_s, clipped[s], n)[:, n], n_c)
+            act_n[s] = n_c
+            subtract(one, z_c, out=scratch)
             if swapped:  # h = (1 − z) ⊙ h + z ⊙ n
                 multiply(scratch, h_s, out=h_new)
-                multiply(z_s, n_s, out=scratch)
+                multiply(z_c, n_c, out=scratch)
             else:  # h = z ⊙ h + (1 − z) ⊙ n
-                multiply(z_s, h_s, out=h_new)
-                multiply(scratch, n_s, out=scratch)
+                multiply(z_c, h_s, out=h_new)
+                multiply(scratch, n_c, out=scratch)
             h_new += scratch
             if active is not None:
                 _hold(s, active[s], h, extra)
