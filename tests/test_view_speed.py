@@ -24,7 +24,7 @@ from lstm_trace.render.grid import Grid
 from lstm_trace.render.markdown import render_markdown
 from lstm_trace.render.numbers import AUTO, Shortest, num, pick_units
 from lstm_trace.render.numtext import nums
-from lstm_trace.render.segments import grid_texts, rule_line, wrapped
+from lstm_trace.render.segments import fits, grid_texts, rule_line, wrapped
 from lstm_trace.render.selection import Selection
 from lstm_trace.render.terminal import BackStepPanel, StepPanel, TraceView, WeightsPanel, render_text
 from lstm_trace.render.views import StepBuilder
@@ -272,6 +272,20 @@ def test_word_wrap_as_rich_wraps() -> None:
             else:
                 assert ours == "\n".join(line.plain for line in Text(text).wrap(console, width))
     assert wrapped("wide 字 characters", 40) is None and wrapped("a\tb", 40) is None
+
+
+def test_a_line_that_fits_is_printed_by_rich_as_it_is() -> None:
+    """`fits` says a line needs no layout: rich must print it unchanged. Non-breaking and soft hyphens, controls,
+    wide and combining characters are where a shortcut could be wrong."""
+    samples = ["h₁ = [0.1 -0.2]", "a\u00a0b", "soft\u00adhyphen", "tab\tin", "bell\x07", "wide 字", "e\u0301",
+               "ᵀ‖≤ ⊙ −→", "", " trailing ", "é" * 12]  # fmt: skip
+    for text in samples:
+        for width in (5, 12, 40):
+            console = Console(file=io.StringIO(), width=width, color_system=None)
+            console.print(Text(text), crop=False)
+            if fits(text, width):
+                assert console.file.getvalue() == text + "\n", (text, width)  # type: ignore[attr-defined]
+    assert fits("h₁ = [0.1 -0.2]", 40) and not fits("wide 字", 6) and not fits("a\u00a0b", 40)
 
 
 def test_rule_line_as_rich_draws_it() -> None:

@@ -39,11 +39,13 @@ _TRAILING = re.compile(r"\s+$")
 
 @cache
 def _narrow() -> re.Pattern[str]:
-    """A text made only of characters one cell wide by rich's own measure: Latin, Greek, and the symbols the
-    views write (a character class, matched in C: a set would make a string of every character it tests)."""
+    """A text made only of printable characters one cell wide by rich's own measure: Latin, Greek, and the
+    symbols the views write (a character class, matched in C: a set would make a string of every character it
+    tests). A text it matches is printable, so nothing in it is stripped or expanded."""
     latin_greek = [*range(0x20, 0x7F), *range(0xA0, 0x300), *range(0x370, 0x400)]
     candidates = [chr(c) for c in latin_greek] + list("₀₁₂₃₄₅₆₇₈₉₋…⊙−→‖≤≥′⋮│┼─ᵀ")
-    return re.compile("[" + "".join(re.escape(ch) for ch in candidates if cell_len(ch) == 1) + "]*")
+    narrow = [ch for ch in candidates if ch.isprintable() and cell_len(ch) == 1]
+    return re.compile("[" + "".join(map(re.escape, narrow)) + "]*")
 
 
 class Unwrapped(tuple[str, ...]):
@@ -61,13 +63,15 @@ def cells(plain: str) -> int:
 
 def fits(plain: str, width: int) -> bool:
     """Whether rich would print `plain` as it is: one line within `width`, nothing it would strip or expand."""
-    return len(plain) <= width and plain.isprintable() and cells(plain) <= width
+    if len(plain) > width:
+        return False
+    return _narrow().fullmatch(plain) is not None or (plain.isprintable() and cell_len(plain) <= width)
 
 
 def wrapped(plain: str, width: int) -> str | None:
     """`plain` word-wrapped to `width` as rich wraps a Text without style (its lines joined by newlines), where
     every character is one cell and no word is wider than `width`; None otherwise (rich then wraps it)."""
-    if not plain.isprintable() or not _narrow().fullmatch(plain):
+    if not _narrow().fullmatch(plain):
         return None
     if " ".join(tokens := plain.split()) == plain:  # one space between words (the given vectors): no regex
         return _wrapped_words(tokens, width)
@@ -195,7 +199,7 @@ def laid_out(console: Console, options: ConsoleOptions, items: Iterable[Line]) -
     simple = options.justify in (None, "default") and options.overflow in (None, "fold") and not options.no_wrap
     done: list[str] = []  # lines without style, rendered but not yet yielded
     for item in items:
-        if isinstance(item, Unwrapped):
+        if type(item) is Unwrapped:
             done.extend(item)
             continue
         if isinstance(item, str):
