@@ -199,7 +199,7 @@ def laid_out(console: Console, options: ConsoleOptions, items: Iterable[Line]) -
     simple = options.justify in (None, "default") and options.overflow in (None, "fold") and not options.no_wrap
     done: list[str] = []  # lines without style, rendered but not yet yielded
     for item in items:
-        if type(item) is Unwrapped:
+        if isinstance(item, Unwrapped):
             done.extend(item)
             continue
         if isinstance(item, str):
