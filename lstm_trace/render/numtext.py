@@ -67,6 +67,9 @@ class Picks:
         """One text per shown unit, `filler` where a unit is elided."""
         if not self.gaps:
             return tuple(texts)
+        if len(self.gaps) == 1:  # elided in the middle, as a wide layer's units are
+            n = self.gaps[0]
+            return (*texts[:n], filler, *texts[n:])
         out = list(texts)
         for n in self.gaps:
             out.insert(n, filler)
