@@ -24,6 +24,7 @@ from .spans import Spans
 
 Units = Sequence[int | None]  # unit indices to show; None marks elided units
 BOUNDED = {"sigmoid", "hard_sigmoid", "sparse_sigmoid"}  # gate activations whose 0 shuts and 1 opens
+_MARKS = np.array(["", "closed", "open"], dtype=object)  # a gate value neither, ≤ 0.05, ≥ 0.95
 
 
 @dataclass(frozen=True)
@@ -199,8 +200,7 @@ class StepBuilder:
         if not self._bounded:
             return tuple(marks)
         values, n = gates[self._gidx], len(self.picks.index)
-        closed, wide = (values <= 0.05).tolist(), (values >= 0.95).tolist()
-        shown = ["closed" if c else "open" if o else "" for c, o in zip(closed, wide, strict=True)]
+        shown = _MARKS[(values <= 0.05) + 2 * (values >= 0.95)].tolist()  # NaN is neither
         for k in self._bounded:
             marks[k] = self.picks.place(shown[k * n : (k + 1) * n], "")
         return tuple(marks)
