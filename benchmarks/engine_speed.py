@@ -1,6 +1,6 @@
 """Engine speed: lstm_trace.trace() against a bare numpy loop (and torch, when installed), in one run.
 
-    python benchmarks/engine_speed.py [--repeat 21]
+    python benchmarks/engine_speed.py [--repeat 21] [--only lstm|others|backward]
 
 A Keras LSTM with B=32, T=256, F=64, U=128 in float32, then a GRU and a
 SimpleRNN of the same size. trace() records every product, pre-activation,
@@ -146,6 +146,13 @@ def bare_bptt(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray) -> tup
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument(
+        "--only",
+        choices=("lstm", "others", "backward"),
+        help="one section in a fresh process: the LSTM forward, the GRU and SimpleRNN, or forward + backward "
+        "(each section's traces allocate their records after the sections before have freed theirs, which "
+        "changes where malloc puts them)",
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     sc = scenario(rng)
@@ -168,9 +175,17 @@ def main() -> None:
         module = torch.nn.LSTM(F, U, batch_first=True)
         xt = torch.from_numpy(x)
         fns[f"torch.nn.LSTM {torch.__version__}"] = lambda: module(xt)
+    if args.only == "others":
+        other_kinds(args.repeat)
+        return
+    if args.only == "backward":
+        backward(sc, x, cell, args.repeat)
+        return
     report(interleaved(fns, args.repeat), "bare numpy loop", f"forward, {args.repeat} rounds")
     if torch is None:
         print("  torch.nn.LSTM: not installed (pip install torch to compare)")
+    if args.only == "lstm":
+        return
 
     other_kinds(args.repeat)
     backward(sc, x, cell, args.repeat)
