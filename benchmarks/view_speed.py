@@ -13,6 +13,11 @@ prints min/median/max of each, and per view the ratio to trace(): of the
 medians, and min/median/max of the ratios within a round. Targets: terminal
 ≤ 2×, --steps all ≤ 20×, Markdown ≤ 10×.
 
+A last contender is a floor for the Markdown: trace() and then the numbers
+its tables and equations show (x·W, h·U, the sums, the gates, c, tanh(c), h
+and x of every step), each array formatted by one call of numtext.nums,
+joined into nothing.
+
 Then a 256-unit layer (T=1000, B=4): its trace() and, on that trace, the
 default terminal view alone, whose target is well under a second.
 """
@@ -31,11 +36,18 @@ from timing import interleaved  # benchmarks/timing.py, beside this script
 
 import lstm_trace
 from lstm_trace.render.markdown import render_markdown
+from lstm_trace.render.numtext import nums
 from lstm_trace.render.selection import Selection
 from lstm_trace.render.terminal import TraceView, batched
 
 B, T, F, U, WIDE = 4, 1000, 8, 64, 256
-TARGETS = {"terminal": 2.0, "terminal --steps all": 20.0, "terminal --steps all, colour": None, "markdown": 10.0}
+TARGETS = {
+    "terminal": 2.0,
+    "terminal --steps all": 20.0,
+    "terminal --steps all, colour": None,
+    "markdown": 10.0,
+    "markdown's numbers alone": None,
+}
 
 
 def scenario(units: int, rng: np.random.Generator) -> lstm_trace.Scenario:
@@ -69,6 +81,14 @@ def markdown(sc: lstm_trace.Scenario, out: IO[str]) -> None:
     """trace() and its Markdown, line by line as `run --format markdown` writes it."""
     for line in render_markdown(lstm_trace.trace(sc), Selection()):
         out.write(line + "\n")
+
+
+def numbers_only(sc: lstm_trace.Scenario) -> int:
+    """trace() and the Markdown's floor: the numbers it shows, one nums call per array."""
+    run = lstm_trace.trace(sc).first
+    rows = [run.x[:, 0], run.xw[:, 0], run.hu[:, 0], run.pre[:, 0], run.act[:, 0], run.h[:, 0], run.c[:, 0]]
+    rows.append(run.c_act[:, 0])
+    return sum(len(nums(a.reshape(-1), 4)) for a in rows)
 
 
 def report(times: dict[str, list[float]], base: str = "trace()") -> None:
@@ -105,6 +125,7 @@ def main() -> None:
             "trace() + terminal --steps all": lambda: terminal(sc, every, devnull, args.width),
             "trace() + terminal --steps all, colour": lambda: terminal(sc, every, devnull, args.width, True),
             "trace() + markdown": lambda: markdown(sc, devnull),
+            "trace() + markdown's numbers alone": lambda: numbers_only(sc),
         }
         times = interleaved(fns, args.repeat)
         print(f"LSTM B={B} T={T} F={F} U={U} float32, width {args.width}; {args.repeat} rounds, in turn")
