@@ -24,7 +24,7 @@ from lstm_trace.render.grid import Grid
 from lstm_trace.render.markdown import render_markdown
 from lstm_trace.render.numbers import AUTO, Shortest, num, pick_units
 from lstm_trace.render.numtext import nums
-from lstm_trace.render.segments import fits, grid_texts, rule_line, wrapped
+from lstm_trace.render.segments import fits, grid_texts, rule_line, styled_segments, wrapped
 from lstm_trace.render.selection import Selection
 from lstm_trace.render.terminal import BackStepPanel, StepPanel, TraceView, WeightsPanel, render_text
 from lstm_trace.render.views import StepBuilder
@@ -286,6 +286,22 @@ def test_a_line_that_fits_is_printed_by_rich_as_it_is() -> None:
             if fits(text, width):
                 assert console.file.getvalue() == text + "\n", (text, width)  # type: ignore[attr-defined]
     assert fits("h₁ = [0.1 -0.2]", 40) and not fits("wide 字", 6) and not fits("a\u00a0b", 40)
+
+
+def test_styled_tables_are_the_segments_rich_makes_of_their_texts() -> None:
+    """styled_segments is rich's Text.render on strings and offsets: every segment and style the same, with
+    gate marks (some at a row's end, cut there by rstrip) and every row style."""
+    tr = lstm_trace.trace(layer("LSTM", 12))
+    builder = StepBuilder(tr.first, pick_units(12, 6))
+    console = Console(file=io.StringIO(), width=200, color_system="truecolor", force_terminal=True)
+    marks = 0
+    for view in (builder.step(0, 0), builder.step(2, 0), builder.weights()):
+        for picks in (None, [0], [3]):
+            grid = Grid(view, picks)
+            rich = [seg for line in grid.lines() for seg in Text("\n").join([line]).render(console, end="\n")]
+            assert styled_segments(grid.styled(), console) == rich
+            marks += sum(style in ("dim", "bold bright_white") for _, _, spans in grid.styled() for *_, style in spans)
+    assert marks > 10
 
 
 def test_rule_line_as_rich_draws_it() -> None:

@@ -21,15 +21,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
-from itertools import chain
+from itertools import chain, pairwise
+from operator import itemgetter
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.rule import Rule
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 
-from .grid import Grid, _cell
+from .grid import Grid, Styled, _cell, texts
 
 _NEWLINE = Text("\n")  # what Text.__rich_console__ joins its wrapped lines with
 _END = Segment("\n")
@@ -53,7 +55,18 @@ class Unwrapped(tuple[str, ...]):
     prints a Text with overflow "ignore"."""
 
 
-Line = RenderableType | str | Unwrapped  # what a panel yields: a str being one line without style
+class StyledLines:
+    """A table's lines with their styles (Grid.styled): rich renders them as the Texts Grid.lines makes, and
+    `laid_out` straight into the segments rich would make of those Texts."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.lines = grid.styled()
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from texts(self.lines)
+
+
+Line = RenderableType | str | Unwrapped | StyledLines  # what a panel yields: a str being one line without style
 
 
 def cells(plain: str) -> int:
@@ -202,6 +215,12 @@ def laid_out(console: Console, options: ConsoleOptions, items: Iterable[Line]) -
         if isinstance(item, Unwrapped):
             done.extend(item)
             continue
+        if isinstance(item, StyledLines):
+            yield from _segments(done, plain)
+            done.clear()
+            rendered = None if plain else styled_segments(item.lines, console)
+            yield from laid_out(console, options, texts(item.lines)) if rendered is None else rendered
+            continue
         if isinstance(item, str):
             line = (item if fits(item, width) else wrapped(item, width)) if simple else None
             if line is not None:
@@ -222,6 +241,53 @@ def laid_out(console: Console, options: ConsoleOptions, items: Iterable[Line]) -
         else:
             yield from _NEWLINE.join([text]).render(console, end=text.end)
     yield from _segments(done, plain)
+
+
+def styled_segments(lines: list[tuple[str, str, list[Styled]]], console: Console) -> list[Segment] | None:
+    """The segments rich makes of a table's lines (Grid.styled), each as `laid_out` hands a styled Text to it:
+    Text("\n").join([line]).render(console, end="\n"), where the line's own style is a span over all of it.
+    Rich's algorithm, on strings and offsets, with each style looked up and combined once for all the lines.
+    None where a line holds a character Text would strip, whose offsets would then move."""
+    if not "".join(plain for plain, _, _ in lines).isprintable():
+        return None
+    null = Style.null()
+    looked: dict[str, Style] = {}
+    combined: dict[tuple[Style, ...], Style] = {}
+
+    def get(name: str) -> Style:
+        found = looked.get(name)
+        if found is None:
+            found = looked[name] = console.get_style(name, default=null)
+        return found
+
+    base, out = get(""), []  # the joined Text's own style, that of Text("\n")
+    for plain, style, spans in lines:
+        spans = [(0, len(plain), style), *spans] if style else spans
+        if not spans:
+            out += [Segment(plain), _END]
+            continue
+        styles = [base, *(get(name) for _, _, name in spans)]
+        edges = [
+            (0, False, 0),
+            *((start, False, k) for k, (start, _, _) in enumerate(spans, 1)),
+            *((end, True, k) for k, (_, end, _) in enumerate(spans, 1)),
+            (len(plain), True, 0),
+        ]
+        edges.sort(key=itemgetter(0, 1))
+        stack: list[int] = []
+        for (offset, leaving, k), (following, _, _) in pairwise(edges):
+            if leaving:
+                stack.remove(k)
+            else:
+                stack.append(k)
+            if following > offset:
+                key = tuple(styles[n] for n in sorted(stack))
+                current = combined.get(key)
+                if current is None:
+                    current = combined[key] = Style.combine(key)
+                out.append(Segment(plain[offset:following], current))
+        out.append(_END)
+    return out
 
 
 def _segments(lines: list[str], plain: bool) -> Iterator[Segment]:

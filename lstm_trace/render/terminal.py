@@ -22,7 +22,7 @@ from .fit import fit_units
 from .grid import Grid
 from .merges import merge_lines
 from .numbers import array_text, pick_units
-from .segments import Line, Unwrapped, grid_texts, laid_out, shows_styles
+from .segments import Line, StyledLines, Unwrapped, grid_texts, laid_out, shows_styles
 from .selection import Selection
 from .summary import StepsSummary
 from .views import Equation, StepBuilder, StepView
@@ -61,14 +61,15 @@ def tables(view: StepView, full: bool, width: int) -> Iterator[Text]:
         yield from grid.lines()
 
 
-def _tables(view: StepView, full: bool, width: int, plain: bool) -> Iterator[Text | Unwrapped]:
+def _tables(view: StepView, full: bool, width: int, plain: bool) -> Iterator[Text | Unwrapped | StyledLines]:
     """The view's tables; `plain`: each as lines without styles, where the console shows none."""
     for grid in grids(view, full, width):
-        texts = grid_texts(grid) if plain else None
-        if texts is None:
-            yield from grid.lines()
-        else:
+        if not plain:
+            yield StyledLines(grid)
+        elif (texts := grid_texts(grid)) is not None:
             yield texts
+        else:
+            yield from grid.lines()
 
 
 def _one_block(whole: Grid, k: int) -> Grid:
