@@ -204,13 +204,21 @@ def keras_cases(version: int) -> Iterator[tuple[str, str, dict[str, Any], dict[s
         )
 
 
-def keras_fixtures(framework: str) -> None:
-    version = 3 if framework == "keras" else 2
+def import_keras(version: int) -> Any:
+    """Keras 3, or tf_keras (Keras 2) with TF_USE_LEGACY_KERAS set first, as TF1's cells need it."""
     if version == 2:
         os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        import tf_keras as keras
-    else:
-        import keras
+        import tf_keras
+
+        return tf_keras
+    import keras
+
+    return keras
+
+
+def keras_fixtures(framework: str) -> None:
+    version = 3 if framework == "keras" else 2
+    keras = import_keras(version)
     print(f"{framework}: keras {keras.__version__}")
     for k, (name, layer_name, kwargs, extra) in enumerate(keras_cases(version)):
         dtype = extra.get("dtype", "float32")
@@ -2223,11 +2231,7 @@ def _hard_sigmoid_corner(x: np.ndarray, weights: Flat, units: int, corner: float
 
 def keras_gradient_fixtures(framework: str) -> None:
     version = 3 if framework == "gradients-keras" else 2
-    if version == 2:
-        os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        import tf_keras as keras
-    else:
-        import keras
+    keras = import_keras(version)
     import tensorflow as tf
 
     fw = "keras" if version == 3 else "keras2"
@@ -3619,11 +3623,7 @@ def _keras_layer_arrays(keras: Any, model: Any, case: KerasModelCase) -> dict[st
 
 def keras_model_fixtures(group: str) -> None:
     version = 3 if group == "models-keras" else 2
-    if version == 2:
-        os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        import tf_keras as keras
-    else:
-        import keras
+    keras = import_keras(version)
     print(f"{group}: keras {keras.__version__}")
     MODELS_OUT.mkdir(parents=True, exist_ok=True)
     for case in keras_model_cases(version):

@@ -85,4 +85,8 @@ class Picks:
 
     def vector(self, values: np.ndarray, precision: int) -> str:
         """'[0 4 … 1]', as `vec` writes the shown units."""
-        return "[" + " ".join(self.cells(values, precision)) + "]"
+        return self.bracket(self.texts(values, precision))
+
+    def bracket(self, texts: Sequence[str]) -> str:
+        """The shown units' texts as `vector` writes them: '[0 4 … 1]'."""
+        return "[" + " ".join(self.place(texts)) + "]"

@@ -178,8 +178,8 @@ class StepBuilder:
         if picks is None:
             picks = self._whole_picks[len(state)] = Picks(pick_units(len(state), self.x_limit))
         if picks.units == self.units:
-            return "[" + " ".join(self.picks.place(self._state_texts(name, k, b))) + "]"
-        return "[" + " ".join(picks.place(self._state_texts(name, k, b, picks))) + "]"
+            return self.picks.bracket(self._state_texts(name, k, b))
+        return picks.bracket(self._state_texts(name, k, b, picks))
 
     def _cells(self, parts: Sequence[np.ndarray | None]) -> tuple[tuple[str, ...] | str, ...]:
         """Cells, one per part: the shown units of an (H,) part (`…` where elided), or "" where it is None."""
@@ -287,7 +287,7 @@ class StepBuilder:
         x_name, h_prev = f"x{sub(read)}", f"h{sub(t - 1)}"
         # the whole x and previous state, whatever units are shown: the products use all of them
         x = self._spans.texts(("x", b), s, lambda ks: [run.x[ks, b][:, self._x_picks.index]])
-        given = [(x_name, "[" + " ".join(self._x_picks.place(x)) + "]"), (h_prev, self._state_vector("h", s, b))]
+        given = [(x_name, self._x_picks.bracket(x)), (h_prev, self._state_vector("h", s, b))]
         if run.c is not None:
             given.append((f"c{sub(t - 1)}", self._state_vector("c", s, b)))
         if run.active is not None and not run.active[s, b]:
